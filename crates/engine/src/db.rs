@@ -1,0 +1,456 @@
+//! One database's share of one shard: the key table, TTLs and the
+//! statistics counted under the shard's lock.
+
+use hashbrown::hash_table::Entry as TableEntry;
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
+
+use crate::expire::ExpiryIndex;
+use crate::value::Value;
+
+/// A key and what it holds.
+#[derive(Debug)]
+pub struct Entry {
+    key: Box<[u8]>,
+    value: Value,
+    /// Absolute deadline in ms since the epoch; 0 means no TTL.
+    expire_at: u64,
+    /// Last access time in seconds (for OBJECT IDLETIME and LRU).
+    access: u32,
+}
+
+impl Entry {
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+    pub fn value_mut(&mut self) -> &mut Value {
+        &mut self.value
+    }
+    pub fn set_value(&mut self, v: Value) {
+        self.value = v;
+    }
+    pub fn into_value(self) -> Value {
+        self.value
+    }
+    /// The TTL deadline (ms since the epoch), if any.
+    pub fn expire_at(&self) -> Option<u64> {
+        (self.expire_at != 0).then_some(self.expire_at)
+    }
+    /// Seconds-resolution time of the last access.
+    pub fn access_secs(&self) -> u32 {
+        self.access
+    }
+    fn is_expired(&self, now: u64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now
+    }
+}
+
+/// Counters kept per database and summed by INFO.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DbStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub expired: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Db {
+    table: HashTable<Entry>,
+    hasher: hashbrown::DefaultHashBuilder,
+    expires: ExpiryIndex,
+    volatile: usize,
+    pub stats: DbStats,
+    /// Keys removed by expiry since the last drain, kept only when
+    /// `log_expired` is set (for AOF/replica DELs and notifications).
+    pub expired_log: Vec<Box<[u8]>>,
+    pub log_expired: bool,
+}
+
+fn secs(now_ms: u64) -> u32 {
+    (now_ms / 1000) as u32
+}
+
+impl Db {
+    pub fn new() -> Self {
+        Db::default()
+    }
+
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Keys with a TTL.
+    pub fn volatile_len(&self) -> usize {
+        self.volatile
+    }
+
+    fn note_expired(&mut self, key: Box<[u8]>) {
+        self.stats.expired += 1;
+        if self.log_expired {
+            self.expired_log.push(key);
+        }
+    }
+
+    /// Finds a live key, removing it first if its TTL has passed. One
+    /// probe of the table either way.
+    fn find_live(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        let (e, _) = self.find_live_split(key, now);
+        e
+    }
+
+    /// `find_live` that also lends out the stats, so callers can count
+    /// while holding the entry.
+    fn find_live_split(&mut self, key: &[u8], now: u64) -> (Option<&mut Entry>, &mut DbStats) {
+        let hash = self.hasher.hash_one(key);
+        let stats = &mut self.stats;
+        let Ok(occ) = self.table.find_entry(hash, |e| &*e.key == key) else {
+            return (None, stats);
+        };
+        if occ.get().is_expired(now) {
+            let (e, _) = occ.remove();
+            self.volatile -= 1;
+            stats.expired += 1;
+            if self.log_expired {
+                self.expired_log.push(e.key);
+            }
+            return (None, stats);
+        }
+        (Some(occ.into_mut()), stats)
+    }
+
+    /// Lookup for a command that reads the key: counts a hit or a miss and
+    /// refreshes the access time unless `touch` is false.
+    pub fn lookup_read(&mut self, key: &[u8], now: u64, touch: bool) -> Option<&mut Entry> {
+        let (e, stats) = self.find_live_split(key, now);
+        match e {
+            Some(e) => {
+                stats.hits += 1;
+                if touch {
+                    e.access = secs(now);
+                }
+                Some(e)
+            }
+            None => {
+                stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Lookup for a command about to write the key: no hit/miss counting.
+    pub fn lookup_write(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        let e = self.find_live(key, now)?;
+        e.access = secs(now);
+        Some(e)
+    }
+
+    /// Lookup that neither counts nor touches (EXISTS-like internals,
+    /// OBJECT, TTL, TYPE).
+    pub fn peek(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
+        self.find_live(key, now).map(|e| &*e)
+    }
+
+    pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
+        self.find_live(key, now).is_some()
+    }
+
+    /// Updates the access time only (TOUCH).
+    pub fn touch(&mut self, key: &[u8], now: u64) -> bool {
+        match self.find_live(key, now) {
+            Some(e) => {
+                e.access = secs(now);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stores `value` under `key`, replacing any old value. The TTL
+    /// becomes `expire_at` (None: no TTL), or stays as it was when
+    /// `keep_ttl` is set and the key existed. Returns the old value.
+    pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, keep_ttl: bool, now: u64) -> Option<Value> {
+        let hash = self.hash(key);
+        let new_exp = expire_at.unwrap_or(0);
+        let access = secs(now);
+        let hasher = &self.hasher;
+        match self.table.entry(hash, |e| &*e.key == key, |e| hasher.hash_one(&*e.key)) {
+            TableEntry::Occupied(mut occ) => {
+                let e = occ.get_mut();
+                let was_expired = e.is_expired(now);
+                let old = std::mem::replace(&mut e.value, value);
+                let old_exp = e.expire_at;
+                if !keep_ttl || was_expired {
+                    e.expire_at = new_exp;
+                }
+                e.access = access;
+                let cur_exp = e.expire_at;
+                if old_exp != 0 && cur_exp == 0 {
+                    self.volatile -= 1;
+                } else if old_exp == 0 && cur_exp != 0 {
+                    self.volatile += 1;
+                }
+                if cur_exp != 0 && cur_exp != old_exp {
+                    self.expires.push(cur_exp, hash);
+                }
+                if was_expired {
+                    self.stats.expired += 1;
+                    if self.log_expired {
+                        self.expired_log.push(key.into());
+                    }
+                    None
+                } else {
+                    Some(old)
+                }
+            }
+            TableEntry::Vacant(vac) => {
+                vac.insert(Entry {
+                    key: key.into(),
+                    value,
+                    expire_at: new_exp,
+                    access,
+                });
+                if new_exp != 0 {
+                    self.volatile += 1;
+                    self.expires.push(new_exp, hash);
+                }
+                None
+            }
+        }
+    }
+
+    /// Removes a live key, returning its entry.
+    pub fn remove(&mut self, key: &[u8], now: u64) -> Option<Entry> {
+        let hash = self.hash(key);
+        let occ = self.table.find_entry(hash, |e| &*e.key == key).ok()?;
+        let (e, _) = occ.remove();
+        if e.expire_at != 0 {
+            self.volatile -= 1;
+        }
+        if e.is_expired(now) {
+            self.note_expired(e.key);
+            return None;
+        }
+        Some(e)
+    }
+
+    /// Inserts an entry taken from elsewhere (RENAME, MOVE, COPY) keeping
+    /// its TTL and access time, under `key`.
+    pub fn insert_entry(&mut self, key: &[u8], mut entry: Entry, now: u64) {
+        entry.key = key.into();
+        let exp = entry.expire_at;
+        self.set(key, entry.value, (exp != 0).then_some(exp), false, now);
+        if let Some(e) = self.find_live(key, now) {
+            e.access = entry.access;
+        }
+    }
+
+    /// Sets or clears the TTL of a live key. Returns false if it is missing.
+    pub fn set_expire(&mut self, key: &[u8], expire_at: Option<u64>, now: u64) -> bool {
+        let hash = self.hash(key);
+        let Some(e) = self.find_live(key, now) else {
+            return false;
+        };
+        let old = e.expire_at;
+        let new = expire_at.unwrap_or(0);
+        e.expire_at = new;
+        if old == 0 && new != 0 {
+            self.volatile += 1;
+        } else if old != 0 && new == 0 {
+            self.volatile -= 1;
+        }
+        if new != 0 && new != old {
+            self.expires.push(new, hash);
+        }
+        true
+    }
+
+    /// Removes every key. Returns how many there were.
+    pub fn clear(&mut self) -> usize {
+        let n = self.table.len();
+        self.table = HashTable::new();
+        self.expires = ExpiryIndex::default();
+        self.volatile = 0;
+        n
+    }
+
+    /// Active expiry: removes keys whose deadline is at or before `now`,
+    /// at most `budget` index records examined. Returns (removed, more
+    /// records due).
+    pub fn expire_due(&mut self, now: u64, budget: usize) -> (usize, bool) {
+        let mut removed = 0;
+        let mut examined = 0;
+        while examined < budget {
+            let Some(hash) = self.expires.pop_due(now) else {
+                return (removed, false);
+            };
+            examined += 1;
+            // Any expired entry on this hash's probe path can go: whether
+            // it is the key the record was made for does not matter, its
+            // time has passed.
+            while let Ok(occ) = self.table.find_entry(hash, |e| e.is_expired(now)) {
+                let (e, _) = occ.remove();
+                self.volatile -= 1;
+                self.note_expired(e.key);
+                removed += 1;
+            }
+        }
+        if self.expires.len() > 2 * self.volatile + 1024 {
+            self.rebuild_expiry_index();
+        }
+        (removed, self.expires.has_due(now))
+    }
+
+    /// Rebuilds the expiry index from the table, dropping records left by
+    /// TTLs that were changed or keys that were deleted.
+    fn rebuild_expiry_index(&mut self) {
+        let mut idx = ExpiryIndex::default();
+        for e in self.table.iter() {
+            if e.expire_at != 0 {
+                idx.push(e.expire_at, self.hasher.hash_one(&*e.key));
+            }
+        }
+        self.expires = idx;
+    }
+
+    /// Iterates live and not-yet-reclaimed entries.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.table.iter()
+    }
+
+    /// Number of buckets in the table: the cursor space SCAN walks.
+    pub fn buckets(&self) -> usize {
+        self.table.capacity()
+    }
+
+    /// Keys of every entry, for SCAN-like walks that must not hold
+    /// references across calls.
+    pub fn keys_where(&self, now: u64, mut f: impl FnMut(&Entry) -> bool) -> Vec<Box<[u8]>> {
+        self.table
+            .iter()
+            .filter(|e| !e.is_expired(now) && f(e))
+            .map(|e| e.key.clone())
+            .collect()
+    }
+
+    /// A random live key, or None if the db holds none.
+    pub fn random_key(&mut self, rng: &mut impl rand::Rng, now: u64) -> Option<Box<[u8]>> {
+        // Sample a few times; expired keys met on the way are reclaimed.
+        for _ in 0..100 {
+            let n = self.table.len();
+            if n == 0 {
+                return None;
+            }
+            let idx = rng.gen_range(0..n);
+            let key = self.table.iter().nth(idx).map(|e| e.key.clone())?;
+            if self.find_live(&key, now).is_some() {
+                return Some(key);
+            }
+        }
+        None
+    }
+
+    /// Drains the log of keys removed by expiry.
+    pub fn take_expired_log(&mut self) -> Vec<Box<[u8]>> {
+        std::mem::take(&mut self.expired_log)
+    }
+
+    /// Approximate heap bytes held by this db (table + keys + values).
+    pub fn memory_estimate(&self) -> usize {
+        let slots = self.table.capacity() * (std::mem::size_of::<Entry>() + 1);
+        let data: usize = self.table.iter().map(|e| e.key.len() + e.value.heap_size()).sum();
+        slots + data + self.expires.len() * 16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Value {
+        Value::from_bytes(s.as_bytes())
+    }
+
+    #[test]
+    fn set_get_remove() {
+        let mut db = Db::new();
+        assert!(db.set(b"a", v("1"), None, false, 0).is_none());
+        assert_eq!(db.lookup_read(b"a", 0, true).unwrap().value(), &Value::Int(1));
+        assert_eq!(db.set(b"a", v("x"), None, false, 0), Some(Value::Int(1)));
+        assert!(db.remove(b"a", 0).is_some());
+        assert!(db.lookup_read(b"a", 0, true).is_none());
+        assert_eq!(db.stats.hits, 1);
+        assert_eq!(db.stats.misses, 1);
+    }
+
+    #[test]
+    fn lazy_expiry() {
+        let mut db = Db::new();
+        db.set(b"a", v("1"), Some(1000), false, 0);
+        assert_eq!(db.volatile_len(), 1);
+        assert!(db.peek(b"a", 999).is_some());
+        assert!(db.peek(b"a", 1000).is_none());
+        assert_eq!(db.len(), 0);
+        assert_eq!(db.volatile_len(), 0);
+        assert_eq!(db.stats.expired, 1);
+    }
+
+    #[test]
+    fn keep_ttl_and_persist() {
+        let mut db = Db::new();
+        db.set(b"a", v("1"), Some(5000), false, 0);
+        db.set(b"a", v("2"), None, true, 0);
+        assert_eq!(db.peek(b"a", 0).unwrap().expire_at(), Some(5000));
+        db.set(b"a", v("3"), None, false, 0);
+        assert_eq!(db.peek(b"a", 0).unwrap().expire_at(), None);
+        assert_eq!(db.volatile_len(), 0);
+        db.set_expire(b"a", Some(10), 0);
+        assert_eq!(db.volatile_len(), 1);
+        db.set_expire(b"a", None, 0);
+        assert_eq!(db.volatile_len(), 0);
+    }
+
+    #[test]
+    fn active_expiry_reclaims_everything_due() {
+        let mut db = Db::new();
+        for i in 0..10_000u64 {
+            db.set(format!("k{i}").as_bytes(), v("x"), Some(1 + i), false, 0);
+        }
+        for i in 0..100u64 {
+            db.set(format!("p{i}").as_bytes(), v("x"), None, false, 0);
+        }
+        let (removed, more) = db.expire_due(5_000, usize::MAX);
+        assert_eq!(removed, 5_000);
+        assert!(!more);
+        assert_eq!(db.len(), 5_100);
+        let (removed, _) = db.expire_due(1_000_000, usize::MAX);
+        assert_eq!(removed, 5_000);
+        assert_eq!(db.len(), 100);
+        assert_eq!(db.volatile_len(), 0);
+    }
+
+    #[test]
+    fn refreshed_ttls_do_not_expire_early_and_index_stays_bounded() {
+        let mut db = Db::new();
+        db.set(b"s", v("x"), Some(100), false, 0);
+        for t in 1..50_000u64 {
+            db.set_expire(b"s", Some(100 + t), t);
+            if t % 1000 == 0 {
+                db.expire_due(t, usize::MAX);
+            }
+        }
+        assert!(db.peek(b"s", 50_000).is_some());
+        assert!(db.expires.len() < 4_000, "index grew to {}", db.expires.len());
+    }
+}

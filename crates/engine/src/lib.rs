@@ -1,0 +1,17 @@
+//! Larder's storage engine: the keyspace, value types, expiry and (later)
+//! eviction and memory accounting.
+//!
+//! Invariant: no I/O and no async runtime here. Everything is synchronous,
+//! driven by the caller, and reads time from an injected [`Clock`], so the
+//! engine can be embedded in-process and tested without sleeping.
+
+pub mod clock;
+pub mod db;
+pub mod expire;
+pub mod keyspace;
+pub mod value;
+
+pub use clock::{Clock, MockClock, OffsetClock, SystemClock};
+pub use db::{Db, DbStats, Entry};
+pub use keyspace::{key_slot, Keyspace, Shard, CLUSTER_SLOTS};
+pub use value::{canonical_i64, Value, ValueType};

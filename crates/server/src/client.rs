@@ -1,0 +1,121 @@
+//! Per-connection state. [`Client`] is owned by the connection's task;
+//! [`ClientInfo`] is its shared, read-mostly face, registered with the
+//! server so CLIENT LIST / KILL / INFO clients can see every connection.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+/// CLIENT REPLY state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Set by CLIENT REPLY SKIP; becomes `Skip` after that command.
+    SkipNext,
+    /// Drop the reply of the current command, then back to `On`.
+    Skip,
+}
+
+/// What other connections may read or signal about a client.
+#[derive(Debug)]
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i64,
+    /// Whether the peer connected over the unix socket.
+    pub unix: bool,
+    /// Creation time, ms since the epoch.
+    pub created_ms: u64,
+    /// Last command time, ms since the epoch.
+    pub last_interaction_ms: AtomicU64,
+    pub db: AtomicUsize,
+    pub resp: AtomicUsize,
+    pub name: Mutex<Option<String>>,
+    pub lib_name: Mutex<Option<String>>,
+    pub lib_ver: Mutex<Option<String>>,
+    pub last_cmd: Mutex<&'static str>,
+    pub qbuf: AtomicUsize,
+    pub obuf: AtomicUsize,
+    pub no_evict: AtomicBool,
+    pub no_touch: AtomicBool,
+    /// Set by CLIENT KILL; the connection closes as soon as it sees it.
+    pub killed: AtomicBool,
+    pub kill: Notify,
+}
+
+impl ClientInfo {
+    pub fn new(id: u64, addr: String, laddr: String, fd: i64, unix: bool, now_ms: u64) -> Self {
+        ClientInfo {
+            id,
+            addr,
+            laddr,
+            fd,
+            unix,
+            created_ms: now_ms,
+            last_interaction_ms: AtomicU64::new(now_ms),
+            db: AtomicUsize::new(0),
+            resp: AtomicUsize::new(2),
+            name: Mutex::new(None),
+            lib_name: Mutex::new(None),
+            lib_ver: Mutex::new(None),
+            last_cmd: Mutex::new("NULL"),
+            qbuf: AtomicUsize::new(0),
+            obuf: AtomicUsize::new(0),
+            no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
+            killed: AtomicBool::new(false),
+            kill: Notify::new(),
+        }
+    }
+
+    /// Asks the connection to close.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.kill.notify_one();
+    }
+}
+
+/// The connection task's own state.
+#[derive(Debug)]
+pub struct Client {
+    pub id: u64,
+    pub db: usize,
+    pub authenticated: bool,
+    pub reply_mode: ReplyMode,
+    /// Close once the pending replies are written (QUIT, protocol error).
+    pub close_after_reply: bool,
+    pub no_touch: bool,
+    pub info: Arc<ClientInfo>,
+    pub(crate) scratch_positions: Vec<usize>,
+    pub(crate) scratch_shards: Vec<usize>,
+}
+
+impl Client {
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
+        Client {
+            id: info.id,
+            db: 0,
+            authenticated,
+            reply_mode: ReplyMode::On,
+            close_after_reply: false,
+            no_touch: false,
+            info,
+            scratch_positions: Vec::new(),
+            scratch_shards: Vec::new(),
+        }
+    }
+
+    /// Selects database `db` (already validated).
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Ordering::Relaxed);
+    }
+
+    pub(crate) fn note_command(&mut self, name: &'static str) {
+        *self.info.last_cmd.lock() = name;
+    }
+}

@@ -1,0 +1,5 @@
+//! COMMAND and its subcommands, answered from the command table.
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,225 @@
+//! From parsed arguments to a reply: find the command in the table, check
+//! arity and authentication, lock the shards of the keys its spec names
+//! (in shard order, so multi-key commands are atomic and never deadlock),
+//! run the handler, and count it.
+
+use std::time::Instant;
+
+use parking_lot::MutexGuard;
+
+use larder_engine::{Db, Keyspace, Shard};
+use larder_protocol::Reply;
+
+use crate::client::{Client, ReplyMode};
+use crate::commands::{flags, Command};
+use crate::server::Server;
+
+/// Shards locked for one command.
+pub enum Locks<'a> {
+    None,
+    One(usize, MutexGuard<'a, Shard>),
+    Many(Vec<(usize, MutexGuard<'a, Shard>)>),
+    /// Every shard, indexed by shard number.
+    All(Vec<MutexGuard<'a, Shard>>),
+}
+
+impl<'a> Locks<'a> {
+    /// Locks the given shards (sorted, deduplicated by this function).
+    pub fn acquire(ks: &'a Keyspace, shards: &mut Vec<usize>) -> Locks<'a> {
+        shards.sort_unstable();
+        shards.dedup();
+        match shards.len() {
+            0 => Locks::None,
+            1 => Locks::One(shards[0], ks.lock(shards[0])),
+            _ => Locks::Many(shards.iter().map(|&i| (i, ks.lock(i))).collect()),
+        }
+    }
+
+    pub fn all(ks: &'a Keyspace) -> Locks<'a> {
+        Locks::All(ks.lock_all())
+    }
+
+    /// The locked shard `idx`. A shard the command did not declare is
+    /// locked on demand; that is only deadlock-free when no shard with a
+    /// higher index is held, so commands must declare their keys.
+    pub fn shard(&mut self, ks: &'a Keyspace, idx: usize) -> &mut Shard {
+        let held = match self {
+            Locks::None => false,
+            Locks::One(i, _) => *i == idx,
+            Locks::Many(v) => v.iter().any(|(i, _)| *i == idx),
+            Locks::All(_) => true,
+        };
+        if !held {
+            debug_assert!(false, "shard {idx} used without being locked");
+            let guard = ks.lock(idx);
+            let mut v = match std::mem::replace(self, Locks::None) {
+                Locks::One(i, g) => vec![(i, g)],
+                Locks::Many(v) => v,
+                Locks::None | Locks::All(_) => Vec::new(),
+            };
+            v.push((idx, guard));
+            *self = Locks::Many(v);
+        }
+        match self {
+            Locks::All(v) => &mut v[idx],
+            Locks::One(_, g) => g,
+            Locks::Many(v) => {
+                let pos = v.iter().position(|(i, _)| *i == idx).unwrap_or(0);
+                &mut v[pos].1
+            }
+            Locks::None => unreachable!("a lock was just taken"),
+        }
+    }
+
+    /// Releases every lock.
+    pub fn release(&mut self) {
+        *self = Locks::None;
+    }
+}
+
+/// What a handler works with.
+pub struct Ctx<'a> {
+    pub server: &'a Server,
+    pub client: &'a mut Client,
+    pub out: &'a mut Reply,
+    /// The time of this command, read once (ms since the epoch).
+    pub now: u64,
+    pub locks: Locks<'a>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The client's selected database's part holding `key`.
+    pub fn db(&mut self, key: &[u8]) -> &mut Db {
+        let dbi = self.client.db;
+        self.db_in(dbi, key)
+    }
+
+    /// Database `dbi`'s part holding `key` (MOVE, COPY ... DB).
+    pub fn db_in(&mut self, dbi: usize, key: &[u8]) -> &mut Db {
+        let ks = &self.server.keyspace;
+        let idx = ks.shard_of(key);
+        self.locks.shard(ks, idx).db(dbi)
+    }
+
+    /// Shard `idx`, locked.
+    pub fn shard(&mut self, idx: usize) -> &mut Shard {
+        let ks = &self.server.keyspace;
+        self.locks.shard(ks, idx)
+    }
+
+    /// Counts `n` changes to the dataset (for save points and INFO).
+    pub fn dirty(&self, n: u64) {
+        self.server.add_dirty(n);
+    }
+}
+
+fn unknown_command(out: &mut Reply, args: &[&[u8]]) {
+    let mut list = String::new();
+    for a in args.iter().skip(1) {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        let s = String::from_utf8_lossy(a);
+        let s: String = s.chars().take(room).collect();
+        list.push('\'');
+        list.push_str(&s);
+        list.push_str("' ");
+    }
+    let name: String = String::from_utf8_lossy(args[0]).chars().take(128).collect();
+    out.error(&format!("unknown command '{name}', with args beginning with: {list}"));
+}
+
+/// Runs one command, writing its reply to `out`.
+pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]]) {
+    if args.is_empty() {
+        return;
+    }
+    let reply_start = out.len();
+    let Some(cmd) = server.commands.resolve(args) else {
+        unknown_command(out, args);
+        server.count_rejected(out, None);
+        client.finish_command(out, reply_start);
+        return;
+    };
+    run(server, client, out, args, cmd, reply_start);
+}
+
+fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cmd: &Command, reply_start: usize) {
+    let spec = cmd.spec;
+    if !spec.subcommands.is_empty() && args.len() >= 2 {
+        // A container whose subcommand is unknown.
+        let sub: String = String::from_utf8_lossy(args[1]).chars().take(128).collect();
+        out.error(&format!(
+            "unknown subcommand '{sub}'. Try {} HELP.",
+            spec.name.to_ascii_uppercase()
+        ));
+        server.count_rejected(out, Some(cmd));
+        client.finish_command(out, reply_start);
+        return;
+    }
+    let argc = args.len() as i32;
+    if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
+        out.error(&format!("wrong number of arguments for '{}' command", spec.name));
+        server.count_rejected(out, Some(cmd));
+        client.finish_command(out, reply_start);
+        return;
+    }
+    if !client.authenticated && !spec.has(flags::NO_AUTH) && server.auth_required() {
+        out.error("-NOAUTH Authentication required.");
+        server.count_rejected(out, Some(cmd));
+        client.finish_command(out, reply_start);
+        return;
+    }
+
+    let ks = &server.keyspace;
+    let locks = if spec.has(flags::ALL_SHARDS) {
+        Locks::all(ks)
+    } else if spec.key_specs.is_empty() {
+        Locks::None
+    } else {
+        let mut positions = std::mem::take(&mut client.scratch_positions);
+        positions.clear();
+        spec.key_positions(args, &mut positions);
+        let mut shards = std::mem::take(&mut client.scratch_shards);
+        shards.clear();
+        shards.extend(positions.iter().map(|&p| ks.shard_of(args[p])));
+        let locks = Locks::acquire(ks, &mut shards);
+        client.scratch_positions = positions;
+        client.scratch_shards = shards;
+        locks
+    };
+
+    let started = Instant::now();
+    let now = ks.now_ms();
+    {
+        let mut ctx = Ctx {
+            server,
+            client: &mut *client,
+            out: &mut *out,
+            now,
+            locks,
+        };
+        (spec.handler)(&mut ctx, args);
+        ctx.locks.release();
+    }
+    let usec = started.elapsed().as_micros() as u64;
+    server.count_call(out, cmd, usec);
+    client.note_command(spec.name);
+    client.finish_command(out, reply_start);
+}
+
+impl Client {
+    /// Applies CLIENT REPLY OFF/SKIP to what the command just wrote.
+    fn finish_command(&mut self, out: &mut Reply, reply_start: usize) {
+        match self.reply_mode {
+            ReplyMode::On => {}
+            ReplyMode::Off => out.buf.truncate(reply_start),
+            ReplyMode::Skip => {
+                out.buf.truncate(reply_start);
+                self.reply_mode = ReplyMode::On;
+            }
+            ReplyMode::SkipNext => self.reply_mode = ReplyMode::Skip,
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The Larder server: networking, connections, configuration and command
+//! dispatch over the engine's keyspace.
+//!
+//! A request's path: `connection.rs` reads bytes and hands them to the
+//! protocol crate's parser, `dispatch.rs` finds the command's spec in the
+//! table (`commands/mod.rs`), checks arity and access, locks the shards of
+//! the keys the spec names, and runs the handler from the command's family
+//! file (`commands/string.rs`, ...), which writes its reply straight into
+//! the connection's output buffer.
+
+pub mod client;
+pub mod commands;
+pub mod config;
+pub mod connection;
+pub mod dispatch;
+pub mod glob;
+pub mod log;
+pub mod net;
+pub mod server;
+pub mod stats;
+pub mod util;
+
+pub use config::Config;
+pub use server::Server;

@@ -1,0 +1,56 @@
+//! `larder-server [config-file] [--directive value ...]`
+
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+use larder_server::{config::Config, log, net, server::Server};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--version" || a == "-v") {
+        println!(
+            "Larder server v={} (Redis compatible v={}) bits=64",
+            larder_server::server::LARDER_VERSION,
+            larder_server::server::REDIS_VERSION
+        );
+        return;
+    }
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("Usage: larder-server [/path/to/redis.conf] [--directive value ...]");
+        println!("       larder-server --version");
+        println!(
+            "Examples:\n       larder-server --port 7777\n       larder-server /etc/redis/6379.conf --loglevel verbose"
+        );
+        return;
+    }
+    let cfg = match Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = log::init(cfg.loglevel, &cfg.logfile) {
+        eprintln!("Can't open the log file: {e}");
+        std::process::exit(1);
+    }
+    tracing::info!("oO0OoO0OoO0Oo Larder is starting oO0OoO0OoO0Oo");
+    tracing::info!(
+        "Larder version={}, redis_version={}, bits=64, pid={}, just started",
+        larder_server::server::LARDER_VERSION,
+        larder_server::server::REDIS_VERSION,
+        std::process::id()
+    );
+    if let Some(f) = &cfg.file {
+        tracing::info!("Configuration loaded from {}", f.display());
+    }
+    tracing::info!("Server initialized, port={}, io-threads={}", cfg.port, cfg.io_threads);
+    let server = Server::new(cfg);
+    if let Err(e) = net::run(server) {
+        tracing::warn!("{e:#}");
+        eprintln!("{e:#}");
+        std::process::exit(1);
+    }
+    std::process::exit(0);
+}

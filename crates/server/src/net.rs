@@ -1,0 +1,321 @@
+//! Listeners and I/O threads.
+//!
+//! `io-threads` threads each run their own single-threaded tokio runtime;
+//! the main thread accepts connections and hands each to a thread in turn.
+//! A connection stays on its thread for life, so its reads, command
+//! executions and writes happen in order without cross-thread handoffs.
+//! Threads share only the keyspace (sharded locks) and the server state.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+use crate::client::ClientInfo;
+use crate::connection::serve;
+use crate::server::Server;
+
+const DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// A connection handed to an I/O thread.
+enum Conn {
+    Tcp(std::net::TcpStream, Arc<ClientInfo>),
+    Unix(std::os::unix::net::UnixStream, Arc<ClientInfo>),
+}
+
+fn spawn_io_threads(server: &Arc<Server>, n: usize) -> anyhow::Result<Vec<mpsc::UnboundedSender<Conn>>> {
+    let mut senders = Vec::with_capacity(n);
+    for i in 0..n {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Conn>();
+        let server = server.clone();
+        std::thread::Builder::new()
+            .name(format!("io-{i}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::warn!("I/O thread {i} failed to start its runtime: {e}");
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    while let Some(conn) = rx.recv().await {
+                        let server = server.clone();
+                        match conn {
+                            Conn::Tcp(s, info) => {
+                                if let Ok(s) = tokio::net::TcpStream::from_std(s) {
+                                    tokio::spawn(serve(s, server, info));
+                                }
+                            }
+                            Conn::Unix(s, info) => {
+                                if let Ok(s) = tokio::net::UnixStream::from_std(s) {
+                                    tokio::spawn(serve(s, server, info));
+                                }
+                            }
+                        }
+                    }
+                });
+            })
+            .context("spawning I/O thread")?;
+        senders.push(tx);
+    }
+    Ok(senders)
+}
+
+fn bind_tcp(addr: &str, port: u16, backlog: u32) -> anyhow::Result<std::net::TcpListener> {
+    let ip: IpAddr = addr
+        .parse()
+        .or_else(|_| {
+            if addr == "*" {
+                Ok("0.0.0.0".parse()?)
+            } else {
+                Err(anyhow::anyhow!("invalid address"))
+            }
+        })
+        .with_context(|| format!("invalid bind address '{addr}'"))?;
+    let sa = SocketAddr::new(ip, port);
+    let domain = socket2::Domain::for_address(sa);
+    let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    sock.set_reuse_address(true)?;
+    if ip.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    sock.bind(&sa.into())?;
+    sock.listen(backlog as i32)?;
+    sock.set_nonblocking(true)?;
+    Ok(sock.into())
+}
+
+/// Binds every configured listener, starts the I/O threads and the cron
+/// thread, and serves until shutdown. Returns when the server should exit.
+pub fn run(server: Arc<Server>) -> anyhow::Result<()> {
+    let cfg = server.config.read().clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("building the accept runtime")?;
+    let senders = spawn_io_threads(&server, cfg.io_threads.max(1))?;
+
+    let mut tcp = Vec::new();
+    if cfg.port != 0 || cfg.unixsocket.is_none() {
+        for addr in &cfg.bind {
+            let (optional, a) = match addr.strip_prefix('-') {
+                Some(a) => (true, a),
+                None => (false, addr.as_str()),
+            };
+            match bind_tcp(a, cfg.port, cfg.tcp_backlog) {
+                Ok(l) => {
+                    if let Ok(local) = l.local_addr() {
+                        server.bound_port.store(local.port() as u64, Ordering::Relaxed);
+                    }
+                    tcp.push(l);
+                }
+                Err(e) if optional => {
+                    tracing::debug!("Skipping optional bind address {a}: {e}");
+                }
+                Err(e) => bail!(
+                    "Warning: Could not create server TCP listening socket {a}:{}: {e}",
+                    cfg.port
+                ),
+            }
+        }
+        if tcp.is_empty() {
+            bail!("Failed listening on port {} (tcp), aborting.", cfg.port);
+        }
+    }
+    let unix = match &cfg.unixsocket {
+        Some(path) => {
+            let _ = std::fs::remove_file(path);
+            let l = std::os::unix::net::UnixListener::bind(path)
+                .with_context(|| format!("Failed opening Unix socket: {path}"))?;
+            if cfg.unixsocketperm != 0 {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(cfg.unixsocketperm))?;
+            }
+            l.set_nonblocking(true)?;
+            Some(l)
+        }
+        None => None,
+    };
+
+    {
+        let server = server.clone();
+        std::thread::Builder::new()
+            .name("cron".into())
+            .spawn(move || loop {
+                if server.shutting_down.load(Ordering::Relaxed) {
+                    return;
+                }
+                server.cron();
+                let hz = server.config.read().hz.max(1);
+                std::thread::sleep(Duration::from_millis(1000 / hz as u64));
+            })
+            .context("spawning cron thread")?;
+    }
+
+    let unix_path = cfg.unixsocket.clone().unwrap_or_default();
+    rt.block_on(async move {
+        let mut next = 0usize;
+        let senders = Arc::new(senders);
+        for l in tcp {
+            let l = tokio::net::TcpListener::from_std(l)?;
+            let server = server.clone();
+            let senders = senders.clone();
+            tokio::spawn(async move {
+                loop {
+                    let Ok((stream, peer)) = l.accept().await else {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
+                    let local = stream.local_addr().ok();
+                    let Some(info) = admit_tcp(&server, stream, peer, local).await else {
+                        continue;
+                    };
+                    let (s, info) = info;
+                    next = next.wrapping_add(1);
+                    let _ = senders[next % senders.len()].send(Conn::Tcp(s, info));
+                }
+            });
+        }
+        if let Some(l) = unix {
+            let l = tokio::net::UnixListener::from_std(l)?;
+            let server = server.clone();
+            let senders = senders.clone();
+            let path = unix_path;
+            tokio::spawn(async move {
+                let mut next = 0usize;
+                loop {
+                    let Ok((stream, _)) = l.accept().await else {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
+                    let Some((s, info)) = admit_unix(&server, stream, &path).await else {
+                        continue;
+                    };
+                    next = next.wrapping_add(1);
+                    let _ = senders[next % senders.len()].send(Conn::Unix(s, info));
+                }
+            });
+        }
+        tracing::info!("Ready to accept connections tcp");
+
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let shutdown = server.shutdown.notified();
+        tokio::pin!(shutdown);
+        if server.shutting_down.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {
+                tracing::warn!("Received SIGINT scheduling shutdown...");
+            }
+            _ = term.recv() => {
+                tracing::warn!("Received SIGTERM scheduling shutdown...");
+            }
+            _ = &mut shutdown => {}
+        }
+        server.request_shutdown();
+        anyhow::Ok(())
+    })?;
+    if let Some(path) = &cfg.unixsocket {
+        let _ = std::fs::remove_file(path);
+    }
+    tracing::info!("Redis is now ready to exit, bye bye...");
+    Ok(())
+}
+
+/// Refuses a connection with `msg` before it is handed to a thread.
+async fn refuse(mut stream: tokio::net::TcpStream, msg: &[u8]) {
+    let _ = tokio::time::timeout(Duration::from_millis(100), stream.write_all(msg)).await;
+}
+
+fn too_many(server: &Server) -> bool {
+    let max = server.config.read().maxclients;
+    server.stats.connected_clients.load(Ordering::Relaxed) >= max
+}
+
+async fn admit_tcp(
+    server: &Arc<Server>,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+) -> Option<(std::net::TcpStream, Arc<ClientInfo>)> {
+    server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
+    if too_many(server) {
+        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        refuse(stream, b"-ERR max number of clients reached\r\n").await;
+        return None;
+    }
+    let (protected, keepalive) = {
+        let cfg = server.config.read();
+        (cfg.protected_mode && cfg.requirepass.is_none(), cfg.tcp_keepalive)
+    };
+    if protected && !peer.ip().is_loopback() {
+        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        refuse(stream, DENIED.as_bytes()).await;
+        return None;
+    }
+    let _ = stream.set_nodelay(true);
+    if keepalive > 0 {
+        let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive));
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
+    }
+    let std = stream.into_std().ok()?;
+    use std::os::fd::AsRawFd;
+    let fd = std.as_raw_fd() as i64;
+    let id = server.next_client_id();
+    let info = Arc::new(ClientInfo::new(
+        id,
+        fmt_addr(peer),
+        local.map(fmt_addr).unwrap_or_default(),
+        fd,
+        false,
+        server.now_ms(),
+    ));
+    register(server, &info);
+    Some((std, info))
+}
+
+async fn admit_unix(
+    server: &Arc<Server>,
+    stream: tokio::net::UnixStream,
+    path: &str,
+) -> Option<(std::os::unix::net::UnixStream, Arc<ClientInfo>)> {
+    server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
+    let mut stream = stream;
+    if too_many(server) {
+        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        return None;
+    }
+    let std = stream.into_std().ok()?;
+    use std::os::fd::AsRawFd;
+    let fd = std.as_raw_fd() as i64;
+    let id = server.next_client_id();
+    let info = Arc::new(ClientInfo::new(
+        id,
+        format!("{path}:0"),
+        path.to_string(),
+        fd,
+        true,
+        server.now_ms(),
+    ));
+    register(server, &info);
+    Some((std, info))
+}
+
+fn register(server: &Server, info: &Arc<ClientInfo>) {
+    server.stats.connected_clients.fetch_add(1, Ordering::Relaxed);
+    server.clients.lock().insert(info.id, info.clone());
+}
+
+fn fmt_addr(a: SocketAddr) -> String {
+    match a {
+        SocketAddr::V4(v4) => format!("{}:{}", v4.ip(), v4.port()),
+        SocketAddr::V6(v6) => format!("{}:{}", v6.ip(), v6.port()),
+    }
+}

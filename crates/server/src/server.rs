@@ -1,0 +1,170 @@
+//! The server's shared state: configuration, keyspace, command table,
+//! connected clients and statistics. One `Arc<Server>` is shared by every
+//! I/O thread and the cron thread.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use hashbrown::HashMap;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::Notify;
+
+use larder_engine::{Clock, Keyspace, OffsetClock};
+use larder_protocol::Reply;
+
+use crate::client::ClientInfo;
+use crate::commands::{Command, CommandTable};
+use crate::config::Config;
+use crate::stats::Stats;
+
+/// Redis version reported to clients for feature detection.
+pub const REDIS_VERSION: &str = "7.2.4";
+pub const LARDER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// CLIENT PAUSE state.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Pause {
+    /// ms since the epoch until which clients are paused; 0: not paused.
+    pub until_ms: u64,
+    /// Only writes are paused (CLIENT PAUSE ... WRITE).
+    pub write_only: bool,
+}
+
+#[derive(Debug)]
+pub struct Server {
+    pub config: RwLock<Config>,
+    pub keyspace: Keyspace,
+    /// The clock the keyspace reads; DEBUG can move it forward.
+    pub clock: Arc<OffsetClock>,
+    pub commands: CommandTable,
+    pub clients: Mutex<HashMap<u64, Arc<ClientInfo>>>,
+    next_client_id: AtomicU64,
+    pub stats: Stats,
+    pub errorstats: Mutex<HashMap<String, u64>>,
+    dirty: AtomicU64,
+    auth_required: AtomicBool,
+    pub started: Instant,
+    pub start_ms: u64,
+    pub run_id: String,
+    pub pause: Mutex<Pause>,
+    /// Woken when a pause ends or the server shuts down.
+    pub unpaused: Notify,
+    pub shutting_down: AtomicBool,
+    pub shutdown: Notify,
+    /// TCP port actually bound (differs from the config when it was 0).
+    pub bound_port: AtomicU64,
+}
+
+impl Server {
+    pub fn new(config: Config) -> Arc<Server> {
+        let clock = OffsetClock::new();
+        let keyspace = Keyspace::new(config.databases, config.shards, clock.clone());
+        let start_ms = clock.now_ms();
+        let run_id: String = (0..40)
+            .map(|_| {
+                let n = rand::random::<u8>() % 16;
+                char::from_digit(n as u32, 16).unwrap_or('0')
+            })
+            .collect();
+        let auth = config.requirepass.is_some();
+        Arc::new(Server {
+            config: RwLock::new(config),
+            keyspace,
+            clock,
+            commands: CommandTable::new(),
+            clients: Mutex::new(HashMap::new()),
+            next_client_id: AtomicU64::new(1),
+            stats: Stats::default(),
+            errorstats: Mutex::new(HashMap::new()),
+            dirty: AtomicU64::new(0),
+            auth_required: AtomicBool::new(auth),
+            started: Instant::now(),
+            start_ms,
+            run_id,
+            pause: Mutex::new(Pause::default()),
+            unpaused: Notify::new(),
+            shutting_down: AtomicBool::new(false),
+            shutdown: Notify::new(),
+            bound_port: AtomicU64::new(0),
+        })
+    }
+
+    pub fn next_client_id(&self) -> u64 {
+        self.next_client_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn auth_required(&self) -> bool {
+        self.auth_required.load(Ordering::Relaxed)
+    }
+
+    /// Call after any change to `requirepass`.
+    pub fn config_changed(&self) {
+        let cfg = self.config.read();
+        self.auth_required.store(cfg.requirepass.is_some(), Ordering::Relaxed);
+    }
+
+    pub fn add_dirty(&self, n: u64) {
+        self.dirty.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn dirty(&self) -> u64 {
+        self.dirty.load(Ordering::Relaxed)
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    fn count_errors(&self, out: &mut Reply) -> u32 {
+        let (n, code) = out.take_errors();
+        if n > 0 {
+            self.stats.total_error_replies.fetch_add(n as u64, Ordering::Relaxed);
+            if let Some(code) = code {
+                *self.errorstats.lock().entry(code).or_insert(0) += n as u64;
+            }
+        }
+        n
+    }
+
+    /// Counts a command rejected before it ran (unknown, arity, auth).
+    pub fn count_rejected(&self, out: &mut Reply, cmd: Option<&Command>) {
+        self.count_errors(out);
+        if let Some(cmd) = cmd {
+            cmd.stats.rejected_calls.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a command that ran.
+    pub fn count_call(&self, out: &mut Reply, cmd: &Command, usec: u64) {
+        let failed = self.count_errors(out) > 0;
+        cmd.stats.calls.fetch_add(1, Ordering::Relaxed);
+        cmd.stats.usec.fetch_add(usec, Ordering::Relaxed);
+        if failed {
+            cmd.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
+        }
+        self.stats.total_commands_processed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Starts a graceful shutdown: listeners stop, the process exits.
+    pub fn request_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.shutdown.notify_waiters();
+        self.unpaused.notify_waiters();
+    }
+
+    /// Periodic work (Redis's serverCron): active expiry, ops/sec samples.
+    pub fn cron(&self) {
+        let per_lock = 256;
+        let removed = self.keyspace.active_expire(per_lock);
+        let _ = removed;
+        let now = self.now_ms();
+        let count = self.stats.total_commands_processed.load(Ordering::Relaxed);
+        self.stats.ops.lock().sample(now, count);
+        let mut pause = self.pause.lock();
+        if pause.until_ms != 0 && now >= pause.until_ms {
+            *pause = Pause::default();
+            self.unpaused.notify_waiters();
+        }
+    }
+}

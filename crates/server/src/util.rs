@@ -1,0 +1,70 @@
+//! Argument parsing with Redis's exact error strings.
+
+use larder_engine::canonical_i64;
+
+pub const ERR_SYNTAX: &str = "syntax error";
+pub const ERR_NOT_INT: &str = "value is not an integer or out of range";
+pub const ERR_NOT_FLOAT: &str = "value is not a valid float";
+pub const ERR_WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const ERR_NO_KEY: &str = "no such key";
+pub const ERR_OVERFLOW: &str = "increment or decrement would overflow";
+pub const ERR_DB_INDEX: &str = "DB index is out of range";
+
+/// Redis's string2ll: the whole argument must be an integer (leading
+/// zeros refused, no spaces, no '+').
+pub fn parse_i64(arg: &[u8]) -> Option<i64> {
+    canonical_i64(arg)
+}
+
+/// Parses an integer or yields Redis's "not an integer" error message.
+pub fn int_arg(arg: &[u8]) -> Result<i64, &'static str> {
+    parse_i64(arg).ok_or(ERR_NOT_INT)
+}
+
+/// Redis's string2ld/strtod checks for float arguments: no spaces, not
+/// empty, `inf`/`-inf` allowed, NaN refused.
+pub fn parse_f64(arg: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(arg).ok()?;
+    if s.is_empty() || s.len() > 5120 || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let v: f64 = match s.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => s.parse().ok()?,
+    };
+    if v.is_nan() {
+        return None;
+    }
+    Some(v)
+}
+
+/// Case-insensitive comparison of an argument with an ASCII keyword.
+#[inline]
+pub fn is(arg: &[u8], keyword: &str) -> bool {
+    arg.eq_ignore_ascii_case(keyword.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ints_follow_string2ll() {
+        assert_eq!(parse_i64(b"10"), Some(10));
+        assert_eq!(parse_i64(b"-10"), Some(-10));
+        assert_eq!(parse_i64(b"010"), None);
+        assert_eq!(parse_i64(b" 1"), None);
+        assert_eq!(parse_i64(b"+1"), None);
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+    }
+
+    #[test]
+    fn floats() {
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+        assert_eq!(parse_f64(b""), None);
+    }
+}
