@@ -51,6 +51,8 @@ pub struct Server {
     /// Woken when a pause ends or the server shuts down.
     pub unpaused: Notify,
     pub shutting_down: AtomicBool,
+    /// DEBUG SET-ACTIVE-EXPIRE: whether the cron reclaims expired keys.
+    pub active_expire_enabled: AtomicBool,
     pub shutdown: Notify,
     /// TCP port actually bound (differs from the config when it was 0).
     pub bound_port: AtomicU64,
@@ -85,6 +87,7 @@ impl Server {
             pause: Mutex::new(Pause::default()),
             unpaused: Notify::new(),
             shutting_down: AtomicBool::new(false),
+            active_expire_enabled: AtomicBool::new(true),
             shutdown: Notify::new(),
             bound_port: AtomicU64::new(0),
         })
@@ -155,9 +158,9 @@ impl Server {
 
     /// Periodic work (Redis's serverCron): active expiry, ops/sec samples.
     pub fn cron(&self) {
-        let per_lock = 256;
-        let removed = self.keyspace.active_expire(per_lock);
-        let _ = removed;
+        if self.active_expire_enabled.load(Ordering::Relaxed) {
+            self.keyspace.active_expire(256);
+        }
         let now = self.now_ms();
         let count = self.stats.total_commands_processed.load(Ordering::Relaxed);
         self.stats.ops.lock().sample(now, count);
