@@ -2,7 +2,7 @@
 //! [`ClientInfo`] is its shared, read-mostly face, registered with the
 //! server so CLIENT LIST / KILL / INFO clients can see every connection.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -38,10 +38,26 @@ pub struct ClientInfo {
     pub lib_name: Mutex<Option<String>>,
     pub lib_ver: Mutex<Option<String>>,
     pub last_cmd: Mutex<&'static str>,
+    /// Unprocessed bytes in the query buffer, and its free capacity.
     pub qbuf: AtomicUsize,
+    pub qbuf_free: AtomicUsize,
+    /// Reply bytes waiting to be written.
     pub obuf: AtomicUsize,
+    /// Reply buffer capacity and the peak reply batch (CLIENT LIST
+    /// `rbs`/`rbp`).
+    pub rbs: AtomicUsize,
+    pub rbp: AtomicUsize,
     pub no_evict: AtomicBool,
     pub no_touch: AtomicBool,
+    /// Held back by CLIENT PAUSE (flag `b`).
+    pub blocked: AtomicBool,
+    /// Pub/Sub subscription counts, kept by the pub/sub commands; a
+    /// client with any is of type `pubsub` and exempt from `timeout`.
+    pub sub: AtomicUsize,
+    pub psub: AtomicUsize,
+    pub ssub: AtomicUsize,
+    /// Commands queued by MULTI, or -1 outside a transaction.
+    pub multi: AtomicI64,
     /// Set by CLIENT KILL; the connection closes as soon as it sees it.
     pub killed: AtomicBool,
     pub kill: Notify,
@@ -64,9 +80,17 @@ impl ClientInfo {
             lib_ver: Mutex::new(None),
             last_cmd: Mutex::new("NULL"),
             qbuf: AtomicUsize::new(0),
+            qbuf_free: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
+            rbs: AtomicUsize::new(0),
+            rbp: AtomicUsize::new(0),
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+            sub: AtomicUsize::new(0),
+            psub: AtomicUsize::new(0),
+            ssub: AtomicUsize::new(0),
+            multi: AtomicI64::new(-1),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
         }
@@ -76,6 +100,26 @@ impl ClientInfo {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         self.kill.notify_one();
+    }
+
+    /// Whether the peer is on this host (unix socket or loopback), as
+    /// Redis's `connIsLocal` decides it.
+    pub fn is_local(&self) -> bool {
+        self.unix || self.addr.starts_with("127.") || self.addr.starts_with("[::1]:")
+    }
+
+    /// Whether the client has any Pub/Sub subscription.
+    pub fn is_pubsub(&self) -> bool {
+        self.sub.load(Ordering::Relaxed) + self.psub.load(Ordering::Relaxed) + self.ssub.load(Ordering::Relaxed) > 0
+    }
+
+    /// Redis's client type name (`CLIENT LIST TYPE`, `CLIENT KILL TYPE`).
+    pub fn type_name(&self) -> &'static str {
+        if self.is_pubsub() {
+            "pubsub"
+        } else {
+            "normal"
+        }
     }
 }
 

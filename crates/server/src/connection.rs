@@ -1,5 +1,11 @@
 //! One client connection: read bytes, parse every complete request in the
 //! buffer, execute them in order, and send all their replies in one write.
+//!
+//! Memory per connection is bounded by what the peer actually sends and
+//! reads: the read buffer grows at most by doubling what has arrived (never
+//! by a declared length), and replies are flushed every [`FLUSH_THRESHOLD`]
+//! bytes, so a client that pipelines without reading stalls on its own
+//! socket instead of piling replies up in the server.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -11,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use larder_protocol::{Parsed, Reply, RequestLimits, RequestParser, Resp};
 
 use crate::client::{Client, ClientInfo};
+use crate::commands::flags;
 use crate::dispatch::execute;
 use crate::server::Server;
 
@@ -19,6 +26,23 @@ use crate::server::Server;
 const FLUSH_THRESHOLD: usize = 256 * 1024;
 /// Smallest read buffer growth.
 const READ_CHUNK: usize = 16 * 1024;
+/// Most bytes taken in one read outside a big bulk.
+const MAX_READ: usize = 256 * 1024;
+/// How long a connection closed by the server after an error keeps
+/// reading (and discarding) what the peer still sends, so the error reply
+/// is not lost to a TCP reset.
+const LINGER: Duration = Duration::from_millis(200);
+/// At most this much is discarded while lingering.
+const LINGER_BYTES: usize = 1024 * 1024;
+
+/// What to do after a request.
+enum Next {
+    Continue,
+    /// Send what is pending, then close (QUIT, CLIENT KILL of itself).
+    CloseAfterReply,
+    /// Close now (killed, write error).
+    Drop,
+}
 
 /// Serves one connection until it closes, is killed or times out.
 pub async fn serve<S>(mut stream: S, server: Arc<Server>, info: Arc<ClientInfo>)
@@ -30,6 +54,7 @@ where
     let mut out = Reply::new(Resp::V2);
     let mut parser = RequestParser::new();
     let mut ranges = Vec::new();
+    let mut linger = false;
 
     'conn: loop {
         // Grow the buffer with what has arrived, never by a declared
@@ -42,11 +67,21 @@ where
                 .max(READ_CHUNK);
             rbuf.reserve(want);
         }
+        info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
+        // One read takes at most MAX_READ, or what the bulk being received
+        // still needs: the query buffer then only exceeds the configured
+        // limit when a single request does.
+        let read_max = parser.pending_bulk(rbuf.len()).unwrap_or(0).max(MAX_READ);
         let timeout = server.config.read().timeout;
+        let mut reader = (&mut stream).take(read_max as u64);
         let read = tokio::select! {
-            r = stream.read_buf(&mut rbuf) => r,
+            r = reader.read_buf(&mut rbuf) => r,
             _ = info.kill.notified() => break 'conn,
             _ = idle(timeout) => {
+                // Like Redis, subscribers are never idle.
+                if info.is_pubsub() {
+                    continue 'conn;
+                }
                 tracing::debug!("Closing idle client");
                 break 'conn;
             }
@@ -57,6 +92,21 @@ where
         };
         server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
         info.last_interaction_ms.store(server.now_ms(), Ordering::Relaxed);
+        // While its requests run, a client's query buffer holds them.
+        info.qbuf.store(rbuf.len(), Ordering::Relaxed);
+        info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
+        // Like Redis, the limit applies to what has been read, before it
+        // is processed: an argument bigger than the limit always trips it.
+        if rbuf.len() as u64 > server.config.read().client_query_buffer_limit {
+            tracing::warn!(
+                "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
+                info.id,
+                info.addr,
+                String::from_utf8_lossy(&rbuf[..rbuf.len().min(64)])
+            );
+            linger = true;
+            break;
+        }
 
         let mut close = false;
         let mut off = 0;
@@ -68,82 +118,145 @@ where
                 max_bulk_len: server.config.read().proto_max_bulk_len,
                 authenticated: client.authenticated || !server.auth_required(),
             };
-            let parsed = parser.parse(&rbuf[off..], &mut ranges, limits);
-            match parsed {
+            let next = match parser.parse(&rbuf[off..], &mut ranges, limits) {
                 Ok(Some(Parsed::Multibulk { consumed })) => {
                     let base = &rbuf[off..off + consumed];
-                    wait_if_paused(&server, &client, base, &ranges).await;
+                    off += consumed;
                     let mut stack: [&[u8]; 16] = [&[]; 16];
-                    if ranges.len() <= stack.len() {
+                    let heap: Vec<&[u8]>;
+                    let args: &[&[u8]] = if ranges.len() <= stack.len() {
                         for (slot, r) in stack.iter_mut().zip(ranges.iter()) {
                             *slot = &base[r.clone()];
                         }
-                        execute(&server, &mut client, &mut out, &stack[..ranges.len()]);
+                        &stack[..ranges.len()]
                     } else {
-                        let args: Vec<&[u8]> = ranges.iter().map(|r| &base[r.clone()]).collect();
-                        execute(&server, &mut client, &mut out, &args);
-                    }
-                    off += consumed;
+                        heap = ranges.iter().map(|r| &base[r.clone()]).collect();
+                        &heap
+                    };
+                    run_request(&mut stream, &server, &mut client, &mut out, args).await
                 }
                 Ok(Some(Parsed::Inline { consumed, args })) => {
-                    let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-                    execute(&server, &mut client, &mut out, &args);
                     off += consumed;
+                    let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+                    run_request(&mut stream, &server, &mut client, &mut out, &args).await
                 }
-                Ok(Some(Parsed::Empty { consumed })) => off += consumed,
+                Ok(Some(Parsed::Empty { consumed })) => {
+                    off += consumed;
+                    Next::Continue
+                }
                 Ok(None) => break,
                 Err(e) => {
                     out.error(&e.0);
                     let _ = out.take_errors();
                     server.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
                     *server.errorstats.lock().entry("ERR".into()).or_insert(0) += 1;
-                    tracing::debug!("Protocol error from client: {}", e.0);
+                    tracing::debug!(
+                        "Protocol error ({}) from client: id={} addr={}",
+                        e.0,
+                        info.id,
+                        info.addr
+                    );
+                    close = true;
+                    linger = true;
+                    break;
+                }
+            };
+            match next {
+                Next::Continue => {}
+                Next::CloseAfterReply => {
                     close = true;
                     break;
                 }
+                Next::Drop => break 'conn,
             }
-            if client.close_after_reply {
-                close = true;
-                break;
-            }
-            if out.len() >= FLUSH_THRESHOLD && !flush(&mut stream, &mut out, &server).await {
+            if out.len() >= FLUSH_THRESHOLD && !flush(&mut stream, &mut out, &server, &info).await {
                 break 'conn;
             }
         }
         rbuf.advance(off);
         info.qbuf.store(rbuf.len(), Ordering::Relaxed);
-        if rbuf.len() as u64 > server.config.read().client_query_buffer_limit {
-            tracing::warn!(
-                "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
-                info.id,
-                info.addr,
-                String::from_utf8_lossy(&rbuf[..rbuf.len().min(64)])
-            );
+        if !flush(&mut stream, &mut out, &server, &info).await || close {
             break;
         }
-        if !flush(&mut stream, &mut out, &server).await || close {
-            break;
+        // A buffer that held one huge request goes back to normal size.
+        if rbuf.is_empty() && rbuf.capacity() > 4 * READ_CHUNK {
+            rbuf = BytesMut::with_capacity(READ_CHUNK);
         }
     }
-    let _ = stream.shutdown().await;
+    // Unregister first: CLIENT LIST must not show a closing client.
     server.clients.lock().remove(&info.id);
     server.stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
+    let _ = stream.shutdown().await;
+    if linger {
+        drain(&mut stream).await;
+    }
 }
 
-async fn flush<S: AsyncWrite + Unpin>(stream: &mut S, out: &mut Reply, server: &Server) -> bool {
+/// Runs one parsed request: waits while CLIENT PAUSE holds it, executes
+/// it, and says whether the connection goes on.
+async fn run_request<S>(stream: &mut S, server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]]) -> Next
+where
+    S: AsyncWrite + Unpin,
+{
+    if pause_applies(server, client, args) {
+        // Replies to earlier commands go out before we wait (the client
+        // that sent CLIENT PAUSE gets its +OK).
+        if !flush(stream, out, server, &client.info).await {
+            return Next::Drop;
+        }
+        if !wait_pause(server, client, args).await {
+            return Next::Drop;
+        }
+    }
+    execute(server, client, out, args);
+    if client.info.killed.load(Ordering::Relaxed) {
+        return Next::Drop;
+    }
+    if client.close_after_reply {
+        return Next::CloseAfterReply;
+    }
+    Next::Continue
+}
+
+/// Writes the pending replies. False when the connection is gone or was
+/// killed while the peer was not reading.
+async fn flush<S: AsyncWrite + Unpin>(stream: &mut S, out: &mut Reply, server: &Server, info: &ClientInfo) -> bool {
     if out.buf.is_empty() {
         return true;
     }
-    let ok = stream.write_all(&out.buf).await.is_ok();
-    server
-        .stats
-        .net_output_bytes
-        .fetch_add(out.buf.len() as u64, Ordering::Relaxed);
+    let len = out.buf.len();
+    info.obuf.store(len, Ordering::Relaxed);
+    if len > info.rbp.load(Ordering::Relaxed) {
+        info.rbp.store(len, Ordering::Relaxed);
+    }
+    let ok = tokio::select! {
+        r = stream.write_all(&out.buf) => r.is_ok(),
+        _ = info.kill.notified() => false,
+    };
+    server.stats.net_output_bytes.fetch_add(len as u64, Ordering::Relaxed);
     out.buf.clear();
+    info.obuf.store(0, Ordering::Relaxed);
     if out.buf.capacity() > 4 * FLUSH_THRESHOLD {
         out.buf.shrink_to(READ_CHUNK);
     }
-    ok
+    info.rbs.store(out.buf.capacity(), Ordering::Relaxed);
+    ok && !info.killed.load(Ordering::Relaxed)
+}
+
+/// Reads and discards what the peer still sends for a short while, so
+/// closing does not reset the connection before it has read our error.
+async fn drain<S: AsyncRead + Unpin>(stream: &mut S) {
+    let mut buf = [0u8; 8192];
+    let mut total = 0;
+    let _ = tokio::time::timeout(LINGER, async {
+        while total < LINGER_BYTES {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await;
 }
 
 async fn idle(timeout_secs: u64) {
@@ -153,31 +266,61 @@ async fn idle(timeout_secs: u64) {
     tokio::time::sleep(Duration::from_secs(timeout_secs)).await;
 }
 
-/// Holds a command back while CLIENT PAUSE is in force for it.
-async fn wait_if_paused(server: &Server, client: &Client, base: &[u8], ranges: &[std::ops::Range<usize>]) {
-    loop {
-        let pause = *server.pause.lock();
-        if pause.until_ms == 0 || server.shutting_down.load(Ordering::Relaxed) {
-            return;
-        }
-        let now = server.now_ms();
-        if now >= pause.until_ms {
-            return;
-        }
-        if pause.write_only {
-            let args: Vec<&[u8]> = ranges.iter().map(|r| &base[r.clone()]).collect();
-            let is_write = server.commands.resolve(&args).is_some_and(|c| {
-                c.spec.has(crate::commands::flags::WRITE) || c.spec.has(crate::commands::flags::MAY_REPLICATE)
-            });
-            if !is_write {
-                return;
-            }
-        }
-        let _ = client;
-        let wait = Duration::from_millis((pause.until_ms - now).min(100));
-        tokio::select! {
-            _ = server.unpaused.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
-        }
+/// Whether CLIENT PAUSE holds this request back now. Like Redis, requests
+/// that fail before execution (unknown command, arity, authentication)
+/// are answered at once; under `WRITE` only commands that may write or
+/// replicate wait.
+pub(crate) fn pause_applies(server: &Server, client: &Client, args: &[&[u8]]) -> bool {
+    let pause = *server.pause.lock();
+    if pause.until_ms == 0 || server.shutting_down.load(Ordering::Relaxed) {
+        return false;
     }
+    if server.now_ms() >= pause.until_ms {
+        return false;
+    }
+    let Some(cmd) = server.commands.resolve(args) else {
+        return false;
+    };
+    let spec = cmd.spec;
+    if !spec.subcommands.is_empty() && args.len() >= 2 {
+        return false;
+    }
+    let argc = args.len() as i32;
+    if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
+        return false;
+    }
+    if !client.authenticated && !spec.has(flags::NO_AUTH) && server.auth_required() {
+        return false;
+    }
+    !pause.write_only || spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE)
+}
+
+/// Waits until the pause no longer holds the request: it ends, or
+/// CLIENT UNPAUSE runs. False if the client was killed meanwhile.
+async fn wait_pause(server: &Server, client: &Client, args: &[&[u8]]) -> bool {
+    let info = &client.info;
+    info.blocked.store(true, Ordering::Relaxed);
+    let alive = loop {
+        // Register for the wake-up before looking at the state, so an
+        // UNPAUSE between the two is not missed.
+        let unpaused = server.unpaused.notified();
+        tokio::pin!(unpaused);
+        unpaused.as_mut().enable();
+        if !pause_applies(server, client, args) {
+            break true;
+        }
+        let until = server.pause.lock().until_ms;
+        let wait = until.saturating_sub(server.now_ms()).clamp(1, 100);
+        tokio::select! {
+            _ = &mut unpaused => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+            _ = info.kill.notified() => break false,
+        }
+        if info.killed.load(Ordering::Relaxed) {
+            break false;
+        }
+    };
+    info.blocked.store(false, Ordering::Relaxed);
+    info.last_interaction_ms.store(server.now_ms(), Ordering::Relaxed);
+    alive
 }

@@ -233,9 +233,62 @@ async fn refuse(mut stream: tokio::net::TcpStream, msg: &[u8]) {
     let _ = tokio::time::timeout(Duration::from_millis(100), stream.write_all(msg)).await;
 }
 
-fn too_many(server: &Server) -> bool {
-    let max = server.config.read().maxclients;
-    server.stats.connected_clients.load(Ordering::Relaxed) >= max
+/// Whether a new connection may be served, and if not, why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    Accept,
+    /// `-ERR max number of clients reached`
+    TooManyClients,
+    /// `-DENIED Redis is running in protected mode...`
+    ProtectedMode,
+}
+
+impl Admission {
+    /// The reply sent before a refused connection is closed.
+    pub fn refusal(self) -> Option<&'static [u8]> {
+        match self {
+            Admission::Accept => None,
+            Admission::TooManyClients => Some(b"-ERR max number of clients reached\r\n"),
+            Admission::ProtectedMode => Some(DENIED.as_bytes()),
+        }
+    }
+}
+
+/// Redis's admission rules for a new connection: over `maxclients` is
+/// refused first; then, in protected mode with no password for the default
+/// user, only local peers are let in (`peer` is `None` for the unix socket,
+/// which is always local; TCP peers are local when they are 127.0.0.0/8 or
+/// ::1, as Redis's `connIsLocal` tests them).
+pub fn admission(
+    connected: usize,
+    maxclients: usize,
+    protected_mode: bool,
+    password_set: bool,
+    peer: Option<IpAddr>,
+) -> Admission {
+    if connected >= maxclients {
+        return Admission::TooManyClients;
+    }
+    let local = match peer {
+        None => true,
+        Some(IpAddr::V4(v4)) => v4.is_loopback(),
+        Some(IpAddr::V6(v6)) => v6.is_loopback(),
+    };
+    if protected_mode && !password_set && !local {
+        return Admission::ProtectedMode;
+    }
+    Admission::Accept
+}
+
+fn decide(server: &Server, peer: Option<IpAddr>) -> Admission {
+    let cfg = server.config.read();
+    admission(
+        server.stats.connected_clients.load(Ordering::Relaxed),
+        cfg.maxclients,
+        cfg.protected_mode,
+        cfg.requirepass.is_some(),
+        peer,
+    )
 }
 
 async fn admit_tcp(
@@ -245,20 +298,12 @@ async fn admit_tcp(
     local: Option<SocketAddr>,
 ) -> Option<(std::net::TcpStream, Arc<ClientInfo>)> {
     server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
-    if too_many(server) {
+    if let Some(msg) = decide(server, Some(peer.ip())).refusal() {
         server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        refuse(stream, b"-ERR max number of clients reached\r\n").await;
+        refuse(stream, msg).await;
         return None;
     }
-    let (protected, keepalive) = {
-        let cfg = server.config.read();
-        (cfg.protected_mode && cfg.requirepass.is_none(), cfg.tcp_keepalive)
-    };
-    if protected && !peer.ip().is_loopback() {
-        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        refuse(stream, DENIED.as_bytes()).await;
-        return None;
-    }
+    let keepalive = server.config.read().tcp_keepalive;
     let _ = stream.set_nodelay(true);
     if keepalive > 0 {
         let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive));
@@ -287,9 +332,9 @@ async fn admit_unix(
 ) -> Option<(std::os::unix::net::UnixStream, Arc<ClientInfo>)> {
     server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
     let mut stream = stream;
-    if too_many(server) {
+    if let Some(msg) = decide(server, None).refusal() {
         server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        let _ = tokio::time::timeout(Duration::from_millis(100), stream.write_all(msg)).await;
         return None;
     }
     let std = stream.into_std().ok()?;
@@ -299,7 +344,7 @@ async fn admit_unix(
     let info = Arc::new(ClientInfo::new(
         id,
         format!("{path}:0"),
-        path.to_string(),
+        format!("{path}:0"),
         fd,
         true,
         server.now_ms(),
@@ -316,6 +361,58 @@ fn register(server: &Server, info: &Arc<ClientInfo>) {
 fn fmt_addr(a: SocketAddr) -> String {
     match a {
         SocketAddr::V4(v4) => format!("{}:{}", v4.ip(), v4.port()),
-        SocketAddr::V6(v6) => format!("{}:{}", v6.ip(), v6.port()),
+        SocketAddr::V6(v6) => format!("[{}]:{}", v6.ip(), v6.port()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().expect("ip"))
+    }
+
+    #[test]
+    fn admission_rules() {
+        // Under the limit, loopback peers always get in.
+        assert_eq!(admission(0, 10, true, false, ip("127.0.0.1")), Admission::Accept);
+        assert_eq!(admission(0, 10, true, false, ip("127.5.6.7")), Admission::Accept);
+        assert_eq!(admission(0, 10, true, false, ip("::1")), Admission::Accept);
+        assert_eq!(admission(0, 10, true, false, None), Admission::Accept);
+        // Protected mode without a password refuses remote peers...
+        assert_eq!(admission(0, 10, true, false, ip("10.1.2.3")), Admission::ProtectedMode);
+        assert_eq!(
+            admission(0, 10, true, false, ip("2001:db8::1")),
+            Admission::ProtectedMode
+        );
+        // ...like Redis, an IPv4-mapped loopback is not "127." to it.
+        assert_eq!(
+            admission(0, 10, true, false, ip("::ffff:127.0.0.1")),
+            Admission::ProtectedMode
+        );
+        // ...but not with a password or with protected mode off.
+        assert_eq!(admission(0, 10, true, true, ip("10.1.2.3")), Admission::Accept);
+        assert_eq!(admission(0, 10, false, false, ip("10.1.2.3")), Admission::Accept);
+        // maxclients comes first, for every peer.
+        assert_eq!(
+            admission(10, 10, true, false, ip("127.0.0.1")),
+            Admission::TooManyClients
+        );
+        assert_eq!(admission(11, 10, false, false, None), Admission::TooManyClients);
+        assert_eq!(
+            admission(10, 10, true, false, ip("10.1.2.3")),
+            Admission::TooManyClients
+        );
+        assert_eq!(admission(9, 10, true, false, ip("10.1.2.3")), Admission::ProtectedMode);
+        assert!(Admission::ProtectedMode
+            .refusal()
+            .unwrap_or_default()
+            .starts_with(b"-DENIED Redis is running in protected mode"));
+        assert_eq!(
+            Admission::TooManyClients.refusal(),
+            Some(&b"-ERR max number of clients reached\r\n"[..])
+        );
+        assert_eq!(Admission::Accept.refusal(), None);
     }
 }

@@ -43,9 +43,7 @@ fn debug_allowed(ctx: &Ctx<'_>) -> bool {
     let mode = ctx.server.config.read().enable_debug_command.clone();
     match mode.as_str() {
         "yes" => true,
-        "local" => {
-            ctx.client.info.unix || ctx.client.info.addr.starts_with("127.") || ctx.client.info.addr.starts_with("::1")
-        }
+        "local" => ctx.client.info.is_local(),
         _ => false,
     }
 }
