@@ -31,6 +31,8 @@ fn main() {
             std::process::exit(1);
         }
     };
+    #[cfg(not(target_env = "msvc"))]
+    larder_server::stats::set_jemalloc_global();
     if let Err(e) = log::init(cfg.loglevel, &cfg.logfile) {
         eprintln!("Can't open the log file: {e}");
         std::process::exit(1);
