@@ -1062,10 +1062,12 @@ impl Config {
             Kind::Plain => vec![format!("{} {}", d.name, v)],
             Kind::Str => vec![format!("{} {}", d.name, repr(&v))],
             Kind::Save => {
-                if v.is_empty() {
+                // One line per save point, as Redis writes them.
+                let words: Vec<&str> = v.split_whitespace().collect();
+                if words.is_empty() {
                     vec!["save \"\"".to_string()]
                 } else {
-                    vec![format!("save {v}")]
+                    words.chunks(2).map(|p| format!("save {}", p.join(" "))).collect()
                 }
             }
             Kind::ClientOutputBufferLimit => {
@@ -1332,6 +1334,17 @@ mod tests {
             cfg.set_many(&[(b"hz", b"1"), (b"HZ", b"2")]).unwrap_err(),
             "CONFIG SET failed (possibly related to argument 'HZ') - duplicate parameter"
         );
+    }
+
+    #[test]
+    fn rewrite_save_points_one_per_line() {
+        let mut cfg = Config::default();
+        cfg.load_str("save 3600 1 300 100\n", "t", 0).unwrap();
+        let text = cfg.rewrite_text("save 1 1\n");
+        assert_eq!(text, "save 3600 1\nsave 300 100\n");
+        let mut again = Config::default();
+        again.load_str(&text, "t", 0).unwrap();
+        assert_eq!(again.save, "3600 1 300 100");
     }
 
     #[test]

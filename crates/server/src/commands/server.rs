@@ -70,6 +70,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("server", "2.6.0", "Return the current server time", "O(1)")
         .tips(&["nondeterministic_output"]),
     CommandSpec::new(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        acl::ADMIN | acl::FAST | acl::DANGEROUS,
+        lastsave,
+    )
+    .doc(
+        "server",
+        "1.0.0",
+        "Get the UNIX time stamp of the last successful save to disk",
+        "O(1)",
+    )
+    .tips(&["nondeterministic_output"]),
+    CommandSpec::new(
         "shutdown",
         -1,
         ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
@@ -221,8 +235,54 @@ fn info(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
             wanted[i] = true;
         }
     }
-    let text = info_text(ctx.server, &wanted);
+    let ks = keyspace_numbers(ctx);
+    let text = info_text(ctx.server, &ks, &wanted);
     ctx.out.verbatim(&text);
+}
+
+/// What INFO reports about the keyspace, summed over every shard.
+#[derive(Debug, Default)]
+pub struct KeyspaceNumbers {
+    /// (keys, keys with a TTL) per database.
+    pub sizes: Vec<(usize, usize)>,
+    pub hits: u64,
+    pub misses: u64,
+    pub expired: u64,
+}
+
+/// Visits every shard's databases. Uses the shard guards the command
+/// already holds (a transaction holding every shard), otherwise locks
+/// one shard at a time.
+fn for_each_shard(ctx: &mut Ctx<'_>, mut f: impl FnMut(&mut larder_engine::Shard)) {
+    if let crate::dispatch::Locks::All(guards) = &mut ctx.locks {
+        for g in guards.iter_mut() {
+            f(g);
+        }
+        return;
+    }
+    let ks = &ctx.server.keyspace;
+    for i in 0..ks.shard_count() {
+        f(&mut ks.lock(i));
+    }
+}
+
+fn keyspace_numbers(ctx: &mut Ctx<'_>) -> KeyspaceNumbers {
+    let mut n = KeyspaceNumbers {
+        sizes: vec![(0, 0); ctx.server.keyspace.databases()],
+        ..Default::default()
+    };
+    for_each_shard(ctx, |shard| {
+        for (i, db) in shard.dbs.iter().enumerate() {
+            if let Some(s) = n.sizes.get_mut(i) {
+                s.0 += db.len();
+                s.1 += db.volatile_len();
+            }
+            n.hits += db.stats.hits;
+            n.misses += db.stats.misses;
+            n.expired += db.stats.expired;
+        }
+    });
+    n
 }
 
 /// Appends `name:value\r\n`.
@@ -235,7 +295,7 @@ macro_rules! field {
 }
 
 /// The INFO text for the selected sections.
-pub fn info_text(server: &Server, wanted: &[bool]) -> String {
+pub fn info_text(server: &Server, ks: &KeyspaceNumbers, wanted: &[bool]) -> String {
     let mut out = String::with_capacity(4096);
     for (i, (name, _)) in SECTIONS.iter().enumerate() {
         if !wanted.get(i).copied().unwrap_or(false) {
@@ -249,14 +309,14 @@ pub fn info_text(server: &Server, wanted: &[bool]) -> String {
             "clients" => info_clients(server, &mut out),
             "memory" => info_memory(server, &mut out),
             "persistence" => info_persistence(server, &mut out),
-            "stats" => info_stats(server, &mut out),
+            "stats" => info_stats(server, ks, &mut out),
             "replication" => info_replication(server, &mut out),
             "cpu" => info_cpu(&mut out),
             "modules" => out.push_str("# Modules\r\n"),
             "commandstats" => info_commandstats(server, &mut out),
             "errorstats" => info_errorstats(server, &mut out),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
-            "keyspace" => info_keyspace(server, &mut out),
+            "keyspace" => info_keyspace(ks, &mut out),
             _ => {}
         }
     }
@@ -437,12 +497,10 @@ fn info_persistence(server: &Server, out: &mut String) {
     field!(out, "aof_rewrite_scheduled", "0");
 }
 
-fn info_stats(server: &Server, out: &mut String) {
+fn info_stats(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
     let st = &server.stats;
     let ld = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    let (hits, misses, expired) = server.keyspace.fold_dbs((0u64, 0u64, 0u64), |(h, m, e), db| {
-        (h + db.stats.hits, m + db.stats.misses, e + db.stats.expired)
-    });
+    let (hits, misses, expired) = (ks.hits, ks.misses, ks.expired);
     let kbps = |s: &parking_lot::Mutex<crate::stats::OpsSampler>| s.lock().ops_per_sec() as f64 / 1024.0;
     out.push_str("# Stats\r\n");
     field!(
@@ -542,9 +600,9 @@ fn info_errorstats(server: &Server, out: &mut String) {
     }
 }
 
-fn info_keyspace(server: &Server, out: &mut String) {
+fn info_keyspace(ks: &KeyspaceNumbers, out: &mut String) {
     out.push_str("# Keyspace\r\n");
-    for (i, (keys, expires)) in server.keyspace.db_sizes().into_iter().enumerate() {
+    for (i, &(keys, expires)) in ks.sizes.iter().enumerate() {
         if keys > 0 {
             field!(out, format!("db{i}"), "keys={keys},expires={expires},avg_ttl=0");
         }
@@ -580,6 +638,11 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 
 fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     ctx.server.reset_stats();
+    for_each_shard(ctx, |shard| {
+        for db in shard.dbs.iter_mut() {
+            db.stats = Default::default();
+        }
+    });
     ctx.out.ok();
 }
 
@@ -623,6 +686,12 @@ fn time(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     ctx.out.array(2);
     ctx.out.bulk_str(&(us / 1_000_000).to_string());
     ctx.out.bulk_str(&(us % 1_000_000).to_string());
+}
+
+/// LASTSAVE: like Redis before its first save, the server's start time
+/// (Larder never saves yet).
+fn lastsave(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
+    ctx.out.integer((ctx.server.start_ms / 1000) as i64);
 }
 
 fn shutdown(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
