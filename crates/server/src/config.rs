@@ -694,7 +694,7 @@ pub static DIRECTIVES: &[Directive] = &[
     xbool!("lazyfree-lazy-server-del", Mutable, false),
     xbool!("lazyfree-lazy-user-del", Mutable, false),
     xbool!("replica-lazy-flush", Mutable, false, &["slave-lazy-flush"]),
-    xint!("maxmemory-samples", Mutable, 5, 1, 64),
+    xint!("maxmemory-samples", Mutable, 5, 1, i32::MAX as i64),
     xint!("maxmemory-eviction-tenacity", Mutable, 10, 0, 100),
     xmem!("maxmemory-clients", Mutable, 0),
     xint!("lfu-log-factor", Mutable, 10, 0, i32::MAX as i64),

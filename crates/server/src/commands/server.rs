@@ -28,17 +28,18 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
             "O(N) when N is the number of configuration parameters provided",
         )
         .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
-    CommandSpec::new("config|resetstat", 2, CONFIG_SUB, CONFIG_ACL, config_resetstat)
-        .doc("server", "2.0.0", "Reset the stats returned by INFO", "O(1)")
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
-    CommandSpec::new("config|rewrite", 2, CONFIG_SUB, CONFIG_ACL, config_rewrite)
-        .doc(
-            "server",
-            "2.8.0",
-            "Rewrite the configuration file with the in memory configuration",
-            "O(1)",
-        )
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    CommandSpec::new("config|resetstat", 2, CONFIG_SUB, CONFIG_ACL, config_resetstat).doc(
+        "server",
+        "2.0.0",
+        "Reset the stats returned by INFO",
+        "O(1)",
+    ),
+    CommandSpec::new("config|rewrite", 2, CONFIG_SUB, CONFIG_ACL, config_rewrite).doc(
+        "server",
+        "2.8.0",
+        "Rewrite the configuration file with the in memory configuration",
+        "O(1)",
+    ),
     CommandSpec::new("config|help", 2, LOADING | STALE, acl::SLOW, config_help).doc(
         "server",
         "5.0.0",
