@@ -8,7 +8,11 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
-use tracing::{Event, Level, Subscriber};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use tracing::level_filters::LevelFilter;
+use tracing::subscriber::Interest;
+use tracing::{span, Event, Level, Metadata, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
@@ -52,6 +56,16 @@ pub fn redis_timestamp(ms: u64) -> String {
 
 struct RedisFormat;
 
+/// Redis's level mark: `.` debug, `-` verbose, `*` notice, `#` warning.
+fn mark(level: Level) -> char {
+    match level {
+        Level::TRACE => '.',
+        Level::DEBUG => '-',
+        Level::INFO => '*',
+        Level::WARN | Level::ERROR => '#',
+    }
+}
+
 impl<S, N> FormatEvent<S, N> for RedisFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -62,12 +76,13 @@ where
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        let mark = match *event.metadata().level() {
-            Level::TRACE | Level::DEBUG => '.',
-            Level::INFO => '*',
-            Level::WARN | Level::ERROR => '#',
-        };
-        write!(w, "{}:M {} {} ", std::process::id(), redis_timestamp(ms), mark)?;
+        write!(
+            w,
+            "{}:M {} {} ",
+            std::process::id(),
+            redis_timestamp(ms),
+            mark(*event.metadata().level())
+        )?;
         ctx.field_format().format_fields(w.by_ref(), event)?;
         writeln!(w)
     }
@@ -101,14 +116,76 @@ impl<'a> MakeWriter<'a> for Sink {
     }
 }
 
+/// The current `loglevel` (a `LogLevel` as u8), read on every event so
+/// CONFIG SET loglevel takes effect at once.
+static LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Notice as u8);
+
+/// Changes the log level at run time (CONFIG SET loglevel).
+pub fn set_level(level: LogLevel) {
+    LEVEL.store(level as u8, Ordering::Relaxed);
+}
+
+/// The Redis level a `tracing` level logs at.
+fn redis_level(level: &Level) -> LogLevel {
+    match *level {
+        Level::TRACE => LogLevel::Debug,
+        Level::DEBUG => LogLevel::Verbose,
+        Level::INFO => LogLevel::Notice,
+        Level::WARN | Level::ERROR => LogLevel::Warning,
+    }
+}
+
+/// Whether an event at `level` is logged under the current loglevel.
+pub fn enabled(level: &Level) -> bool {
+    let current = LEVEL.load(Ordering::Relaxed);
+    current != LogLevel::Nothing as u8 && redis_level(level) as u8 >= current
+}
+
+/// Wraps the formatting subscriber with the run-time level check. Every
+/// callsite is registered as "sometimes" so `enabled` is asked each time.
+struct Filtered<S>(S);
+
+impl<S: Subscriber> Subscriber for Filtered<S> {
+    fn register_callsite(&self, _meta: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::TRACE)
+    }
+    fn enabled(&self, meta: &Metadata<'_>) -> bool {
+        enabled(meta.level()) && self.0.enabled(meta)
+    }
+    fn new_span(&self, span: &span::Attributes<'_>) -> span::Id {
+        self.0.new_span(span)
+    }
+    fn record(&self, span: &span::Id, values: &span::Record<'_>) {
+        self.0.record(span, values)
+    }
+    fn record_follows_from(&self, span: &span::Id, follows: &span::Id) {
+        self.0.record_follows_from(span, follows)
+    }
+    fn event(&self, event: &Event<'_>) {
+        if enabled(event.metadata().level()) {
+            self.0.event(event)
+        }
+    }
+    fn enter(&self, span: &span::Id) {
+        self.0.enter(span)
+    }
+    fn exit(&self, span: &span::Id) {
+        self.0.exit(span)
+    }
+    fn clone_span(&self, id: &span::Id) -> span::Id {
+        self.0.clone_span(id)
+    }
+    fn try_close(&self, id: span::Id) -> bool {
+        self.0.try_close(id)
+    }
+}
+
 /// Installs the global logger. Call once, before anything logs.
 pub fn init(level: LogLevel, logfile: &str) -> std::io::Result<()> {
-    let max = match level {
-        LogLevel::Debug => Level::TRACE,
-        LogLevel::Verbose => Level::DEBUG,
-        LogLevel::Notice => Level::INFO,
-        LogLevel::Warning | LogLevel::Nothing => Level::WARN,
-    };
+    set_level(level);
     let sink = if logfile.is_empty() {
         Sink(None)
     } else {
@@ -116,11 +193,11 @@ pub fn init(level: LogLevel, logfile: &str) -> std::io::Result<()> {
         Sink(Some(Arc::new(Mutex::new(f))))
     };
     let sub = tracing_subscriber::fmt()
-        .with_max_level(if level == LogLevel::Nothing { Level::ERROR } else { max })
+        .with_max_level(Level::TRACE)
         .event_format(RedisFormat)
         .with_writer(sink)
         .finish();
-    let _ = tracing::subscriber::set_global_default(sub);
+    let _ = tracing::subscriber::set_global_default(Filtered(sub));
     Ok(())
 }
 
@@ -133,5 +210,20 @@ mod tests {
         // 2026-11-25 09:00:00.123 UTC
         assert_eq!(redis_timestamp(1_795_597_200_123), "25 Nov 2026 09:00:00.123");
         assert_eq!(redis_timestamp(0), "01 Jan 1970 00:00:00.000");
+    }
+
+    #[test]
+    fn levels() {
+        set_level(LogLevel::Warning);
+        assert!(enabled(&Level::WARN));
+        assert!(!enabled(&Level::INFO));
+        set_level(LogLevel::Debug);
+        assert!(enabled(&Level::TRACE));
+        set_level(LogLevel::Nothing);
+        assert!(!enabled(&Level::ERROR));
+        set_level(LogLevel::Notice);
+        assert!(enabled(&Level::INFO));
+        assert!(!enabled(&Level::DEBUG));
+        assert_eq!(mark(Level::DEBUG), '-');
     }
 }

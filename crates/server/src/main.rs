@@ -8,7 +8,9 @@ use larder_server::{config::Config, log, net, server::Server};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--version" || a == "-v") {
+    // Like Redis, only as the first argument (a value may be "-v").
+    let first = args.first().map(String::as_str);
+    if matches!(first, Some("--version" | "-v")) {
         println!(
             "Larder server v={} (Redis compatible v={}) bits=64",
             larder_server::server::LARDER_VERSION,
@@ -16,7 +18,7 @@ fn main() {
         );
         return;
     }
-    if args.iter().any(|a| a == "--help" || a == "-h") {
+    if matches!(first, Some("--help" | "-h")) {
         println!("Usage: larder-server [/path/to/redis.conf] [--directive value ...]");
         println!("       larder-server --version");
         println!(
@@ -31,6 +33,8 @@ fn main() {
             std::process::exit(1);
         }
     };
+    #[cfg(not(target_env = "msvc"))]
+    larder_server::stats::set_jemalloc_global();
     if let Err(e) = log::init(cfg.loglevel, &cfg.logfile) {
         eprintln!("Can't open the log file: {e}");
         std::process::exit(1);

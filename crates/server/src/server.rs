@@ -54,6 +54,12 @@ pub struct Server {
     /// DEBUG SET-ACTIVE-EXPIRE: whether the cron reclaims expired keys.
     pub active_expire_enabled: AtomicBool,
     pub shutdown: Notify,
+    /// used_memory when the server was created (used_memory_startup).
+    pub startup_memory: u64,
+    /// When the statistics were last reset (or the server started).
+    pub last_reset_ms: Mutex<u64>,
+    /// Replication ID reported by INFO replication.
+    pub replid: String,
     /// TCP port actually bound (differs from the config when it was 0).
     pub bound_port: AtomicU64,
 }
@@ -63,12 +69,16 @@ impl Server {
         let clock = OffsetClock::new();
         let keyspace = Keyspace::new(config.databases, config.shards, clock.clone());
         let start_ms = clock.now_ms();
-        let run_id: String = (0..40)
-            .map(|_| {
-                let n = rand::random::<u8>() % 16;
-                char::from_digit(n as u32, 16).unwrap_or('0')
-            })
-            .collect();
+        let hex40 = || -> String {
+            (0..40)
+                .map(|_| {
+                    let n = rand::random::<u8>() % 16;
+                    char::from_digit(n as u32, 16).unwrap_or('0')
+                })
+                .collect()
+        };
+        let run_id = hex40();
+        let replid = hex40();
         let auth = config.requirepass.is_some();
         Arc::new(Server {
             config: RwLock::new(config),
@@ -89,6 +99,9 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             active_expire_enabled: AtomicBool::new(true),
             shutdown: Notify::new(),
+            startup_memory: crate::stats::used_memory().unwrap_or(0),
+            last_reset_ms: Mutex::new(start_ms),
+            replid,
             bound_port: AtomicU64::new(0),
         })
     }
@@ -101,10 +114,24 @@ impl Server {
         self.auth_required.load(Ordering::Relaxed)
     }
 
-    /// Call after any change to `requirepass`.
+    /// Call after any CONFIG SET: applies what takes effect at once
+    /// (requirepass, loglevel).
     pub fn config_changed(&self) {
         let cfg = self.config.read();
         self.auth_required.store(cfg.requirepass.is_some(), Ordering::Relaxed);
+        crate::log::set_level(cfg.loglevel);
+    }
+
+    /// CONFIG RESETSTAT: server, command and error statistics. (The
+    /// keyspace's hit/miss/expired counters live in the shards; the
+    /// command resets them under its locks.)
+    pub fn reset_stats(&self) {
+        self.stats.reset();
+        self.errorstats.lock().clear();
+        for cmd in self.commands.commands.values() {
+            cmd.walk(&mut |c| c.stats.reset());
+        }
+        *self.last_reset_ms.lock() = self.now_ms();
     }
 
     pub fn add_dirty(&self, n: u64) {
@@ -162,8 +189,8 @@ impl Server {
             self.keyspace.active_expire(256);
         }
         let now = self.now_ms();
-        let count = self.stats.total_commands_processed.load(Ordering::Relaxed);
-        self.stats.ops.lock().sample(now, count);
+        // Rates use a monotonic clock (DEBUG ADVANCE-CLOCK must not skew them).
+        self.stats.sample(self.started.elapsed().as_millis() as u64 + 1);
         let mut pause = self.pause.lock();
         if pause.until_ms != 0 && now >= pause.until_ms {
             *pause = Pause::default();

@@ -447,7 +447,7 @@ impl CommandTable {
         if cmd.subcommands.is_empty() {
             return Some(cmd);
         }
-        // A container without a subcommand fails dispatch's arity check.
+        // A container alone (COMMAND) runs its own handler or fails arity.
         let Some(sub) = args.get(1) else {
             return Some(cmd);
         };

@@ -1,0 +1,578 @@
+#![allow(clippy::unwrap_used)]
+//! INFO, CONFIG, TIME, SHUTDOWN and COMMAND against the real binary,
+//! checked byte for byte where Redis's reply shape matters.
+
+mod common;
+
+use common::TestServer;
+
+fn info_field(info: &str, name: &str) -> Option<String> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")).map(|v| v.trim_end().to_string()))
+}
+
+fn info(c: &mut redis::Connection, section: &str) -> String {
+    redis::cmd("INFO").arg(section).query(c).unwrap()
+}
+
+#[test]
+fn info_default_sections_and_fields() {
+    let srv = TestServer::start(&[]);
+    let mut c = srv.conn();
+    let text: String = redis::cmd("INFO").query(&mut c).unwrap();
+    let headers: Vec<&str> = text.lines().filter(|l| l.starts_with("# ")).collect();
+    assert_eq!(
+        headers,
+        [
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Persistence",
+            "# Stats",
+            "# Replication",
+            "# CPU",
+            "# Modules",
+            "# Errorstats",
+            "# Cluster",
+            "# Keyspace"
+        ]
+    );
+    assert_eq!(info_field(&text, "redis_version").unwrap(), "7.2.4");
+    assert_eq!(info_field(&text, "larder_version").unwrap(), env!("CARGO_PKG_VERSION"));
+    assert_eq!(info_field(&text, "redis_mode").unwrap(), "standalone");
+    assert_eq!(info_field(&text, "tcp_port").unwrap(), srv.port.to_string());
+    assert_eq!(info_field(&text, "process_id").unwrap(), srv.pid().to_string());
+    assert_eq!(info_field(&text, "run_id").unwrap().len(), 40);
+    assert_eq!(info_field(&text, "role").unwrap(), "master");
+    // This connection, and perhaps the harness's probe not yet reaped.
+    let clients: u64 = info_field(&text, "connected_clients").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&clients), "{clients}");
+    assert_eq!(info_field(&text, "loading").unwrap(), "0");
+    assert_eq!(info_field(&text, "aof_enabled").unwrap(), "0");
+    assert_eq!(info_field(&text, "maxmemory_policy").unwrap(), "noeviction");
+    // The binary runs on jemalloc: used_memory is its allocated count.
+    assert!(info_field(&text, "mem_allocator").unwrap().starts_with("jemalloc-"));
+    let used: u64 = info_field(&text, "used_memory").unwrap().parse().unwrap();
+    let rss: u64 = info_field(&text, "used_memory_rss").unwrap().parse().unwrap();
+    assert!(used > 0 && rss > 0);
+    assert!(info_field(&text, "used_memory_human")
+        .unwrap()
+        .ends_with(['B', 'K', 'M', 'G']));
+    let sys: f64 = info_field(&text, "used_cpu_sys").unwrap().parse().unwrap();
+    assert!(sys >= 0.0);
+    assert!(!text.contains("# Commandstats"));
+    // Sections are separated by one blank line, lines end in CRLF.
+    assert!(text.contains("\r\n\r\n# Clients\r\n"));
+}
+
+#[test]
+fn info_section_selection() {
+    let srv = TestServer::start(&[]);
+    let mut c = srv.conn();
+    let text = info(&mut c, "keyspace");
+    assert_eq!(text, "# Keyspace\r\n");
+    let text: String = redis::cmd("INFO").arg("CPU").arg("server").query(&mut c).unwrap();
+    let headers: Vec<&str> = text.lines().filter(|l| l.starts_with("# ")).collect();
+    assert_eq!(headers, ["# Server", "# CPU"]);
+    let text = info(&mut c, "nosuchsection");
+    assert_eq!(text, "");
+    for all in ["all", "everything"] {
+        let text = info(&mut c, all);
+        assert!(text.contains("# Commandstats\r\n"), "{all}");
+        assert!(text.contains("# Keyspace\r\n"), "{all}");
+    }
+    let text: String = redis::cmd("INFO")
+        .arg("default")
+        .arg("commandstats")
+        .query(&mut c)
+        .unwrap();
+    assert!(text.contains("# Commandstats\r\n") && text.contains("# Server\r\n"));
+}
+
+/// The value of INFO field `name`, asked over a raw connection.
+fn raw_field(raw: &mut common::RawConn, section: &str, name: &str) -> Option<String> {
+    let r = raw.cmd(&["INFO", section]);
+    info_field(&r, name)
+}
+
+#[test]
+fn info_stats_are_real() {
+    let srv = TestServer::start(&["--enable-debug-command", "yes"]);
+    // Raw connections only: client libraries send handshake commands
+    // that would count as calls or errors.
+    let mut raw = srv.raw();
+    assert_eq!(raw.cmd(&["SET", "a", "1"]), "+OK\r\n");
+    assert_eq!(raw.cmd(&["SET", "b", "2", "PX", "100"]), "+OK\r\n");
+    assert_eq!(raw.cmd(&["GET", "a"]), "$1\r\n1\r\n");
+    assert_eq!(raw.cmd(&["GET", "nope"]), "$-1\r\n");
+    assert_eq!(raw.cmd(&["GET", "nope2"]), "$-1\r\n");
+    let ks = raw.cmd(&["INFO", "keyspace"]);
+    assert!(
+        ks.ends_with("\r\n# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0\r\n\r\n"),
+        "{ks}"
+    );
+    assert_eq!(raw.cmd(&["DEBUG", "ADVANCE-CLOCK", "1000"]), "+OK\r\n");
+    assert_eq!(raw.cmd(&["GET", "b"]), "$-1\r\n");
+    assert!(raw.cmd(&["GET", "a", "extra"]).starts_with("-ERR wrong number"));
+    assert!(raw.cmd(&["SET", "a"]).starts_with("-ERR wrong number"));
+    assert!(raw.cmd(&["NOSUCHCMD"]).starts_with("-ERR unknown command"));
+
+    assert_eq!(raw_field(&mut raw, "stats", "keyspace_hits").unwrap(), "1");
+    assert_eq!(raw_field(&mut raw, "stats", "keyspace_misses").unwrap(), "3");
+    assert_eq!(raw_field(&mut raw, "stats", "expired_keys").unwrap(), "1");
+    assert_eq!(raw_field(&mut raw, "stats", "total_error_replies").unwrap(), "3");
+    // SET SET GET GET GET INFO DEBUG GET INFO x4 (the failed ones don't run).
+    let processed: u64 = raw_field(&mut raw, "stats", "total_commands_processed")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(processed, 12);
+    let input: u64 = raw_field(&mut raw, "stats", "total_net_input_bytes")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(input > 200, "{input}");
+    let output: u64 = raw_field(&mut raw, "stats", "total_net_output_bytes")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(output > 200, "{output}");
+    // The harness's readiness probe, then this connection.
+    assert_eq!(raw_field(&mut raw, "stats", "total_connections_received").unwrap(), "2");
+
+    let get = raw_field(&mut raw, "commandstats", "cmdstat_get").unwrap();
+    assert!(get.starts_with("calls=4,usec="), "{get}");
+    assert!(get.ends_with(",rejected_calls=1,failed_calls=0"), "{get}");
+    assert!(get.contains(",usec_per_call="), "{get}");
+    assert!(raw_field(&mut raw, "commandstats", "cmdstat_debug").is_some());
+    let es = raw.cmd(&["INFO", "errorstats"]);
+    assert!(es.contains("\r\n# Errorstats\r\nerrorstat_ERR:count=3\r\n"), "{es}");
+    assert_eq!(
+        raw_field(&mut raw, "persistence", "rdb_changes_since_last_save").unwrap(),
+        "2"
+    );
+
+    // CONFIG RESETSTAT clears stats, command stats and error stats.
+    assert_eq!(raw.cmd(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
+    for f in [
+        "keyspace_hits",
+        "keyspace_misses",
+        "total_error_replies",
+        "expired_keys",
+    ] {
+        assert_eq!(raw_field(&mut raw, "stats", f).unwrap(), "0", "{f}");
+    }
+    let cs = raw.cmd(&["INFO", "commandstats"]);
+    assert!(info_field(&cs, "cmdstat_get").is_none(), "{cs}");
+    assert!(info_field(&cs, "cmdstat_info").is_some(), "{cs}");
+    let es = raw.cmd(&["INFO", "errorstats"]);
+    assert!(es.ends_with("\r\n# Errorstats\r\n\r\n"), "{es}");
+}
+
+#[test]
+fn info_subcommand_stats_and_resp3_verbatim() {
+    let srv = TestServer::start(&[]);
+    let mut raw = srv.raw();
+    raw.cmd(&["CONFIG", "GET", "port"]);
+    raw.cmd(&["CONFIG", "NOPE"]);
+    let r = raw.cmd(&["INFO", "commandstats"]);
+    assert!(r.starts_with('$'), "{r}");
+    assert!(r.contains("cmdstat_config|get:calls=1,"), "{r}");
+    assert!(
+        r.contains("cmdstat_config:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0"),
+        "{r}"
+    );
+    raw.cmd(&["HELLO", "3"]);
+    let r = raw.cmd(&["INFO", "keyspace"]);
+    assert_eq!(r, "=16\r\ntxt:# Keyspace\r\n\r\n");
+}
+
+#[test]
+fn config_get_set_errors() {
+    let srv = TestServer::start(&[]);
+    let mut raw = srv.raw();
+    assert_eq!(
+        raw.cmd(&["CONFIG", "SET", "xyz", "1"]),
+        "-ERR Unknown option or number of arguments for CONFIG SET - 'xyz'\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "SET", "port", "abc"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "SET", "maxmemory", "1x"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "SET", "timeout", "-1"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "SET", "hz", "5", "HZ", "6"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'HZ') - duplicate parameter\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "SET", "hz", "5", "maxmemory"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "SET", "dir", "/tmp"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "SET", "appendonly", "yes"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'appendonly') - appendonly yes is not supported: Larder has no AOF persistence yet\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "GET"]),
+        "-ERR wrong number of arguments for 'config|get' command\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "FOO"]),
+        "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "REWRITE"]),
+        "-ERR The server is running without a config file\r\n"
+    );
+    // A failed multi-set changes nothing.
+    assert!(raw
+        .cmd(&["CONFIG", "SET", "maxmemory", "10mb", "hz", "x"])
+        .starts_with("-ERR"));
+    assert_eq!(
+        raw.cmd(&["CONFIG", "GET", "maxmemory"]),
+        "*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "SET", "maxmemory", "10MB", "maxmemory-policy", "allkeys-lru"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "GET", "maxmemory", "maxmemory-policy", "MAXMEMORY"]),
+        "*4\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n$16\r\nmaxmemory-policy\r\n$11\r\nallkeys-lru\r\n"
+    );
+    let help = raw.cmd(&["CONFIG", "HELP"]);
+    assert!(help.starts_with("*11\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"));
+    raw.cmd(&["HELLO", "3"]);
+    assert_eq!(
+        raw.cmd(&["CONFIG", "GET", "hz", "nosuch"]),
+        "%1\r\n$2\r\nhz\r\n$2\r\n10\r\n"
+    );
+}
+
+#[test]
+fn config_get_glob_and_directives() {
+    let srv = TestServer::start(&[]);
+    let mut c = srv.conn();
+    let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory*").query(&mut c).unwrap();
+    let names: Vec<&String> = v.iter().step_by(2).collect();
+    for n in [
+        "maxmemory",
+        "maxmemory-policy",
+        "maxmemory-samples",
+        "maxmemory-eviction-tenacity",
+        "maxmemory-clients",
+    ] {
+        assert!(names.iter().any(|x| *x == n), "{n} missing from {names:?}");
+    }
+    let all: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("*").query(&mut c).unwrap();
+    assert!(all.len() > 150, "{}", all.len());
+    for n in [
+        "tcp-backlog",
+        "supervised",
+        "latency-tracking",
+        "lazyfree-lazy-eviction",
+        "lfu-log-factor",
+        "activerehashing",
+        "slave-read-only",
+    ] {
+        assert!(all.iter().any(|x| x == n), "{n}");
+    }
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("lfu-log-factor")
+        .arg("7")
+        .query(&mut c)
+        .unwrap();
+    let v: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("lfu-log-factor")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(v, ["lfu-log-factor", "7"]);
+}
+
+#[test]
+fn config_set_requirepass_takes_effect() {
+    let srv = TestServer::start(&[]);
+    let mut raw = srv.raw();
+    assert_eq!(raw.cmd(&["CONFIG", "SET", "requirepass", "secret"]), "+OK\r\n");
+    let mut other = srv.raw();
+    assert_eq!(other.cmd(&["GET", "x"]), "-NOAUTH Authentication required.\r\n");
+    assert_eq!(other.cmd(&["AUTH", "secret"]), "+OK\r\n");
+    assert_eq!(other.cmd(&["CONFIG", "SET", "requirepass", ""]), "+OK\r\n");
+    let mut third = srv.raw();
+    assert_eq!(third.cmd(&["GET", "x"]), "$-1\r\n");
+}
+
+#[test]
+fn time_reply() {
+    let srv = TestServer::start(&[]);
+    let mut c = srv.conn();
+    let (secs, us): (u64, u64) = redis::cmd("TIME").query(&mut c).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(secs.abs_diff(now) <= 2);
+    assert!(us < 1_000_000);
+    let mut raw = srv.raw();
+    assert_eq!(
+        raw.cmd(&["TIME", "x"]),
+        "-ERR wrong number of arguments for 'time' command\r\n"
+    );
+}
+
+#[test]
+fn shutdown_arguments() {
+    let mut srv = TestServer::start(&[]);
+    let mut raw = srv.raw();
+    assert_eq!(raw.cmd(&["SHUTDOWN", "ABORT"]), "-ERR No shutdown in progress.\r\n");
+    assert_eq!(raw.cmd(&["SHUTDOWN", "NOSAVE", "SAVE"]), "-ERR syntax error\r\n");
+    assert_eq!(raw.cmd(&["SHUTDOWN", "SAVE", "ABORT"]), "-ERR syntax error\r\n");
+    assert_eq!(raw.cmd(&["SHUTDOWN", "FOO"]), "-ERR syntax error\r\n");
+    // There is no RDB persistence: SAVE must fail rather than pretend.
+    assert_eq!(
+        raw.cmd(&["SHUTDOWN", "SAVE"]),
+        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    assert!(srv.alive());
+    // FORCE goes ahead despite the failed save.
+    raw.send(b"*3\r\n$8\r\nSHUTDOWN\r\n$4\r\nSAVE\r\n$5\r\nFORCE\r\n");
+    assert!(raw.is_closed());
+    assert_eq!(srv.wait_exit(10), Some(0));
+}
+
+#[test]
+fn shutdown_with_save_points_needs_nosave() {
+    let mut srv = TestServer::start(&["--save", "3600 1"]);
+    let mut raw = srv.raw();
+    assert_eq!(
+        raw.cmd(&["SHUTDOWN"]),
+        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    raw.send(b"*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n");
+    assert!(raw.is_closed());
+    assert_eq!(srv.wait_exit(10), Some(0));
+}
+
+#[test]
+fn shutdown_plain() {
+    let mut srv = TestServer::start(&[]);
+    let mut raw = srv.raw();
+    raw.send(b"*1\r\n$8\r\nSHUTDOWN\r\n");
+    assert!(raw.is_closed());
+    assert_eq!(srv.wait_exit(10), Some(0));
+}
+
+#[test]
+fn command_info_shape() {
+    let srv = TestServer::start(&[]);
+    let mut raw = srv.raw();
+    // Byte-identical to Redis 7's reply.
+    assert_eq!(
+        raw.cmd(&["COMMAND", "INFO", "get"]),
+        "*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n"
+    );
+    assert_eq!(raw.cmd(&["COMMAND", "INFO", "nosuch"]), "*1\r\n$-1\r\n");
+    raw.cmd(&["HELLO", "3"]);
+    assert_eq!(
+        raw.cmd(&["COMMAND", "INFO", "dbsize"]),
+        "*1\r\n*10\r\n$6\r\ndbsize\r\n:1\r\n~2\r\n+readonly\r\n+fast\r\n:0\r\n:0\r\n:0\r\n~3\r\n+@keyspace\r\n+@read\r\n+@fast\r\n~2\r\n$25\r\nrequest_policy:all_shards\r\n$23\r\nresponse_policy:agg_sum\r\n~0\r\n~0\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["COMMAND", "INFO", "config|help"]),
+        "*1\r\n*10\r\n$11\r\nconfig|help\r\n:2\r\n~2\r\n+loading\r\n+stale\r\n:0\r\n:0\r\n:0\r\n~1\r\n+@slow\r\n~0\r\n~0\r\n~0\r\n"
+    );
+    assert_eq!(raw.cmd(&["COMMAND", "INFO", "nosuch"]), "*1\r\n_\r\n");
+    // A container lists its subcommands.
+    let r = raw.cmd(&["COMMAND", "INFO", "CONFIG"]);
+    assert!(
+        r.starts_with("*1\r\n*10\r\n$6\r\nconfig\r\n:-2\r\n~0\r\n:0\r\n:0\r\n:0\r\n~1\r\n+@slow\r\n~0\r\n~0\r\n*5\r\n"),
+        "{r}"
+    );
+    assert!(
+        r.contains("$10\r\nconfig|set\r\n:-4\r\n~4\r\n+admin\r\n+noscript\r\n+loading\r\n+stale\r\n"),
+        "{r}"
+    );
+}
+
+#[test]
+fn command_count_list_all() {
+    let srv = TestServer::start(&[]);
+    let mut c = srv.conn();
+    let count: usize = redis::cmd("COMMAND").arg("COUNT").query(&mut c).unwrap();
+    let all: Vec<redis::Value> = redis::cmd("COMMAND").query(&mut c).unwrap();
+    let list: Vec<String> = redis::cmd("COMMAND").arg("LIST").query(&mut c).unwrap();
+    assert_eq!(all.len(), count);
+    assert_eq!(list.len(), count);
+    for n in ["get", "set", "info", "config", "command", "ping"] {
+        assert!(list.iter().any(|x| x == n), "{n}");
+    }
+    let conf: Vec<String> = redis::cmd("COMMAND")
+        .arg("LIST")
+        .arg("FILTERBY")
+        .arg("PATTERN")
+        .arg("CONF*")
+        .query(&mut c)
+        .unwrap();
+    let mut conf = conf;
+    conf.sort();
+    assert_eq!(
+        conf,
+        [
+            "config",
+            "config|get",
+            "config|help",
+            "config|resetstat",
+            "config|rewrite",
+            "config|set"
+        ]
+    );
+    let admin: Vec<String> = redis::cmd("COMMAND")
+        .arg("LIST")
+        .arg("FILTERBY")
+        .arg("ACLCAT")
+        .arg("admin")
+        .query(&mut c)
+        .unwrap();
+    assert!(admin.iter().any(|x| x == "config|set"));
+    assert!(!admin.iter().any(|x| x == "get"));
+    let string: Vec<String> = redis::cmd("COMMAND")
+        .arg("LIST")
+        .arg("FILTERBY")
+        .arg("ACLCAT")
+        .arg("string")
+        .query(&mut c)
+        .unwrap();
+    assert!(string.iter().any(|x| x == "get"));
+    let none: Vec<String> = redis::cmd("COMMAND")
+        .arg("LIST")
+        .arg("FILTERBY")
+        .arg("MODULE")
+        .arg("x")
+        .query(&mut c)
+        .unwrap();
+    assert!(none.is_empty());
+    let mut raw = srv.raw();
+    assert_eq!(
+        raw.cmd(&["COMMAND", "LIST", "FILTERBY", "xx", "y"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(raw.cmd(&["COMMAND", "LIST", "foo"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        raw.cmd(&["COMMAND", "COUNT", "x"]),
+        "-ERR wrong number of arguments for 'command|count' command\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["COMMAND", "NOPE"]),
+        "-ERR unknown subcommand 'NOPE'. Try COMMAND HELP.\r\n"
+    );
+    let help = raw.cmd(&["COMMAND", "HELP"]);
+    assert!(help.starts_with("*21\r\n+COMMAND <subcommand>"), "{help}");
+}
+
+#[test]
+fn command_docs() {
+    let srv = TestServer::start(&[]);
+    let mut raw = srv.raw();
+    assert_eq!(raw.cmd(&["COMMAND", "DOCS", "nosuch"]), "*0\r\n");
+    raw.cmd(&["HELLO", "3"]);
+    let r = raw.cmd(&["COMMAND", "DOCS", "config|help"]);
+    assert_eq!(
+        r,
+        "%1\r\n$11\r\nconfig|help\r\n%4\r\n$7\r\nsummary\r\n$49\r\nShow helpful text about the different subcommands\r\n$5\r\nsince\r\n$5\r\n5.0.0\r\n$5\r\ngroup\r\n$6\r\nserver\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n"
+    );
+    let r = raw.cmd(&["COMMAND", "DOCS", "get", "CONFIG"]);
+    assert!(r.starts_with("%2\r\n$3\r\nget\r\n%4\r\n$7\r\nsummary\r\n"), "{r}");
+    assert!(r.contains("$5\r\ngroup\r\n$6\r\nstring\r\n"), "{r}");
+    assert!(r.contains("$11\r\nsubcommands\r\n%5\r\n"), "{r}");
+    let mut c = srv.conn();
+    let all: redis::Value = redis::cmd("COMMAND").arg("DOCS").query(&mut c).unwrap();
+    let count: usize = redis::cmd("COMMAND").arg("COUNT").query(&mut c).unwrap();
+    match all {
+        redis::Value::Array(v) => assert_eq!(v.len(), 2 * count),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn command_getkeys() {
+    let srv = TestServer::start(&[]);
+    let mut raw = srv.raw();
+    assert_eq!(raw.cmd(&["COMMAND", "GETKEYS", "GET", "k"]), "*1\r\n$1\r\nk\r\n");
+    assert_eq!(
+        raw.cmd(&["COMMAND", "GETKEYS", "DEL", "a", "b", "c"]),
+        "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["COMMAND", "GETKEYS", "nosuch", "a"]),
+        "-ERR Invalid command specified\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["COMMAND", "GETKEYS", "config|get", "a"]),
+        "-ERR Invalid command specified\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["COMMAND", "GETKEYS", "config", "get", "x"]),
+        "-ERR The command has no key arguments\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["COMMAND", "GETKEYS", "get", "a", "b"]),
+        "-ERR Invalid number of arguments specified for command\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["COMMAND", "GETKEYS"]),
+        "-ERR wrong number of arguments for 'command|getkeys' command\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["COMMAND", "GETKEYSANDFLAGS", "GET", "k"]),
+        "*1\r\n*2\r\n$1\r\nk\r\n*2\r\n+RO\r\n+access\r\n"
+    );
+    raw.cmd(&["HELLO", "3"]);
+    assert_eq!(
+        raw.cmd(&["COMMAND", "GETKEYSANDFLAGS", "DEL", "k"]),
+        "*1\r\n*2\r\n$1\r\nk\r\n~2\r\n+RM\r\n+delete\r\n"
+    );
+}
+
+#[test]
+fn loglevel_changes_at_run_time() {
+    let log = std::env::temp_dir().join(format!("larder-loglevel-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let srv = TestServer::start(&["--loglevel", "warning", "--logfile", log.to_str().unwrap()]);
+    let mut raw = srv.raw();
+    raw.cmd(&["CONFIG", "SET", "requirepass", ""]);
+    raw.cmd(&["CONFIG", "REWRITE"]); // logs a warning: no config file
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!text.contains("Ready to accept connections"), "{text}");
+    assert!(text.contains("# CONFIG REWRITE failed"), "{text}");
+    assert_eq!(raw.cmd(&["CONFIG", "SET", "loglevel", "notice"]), "+OK\r\n");
+    assert_eq!(
+        raw.cmd(&["CONFIG", "GET", "loglevel"]),
+        "*2\r\n$8\r\nloglevel\r\n$6\r\nnotice\r\n"
+    );
+    raw.cmd(&["SHUTDOWN", "ABORT"]);
+    raw.send(b"*1\r\n$8\r\nSHUTDOWN\r\n");
+    assert!(raw.is_closed());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let text = std::fs::read_to_string(&log).unwrap();
+    // Redis's line format: pid:M dd Mon yyyy hh:mm:ss.mmm <mark> message
+    let line = text.lines().find(|l| l.contains("User requested shutdown")).unwrap();
+    let pid = srv.pid().to_string();
+    assert!(line.starts_with(&format!("{pid}:M ")), "{line}");
+    assert!(line.contains(" # User requested shutdown..."), "{line}");
+    let bye = text.lines().find(|l| l.contains("ready to exit")).unwrap();
+    assert!(bye.contains(" * "), "{bye}");
+    let _ = std::fs::remove_file(&log);
+}
