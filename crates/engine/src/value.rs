@@ -1,5 +1,7 @@
-//! The values a key can hold. Only strings exist so far; lists, hashes,
-//! sets and sorted sets join this enum as their issue lands.
+//! The values a key can hold: strings (in Redis's three encodings) and the
+//! collection types of [`crate::types`], boxed so a `Value` stays small.
+
+use crate::types::{Hash, List, Set, ZSet};
 
 /// Longest string Redis stores as `embstr` (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).
 pub const EMBSTR_MAX: usize = 44;
@@ -13,19 +15,37 @@ pub enum Value {
     /// A string that has been modified in place (APPEND, SETRANGE...):
     /// keeps spare capacity, always "raw".
     Raw(Vec<u8>),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 /// The type name TYPE replies with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ValueType {
     String,
+    List,
+    Hash,
+    Set,
+    ZSet,
 }
 
 impl ValueType {
     pub fn name(self) -> &'static str {
         match self {
             ValueType::String => "string",
+            ValueType::List => "list",
+            ValueType::Hash => "hash",
+            ValueType::Set => "set",
+            ValueType::ZSet => "zset",
         }
+    }
+
+    /// Whether clients can block on a key of this type (BLPOP, BZPOPMIN):
+    /// creating such a key wakes them.
+    pub fn is_blockable(self) -> bool {
+        matches!(self, ValueType::List | ValueType::ZSet)
     }
 }
 
@@ -43,6 +63,10 @@ impl Value {
     pub fn value_type(&self) -> ValueType {
         match self {
             Value::Int(_) | Value::Str(_) | Value::Raw(_) => ValueType::String,
+            Value::List(_) => ValueType::List,
+            Value::Hash(_) => ValueType::Hash,
+            Value::Set(_) => ValueType::Set,
+            Value::ZSet(_) => ValueType::ZSet,
         }
     }
 
@@ -52,6 +76,10 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(b) if b.len() <= EMBSTR_MAX => "embstr",
             Value::Str(_) | Value::Raw(_) => "raw",
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(x) => x.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -66,6 +94,7 @@ impl Value {
             Value::Int(n) => Some(scratch.format(*n)),
             Value::Str(b) => Some(b),
             Value::Raw(v) => Some(v),
+            _ => None,
         }
     }
 
@@ -75,6 +104,7 @@ impl Value {
             Value::Int(n) => Some(itoa_buf::Buf::default().format(*n).len()),
             Value::Str(b) => Some(b.len()),
             Value::Raw(v) => Some(v.len()),
+            _ => None,
         }
     }
 
@@ -89,6 +119,7 @@ impl Value {
                 *self = Value::Raw(std::mem::take(b).into_vec());
             }
             Value::Raw(_) => {}
+            _ => return None,
         }
         match self {
             Value::Raw(v) => Some(v),
@@ -102,6 +133,10 @@ impl Value {
             Value::Int(_) => 0,
             Value::Str(b) => b.len(),
             Value::Raw(v) => v.capacity(),
+            Value::List(l) => std::mem::size_of::<List>() + l.heap_size(),
+            Value::Hash(h) => std::mem::size_of::<Hash>() + h.heap_size(),
+            Value::Set(x) => std::mem::size_of::<Set>() + x.heap_size(),
+            Value::ZSet(z) => std::mem::size_of::<ZSet>() + z.heap_size(),
         }
     }
 }

@@ -892,6 +892,24 @@ impl Config {
         self.extras.get(name).cloned().unwrap_or_else(|| default.to_string())
     }
 
+    /// The collection types' encoding thresholds.
+    pub fn encoding_limits(&self) -> larder_engine::Limits {
+        let d = larder_engine::Limits::default();
+        let get =
+            |name: &str, default: i64| -> i64 { self.extras.get(name).and_then(|v| v.parse().ok()).unwrap_or(default) };
+        let u = |name: &str, default: usize| get(name, default as i64).max(0) as usize;
+        larder_engine::Limits {
+            hash_max_listpack_entries: u("hash-max-listpack-entries", d.hash_max_listpack_entries),
+            hash_max_listpack_value: u("hash-max-listpack-value", d.hash_max_listpack_value),
+            list_max_listpack_size: get("list-max-listpack-size", d.list_max_listpack_size),
+            set_max_intset_entries: u("set-max-intset-entries", d.set_max_intset_entries),
+            set_max_listpack_entries: u("set-max-listpack-entries", d.set_max_listpack_entries),
+            set_max_listpack_value: u("set-max-listpack-value", d.set_max_listpack_value),
+            zset_max_listpack_entries: u("zset-max-listpack-entries", d.zset_max_listpack_entries),
+            zset_max_listpack_value: u("zset-max-listpack-value", d.zset_max_listpack_value),
+        }
+    }
+
     /// Applies one directive (file line or command-line option).
     pub fn apply(&mut self, name: &str, args: &[String]) -> Result<(), String> {
         if let Some((_, why)) = REFUSED.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {

@@ -8,6 +8,7 @@
 //! file (`commands/string.rs`, ...), which writes its reply straight into
 //! the connection's output buffer.
 
+pub mod blocking;
 pub mod client;
 pub mod commands;
 pub mod config;

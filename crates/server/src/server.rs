@@ -10,7 +10,7 @@ use hashbrown::HashMap;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 
-use larder_engine::{Clock, Keyspace, OffsetClock};
+use larder_engine::{Clock, EncodingLimits, Keyspace, Limits, OffsetClock};
 use larder_protocol::Reply;
 
 use crate::client::ClientInfo;
@@ -35,6 +35,8 @@ pub struct Pause {
 pub struct Server {
     pub config: RwLock<Config>,
     pub keyspace: Keyspace,
+    /// Collection encoding thresholds (CONFIG SET-able).
+    pub encoding_limits: EncodingLimits,
     /// The clock the keyspace reads; DEBUG can move it forward.
     pub clock: Arc<OffsetClock>,
     pub commands: CommandTable,
@@ -80,9 +82,12 @@ impl Server {
         let run_id = hex40();
         let replid = hex40();
         let auth = config.requirepass.is_some();
+        let encoding_limits = EncodingLimits::default();
+        encoding_limits.set(&config.encoding_limits());
         Arc::new(Server {
             config: RwLock::new(config),
             keyspace,
+            encoding_limits,
             clock,
             commands: CommandTable::new(),
             clients: Mutex::new(HashMap::new()),
@@ -118,6 +123,7 @@ impl Server {
     /// (requirepass, loglevel).
     pub fn config_changed(&self) {
         let cfg = self.config.read();
+        self.encoding_limits.set(&cfg.encoding_limits());
         self.auth_required.store(cfg.requirepass.is_some(), Ordering::Relaxed);
         crate::log::set_level(cfg.loglevel);
     }
@@ -132,6 +138,11 @@ impl Server {
             cmd.walk(&mut |c| c.stats.reset());
         }
         *self.last_reset_ms.lock() = self.now_ms();
+    }
+
+    /// The encoding thresholds now in force.
+    pub fn limits(&self) -> Limits {
+        self.encoding_limits.get()
     }
 
     pub fn add_dirty(&self, n: u64) {

@@ -1,0 +1,24 @@
+//! The zset value type. (Stub: filled in by the collections work.)
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ZSet {}
+
+impl ZSet {
+    /// OBJECT ENCODING's answer.
+    pub fn encoding(&self) -> &'static str {
+        "listpack"
+    }
+
+    pub fn len(&self) -> usize {
+        0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Heap bytes owned, for memory accounting.
+    pub fn heap_size(&self) -> usize {
+        0
+    }
+}
