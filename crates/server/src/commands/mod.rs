@@ -8,9 +8,13 @@
 
 pub mod command;
 pub mod connection;
+pub mod hash;
 pub mod keyspace;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -416,6 +420,10 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         connection::COMMANDS,
         server::COMMANDS,
         command::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
     ]
     .into_iter()
     .flatten()
