@@ -12,6 +12,6 @@ pub mod keyspace;
 pub mod value;
 
 pub use clock::{Clock, MockClock, OffsetClock, SystemClock};
-pub use db::{Db, DbStats, Entry};
+pub use db::{Db, DbStats, Entry, ScanStep};
 pub use keyspace::{key_slot, Keyspace, Shard, CLUSTER_SLOTS};
 pub use value::{canonical_i64, Value, ValueType};

@@ -447,7 +447,10 @@ impl CommandTable {
         if cmd.subcommands.is_empty() {
             return Some(cmd);
         }
-        let sub = args.get(1)?;
+        // A container named alone falls to dispatch's arity check.
+        let Some(sub) = args.get(1) else {
+            return Some(cmd);
+        };
         let lower = String::from_utf8_lossy(sub).to_ascii_lowercase();
         cmd.subcommands.get(lower.as_str()).or(Some(cmd))
     }
