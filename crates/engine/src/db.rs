@@ -46,6 +46,23 @@ impl Entry {
     fn is_expired(&self, now: u64) -> bool {
         self.expire_at != 0 && self.expire_at <= now
     }
+    /// Whether the key is still live at `now` (its TTL, if any, has not
+    /// passed). Entries met by iteration may be expired but not yet
+    /// reclaimed.
+    pub fn is_live(&self, now: u64) -> bool {
+        !self.is_expired(now)
+    }
+}
+
+/// What one [`Db::scan_from`] step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanStep {
+    /// Live keys whose hash fell in the range walked (matching `keep` or
+    /// not): the work done, which SCAN's COUNT bounds.
+    pub visited: usize,
+    /// Where the next step starts in the hash space, or None when every
+    /// hash from `from` on has been covered.
+    pub next: Option<u64>,
 }
 
 /// Counters kept per database and summed by INFO.
@@ -344,6 +361,95 @@ impl Db {
             .collect()
     }
 
+    /// Keys of live entries whose hash lies in `[lo, hi)` (`hi` None: to
+    /// the end of the hash space) and that `keep` accepts, appended to
+    /// `out`. Returns how many live entries were in the range. One walk
+    /// of the table.
+    pub fn scan_hash_range(
+        &self,
+        lo: u64,
+        hi: Option<u64>,
+        now: u64,
+        out: &mut Vec<Box<[u8]>>,
+        mut keep: impl FnMut(&Entry) -> bool,
+    ) -> usize {
+        let mut n = 0;
+        for e in self.table.iter() {
+            if e.is_expired(now) {
+                continue;
+            }
+            let h = self.hasher.hash_one(&*e.key);
+            if h < lo || hi.is_some_and(|hi| h >= hi) {
+                continue;
+            }
+            n += 1;
+            if keep(e) {
+                out.push(e.key.clone());
+            }
+        }
+        n
+    }
+
+    /// One SCAN step over this db: covers the hash range starting at
+    /// `from` just wide enough to hold `count` live keys (all of them if
+    /// fewer remain), with its end aligned to `2^align_bits` so a cursor
+    /// can store it with its low bits dropped. Keys `keep` accepts are
+    /// appended to `out`.
+    ///
+    /// Positions are in the space of `self.hash`, which is fixed for the
+    /// life of this `Db` and independent of the table's layout, so
+    /// growing or shrinking the table between steps moves nothing: a key
+    /// present for a whole iteration (steps from 0 until `next` is None)
+    /// is returned exactly once, and no key is returned twice.
+    pub fn scan_from(
+        &self,
+        from: u64,
+        count: usize,
+        align_bits: u32,
+        now: u64,
+        out: &mut Vec<Box<[u8]>>,
+        keep: impl FnMut(&Entry) -> bool,
+    ) -> ScanStep {
+        let count = count.max(1);
+        let align_bits = align_bits.min(63);
+        let mut hashes: Vec<u64> = self
+            .table
+            .iter()
+            .filter(|e| !e.is_expired(now))
+            .map(|e| self.hasher.hash_one(&*e.key))
+            .filter(|&h| h >= from)
+            .collect();
+        if hashes.len() <= count {
+            let visited = self.scan_hash_range(from, None, now, out, keep);
+            return ScanStep { visited, next: None };
+        }
+        let (_, cut, _) = hashes.select_nth_unstable(count - 1);
+        // Every key whose hash shares the cut's aligned block is taken,
+        // so the next start is the following block.
+        let block = *cut >> align_bits;
+        if block == u64::MAX >> align_bits {
+            let visited = self.scan_hash_range(from, None, now, out, keep);
+            return ScanStep { visited, next: None };
+        }
+        let next = (block + 1) << align_bits;
+        let visited = self.scan_hash_range(from, Some(next), now, out, keep);
+        ScanStep {
+            visited,
+            next: Some(next),
+        }
+    }
+
+    /// Moves every entry out, leaving the db empty (FLUSH ASYNC drops
+    /// the result on another thread). Returns the entries and how many
+    /// there were.
+    pub fn take_all(&mut self) -> (HashTable<Entry>, usize) {
+        let n = self.table.len();
+        let t = std::mem::take(&mut self.table);
+        self.expires = ExpiryIndex::default();
+        self.volatile = 0;
+        (t, n)
+    }
+
     /// A random live key, or None if the db holds none.
     pub fn random_key(&mut self, rng: &mut impl rand::Rng, now: u64) -> Option<Box<[u8]>> {
         // Sample a few times; expired keys met on the way are reclaimed.
@@ -452,5 +558,84 @@ mod tests {
         }
         assert!(db.peek(b"s", 50_000).is_some());
         assert!(db.expires.len() < 4_000, "index grew to {}", db.expires.len());
+    }
+
+    fn scan_all(db: &Db, count: usize, bits: u32, now: u64) -> Vec<Box<[u8]>> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        loop {
+            let step = db.scan_from(pos, count, bits, now, &mut out, |_| true);
+            match step.next {
+                Some(n) => {
+                    assert!(n > pos, "scan must advance");
+                    assert_eq!(n % (1u64 << bits), 0, "next is aligned");
+                    pos = n;
+                }
+                None => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn scan_hash_range_splits_the_space() {
+        let mut db = Db::new();
+        for i in 0..1000 {
+            db.set(format!("k{i}").as_bytes(), v("x"), None, false, 0);
+        }
+        let mid = 1u64 << 63;
+        let mut lo = Vec::new();
+        let mut hi = Vec::new();
+        let a = db.scan_hash_range(0, Some(mid), 0, &mut lo, |_| true);
+        let b = db.scan_hash_range(mid, None, 0, &mut hi, |_| true);
+        assert_eq!(a + b, 1000);
+        assert_eq!(lo.len() + hi.len(), 1000);
+        assert!(lo.iter().all(|k| db.hash(k) < mid));
+        assert!(hi.iter().all(|k| db.hash(k) >= mid));
+        // `keep` filters what is returned but not what is counted.
+        let mut some = Vec::new();
+        let n = db.scan_hash_range(0, None, 0, &mut some, |e| e.key().ends_with(b"7"));
+        assert_eq!(n, 1000);
+        assert_eq!(some.len(), 100);
+    }
+
+    #[test]
+    fn scan_from_steps_by_count_and_skips_expired() {
+        let mut db = Db::new();
+        for i in 0..500 {
+            let exp = (i % 5 == 0).then_some(10);
+            db.set(format!("k{i}").as_bytes(), v("x"), exp, false, 0);
+        }
+        let mut out = Vec::new();
+        let step = db.scan_from(0, 10, 0, 20, &mut out, |_| true);
+        assert_eq!(step.visited, 10);
+        assert_eq!(out.len(), 10);
+        assert!(step.next.is_some());
+        for bits in [0, 4, 8, 14] {
+            let mut all = scan_all(&db, 7, bits, 20);
+            all.sort();
+            let before = all.len();
+            all.dedup();
+            assert_eq!(before, all.len(), "no duplicates");
+            assert_eq!(all.len(), 400, "expired keys skipped");
+        }
+        // A count larger than the db finishes in one step.
+        let mut out = Vec::new();
+        let step = db.scan_from(0, usize::MAX, 8, 20, &mut out, |_| true);
+        assert_eq!((step.visited, step.next, out.len()), (400, None, 400));
+        // Empty db.
+        let empty = Db::new();
+        let step = empty.scan_from(0, 10, 0, 0, &mut out, |_| true);
+        assert_eq!(step, ScanStep { visited: 0, next: None });
+    }
+
+    #[test]
+    fn take_all_empties() {
+        let mut db = Db::new();
+        db.set(b"a", v("1"), Some(100), false, 0);
+        db.set(b"b", v("1"), None, false, 0);
+        let (t, n) = db.take_all();
+        assert_eq!((t.len(), n), (2, 2));
+        assert_eq!((db.len(), db.volatile_len()), (0, 0));
+        assert_eq!(db.expire_due(1000, usize::MAX), (0, false));
     }
 }

@@ -14,7 +14,7 @@ pub mod types;
 pub mod value;
 
 pub use clock::{Clock, MockClock, OffsetClock, SystemClock};
-pub use db::{Db, DbStats, Entry};
+pub use db::{Db, DbStats, Entry, ScanStep};
 pub use encoding::{EncodingLimits, Limits};
 pub use keyspace::{key_slot, Keyspace, Shard, CLUSTER_SLOTS};
 pub use value::{canonical_i64, Value, ValueType};

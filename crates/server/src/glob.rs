@@ -152,4 +152,149 @@ mod tests {
         assert!(!glob_match(b"*", b"", false));
         assert!(glob_match(b"HELLO", b"hello", true));
     }
+
+    /// Every (pattern, key) pair below was checked against Redis 7 with
+    /// KEYS: each pattern lists exactly the keys Redis returned.
+    #[test]
+    fn matches_redis_on_tricky_patterns() {
+        let keys: &[&[u8]] = &[
+            b"", b"a", b"b", b"z", b"A", b"Z", b"ab", b"abc", b"aXc", b"a*c", b"a?c", b"a[c", b"a]c", b"a\\c", b"a-c",
+            b"hello", b"hallo", b"hxllo", b"hllo", b"heeello", b"-", b"]", b"[", b"\\", b"^", b"x^y", b"foo:bar",
+            b"foo:baz", b"FOO", b"[abc]", b"^a", b"b^", b"a\x00b", b"\xff", b"key:1", b"key:12",
+        ];
+        let cases: &[(&[u8], &[&[u8]])] = &[
+            (
+                b"**",
+                &[
+                    b"-", b"A", b"FOO", b"Z", b"[", b"[abc]", b"\\", b"]", b"^", b"^a", b"a", b"a\x00b", b"a*c",
+                    b"a-c", b"a?c", b"aXc", b"a[c", b"a\\c", b"a]c", b"ab", b"abc", b"b", b"b^", b"foo:bar",
+                    b"foo:baz", b"hallo", b"heeello", b"hello", b"hllo", b"hxllo", b"key:1", b"key:12", b"x^y", b"z",
+                    b"\xff",
+                ],
+            ),
+            (
+                b"?",
+                &[b"-", b"A", b"Z", b"[", b"\\", b"]", b"^", b"a", b"b", b"z", b"\xff"],
+            ),
+            (
+                b"a*",
+                &[
+                    b"a", b"a\x00b", b"a*c", b"a-c", b"a?c", b"aXc", b"a[c", b"a\\c", b"a]c", b"ab", b"abc",
+                ],
+            ),
+            (
+                b"*c",
+                &[b"a*c", b"a-c", b"a?c", b"aXc", b"a[c", b"a\\c", b"a]c", b"abc"],
+            ),
+            (
+                b"a?c",
+                &[b"a*c", b"a-c", b"a?c", b"aXc", b"a[c", b"a\\c", b"a]c", b"abc"],
+            ),
+            (b"a\\*c", &[b"a*c"]),
+            (b"a\\?c", &[b"a?c"]),
+            (b"a[bX]c", &[b"aXc", b"abc"]),
+            (b"a[^X]c", &[b"a*c", b"a-c", b"a?c", b"a[c", b"a\\c", b"a]c", b"abc"]),
+            (b"a[!X]c", &[b"aXc"]),
+            (b"[z-a]", &[b"a", b"b", b"z"]),
+            (b"[a-z]", &[b"a", b"b", b"z"]),
+            (b"[A-z]", &[b"A", b"Z", b"[", b"\\", b"]", b"^", b"a", b"b", b"z"]),
+            (b"a[b-]", &[b"ab"]),
+            (b"[", &[]),
+            (b"a[", &[]),
+            (b"a[b", &[b"ab"]),
+            (b"[abc", &[b"a", b"b"]),
+            (b"[\\]]", &[b"]"]),
+            (b"[\\", &[b"\\"]),
+            (b"\\", &[b"\\"]),
+            (b"a\\", &[]),
+            (b"a\\c", &[]),
+            (b"[]]", &[]),
+            (b"[]", &[]),
+            (
+                b"[^]",
+                &[b"-", b"A", b"Z", b"[", b"\\", b"]", b"^", b"a", b"b", b"z", b"\xff"],
+            ),
+            (b"[^]]", &[]),
+            (b"h[ae]llo", &[b"hallo", b"hello"]),
+            (b"h*llo", &[b"hallo", b"heeello", b"hello", b"hllo", b"hxllo"]),
+            (b"h?llo", &[b"hallo", b"hello", b"hxllo"]),
+            (b"*[", &[]),
+            (b"*\\", &[b"\\"]),
+            (b"[a-]", &[b"]", b"^", b"a"]),
+            (b"[-a]", &[b"-", b"a"]),
+            (b"[a-c-e]", &[b"-", b"a", b"b"]),
+            (b"[\\-]", &[b"-"]),
+            (
+                b"[^a-c]*",
+                &[
+                    b"-", b"A", b"FOO", b"Z", b"[", b"[abc]", b"\\", b"]", b"^", b"^a", b"foo:bar", b"foo:baz",
+                    b"hallo", b"heeello", b"hello", b"hllo", b"hxllo", b"key:1", b"key:12", b"x^y", b"z", b"\xff",
+                ],
+            ),
+            (b"*a*b*c*", &[b"[abc]", b"abc"]),
+            (
+                b"???",
+                &[
+                    b"FOO", b"a\x00b", b"a*c", b"a-c", b"a?c", b"aXc", b"a[c", b"a\\c", b"a]c", b"abc", b"x^y",
+                ],
+            ),
+            (
+                b"*?*",
+                &[
+                    b"-", b"A", b"FOO", b"Z", b"[", b"[abc]", b"\\", b"]", b"^", b"^a", b"a", b"a\x00b", b"a*c",
+                    b"a-c", b"a?c", b"aXc", b"a[c", b"a\\c", b"a]c", b"ab", b"abc", b"b", b"b^", b"foo:bar",
+                    b"foo:baz", b"hallo", b"heeello", b"hello", b"hllo", b"hxllo", b"key:1", b"key:12", b"x^y", b"z",
+                    b"\xff",
+                ],
+            ),
+            (b"foo:*", &[b"foo:bar", b"foo:baz"]),
+            (b"FOO", &[b"FOO"]),
+            (b"[F]OO", &[b"FOO"]),
+            (
+                b"[^",
+                &[b"-", b"A", b"Z", b"[", b"\\", b"]", b"^", b"a", b"b", b"z", b"\xff"],
+            ),
+            (b"\\[abc\\]", &[b"[abc]"]),
+            (b"[[]abc]", &[b"[abc]"]),
+            (b"x[^]y", &[b"x^y"]),
+            (b"x^y", &[b"x^y"]),
+            (b"[]-]", &[]),
+            (b"*:1", &[b"key:1"]),
+            (b"key:1*", &[b"key:1", b"key:12"]),
+            (b"a\x00b", &[b"a\x00b"]),
+            (b"a?b", &[b"a\x00b"]),
+            (b"\xff", &[b"\xff"]),
+            (b"[\xfe-\xff]", &[b"\xff"]),
+        ];
+        for (pattern, matching) in cases {
+            for key in keys {
+                let want = matching.contains(key);
+                assert_eq!(
+                    glob_match(pattern, key, false),
+                    want,
+                    "pattern {:?} key {:?}",
+                    String::from_utf8_lossy(pattern),
+                    String::from_utf8_lossy(key)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nocase_and_nesting_limit() {
+        assert!(glob_match(b"h[A-Z]llo", b"hello", true));
+        assert!(!glob_match(b"h[A-Z]llo", b"hello", false));
+        // Inside a class an escaped character is compared case-sensitively,
+        // even with nocase (as in Redis).
+        assert!(!glob_match(b"[\\A]", b"a", true));
+        assert!(glob_match(b"[A]", b"a", true));
+        // Abusive patterns stop at the nesting limit instead of blowing up.
+        let p = vec![b'*'; 1]
+            .into_iter()
+            .chain(std::iter::repeat_n([b'a', b'*'], 2000).flatten())
+            .chain([b'b'])
+            .collect::<Vec<u8>>();
+        let s = vec![b'a'; 3000];
+        assert!(!glob_match(&p, &s, false));
+    }
 }
