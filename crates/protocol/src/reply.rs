@@ -69,20 +69,26 @@ impl Reply {
     /// `-` carries its own code (`-WRONGTYPE ...`, `-NOAUTH ...`); any other
     /// gets `-ERR ` in front.
     pub fn error(&mut self, msg: &str) {
-        let (code, text) = match msg.strip_prefix('-') {
-            Some(rest) => (rest.split(' ').next().unwrap_or("ERR"), rest),
-            None => ("ERR", msg),
+        self.error_bytes(msg.as_bytes());
+    }
+
+    /// [`Reply::error`] for a message that may hold arbitrary bytes (a
+    /// client's argument quoted back, as Redis does, byte for byte).
+    pub fn error_bytes(&mut self, msg: &[u8]) {
+        let (code, text) = match msg.strip_prefix(b"-") {
+            Some(rest) => (rest.split(|&b| b == b' ').next().unwrap_or(b"ERR"), rest),
+            None => (&b"ERR"[..], msg),
         };
         self.buf.push(b'-');
-        if !msg.starts_with('-') {
+        if !msg.starts_with(b"-") {
             self.buf.extend_from_slice(b"ERR ");
         }
-        for &b in text.as_bytes() {
+        for &b in text {
             self.buf.push(if b == b'\r' || b == b'\n' { b' ' } else { b });
         }
         self.buf.extend_from_slice(b"\r\n");
         self.errors += 1;
-        self.last_error_code = Some(code.to_string());
+        self.last_error_code = Some(String::from_utf8_lossy(code).into_owned());
     }
 
     /// Takes the count of errors written and the last error's code.

@@ -113,21 +113,31 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// `a` as C's `printf("%.Ns", a)` prints it: up to the first NUL byte and
+/// at most `max` bytes (Redis quotes arguments back this way, raw bytes).
+fn c_prefix(a: &[u8], max: usize) -> &[u8] {
+    let a = a.iter().position(|&b| b == 0).map_or(a, |z| &a[..z]);
+    &a[..a.len().min(max)]
+}
+
 fn unknown_command(out: &mut Reply, args: &[&[u8]]) {
-    let mut list = String::new();
+    // Redis: for each argument while the list is under 128 bytes,
+    // sdscatprintf(args, "'%.*s' ", 128 - sdslen(args), arg).
+    let mut list = Vec::new();
     for a in args.iter().skip(1) {
         if list.len() >= 128 {
             break;
         }
         let room = 128 - list.len();
-        let s = String::from_utf8_lossy(a);
-        let s: String = s.chars().take(room).collect();
-        list.push('\'');
-        list.push_str(&s);
-        list.push_str("' ");
+        list.push(b'\'');
+        list.extend_from_slice(c_prefix(a, room));
+        list.extend_from_slice(b"' ");
     }
-    let name: String = String::from_utf8_lossy(args[0]).chars().take(128).collect();
-    out.error(&format!("unknown command '{name}', with args beginning with: {list}"));
+    let mut msg = b"unknown command '".to_vec();
+    msg.extend_from_slice(c_prefix(args[0], 128));
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&list);
+    out.error_bytes(&msg);
 }
 
 /// Runs one command, writing its reply to `out`.
@@ -149,11 +159,10 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
     let spec = cmd.spec;
     if !spec.subcommands.is_empty() && args.len() >= 2 {
         // A container whose subcommand is unknown.
-        let sub: String = String::from_utf8_lossy(args[1]).chars().take(128).collect();
-        out.error(&format!(
-            "unknown subcommand '{sub}'. Try {} HELP.",
-            spec.name.to_ascii_uppercase()
-        ));
+        let mut msg = b"unknown subcommand '".to_vec();
+        msg.extend_from_slice(c_prefix(args[1], 128));
+        msg.extend_from_slice(format!("'. Try {} HELP.", spec.name.to_ascii_uppercase()).as_bytes());
+        out.error_bytes(&msg);
         server.count_rejected(out, Some(cmd));
         client.finish_command(out, reply_start);
         return;
