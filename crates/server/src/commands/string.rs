@@ -1491,13 +1491,10 @@ pub mod ld {
             if matches!(s[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
                 return None;
             }
-            // strtold sees the C string: it stops at the first NUL.
-            let s = match s.iter().position(|&c| c == 0) {
-                Some(p) => &s[..p],
-                None => s,
-            };
-            if s.is_empty() {
-                return Some(Parsed::Finite(Ld::ZERO));
+            // strtold stops at a NUL, and Redis's string2ld then rejects
+            // the string: `(size_t)(eptr-buf) != slen`.
+            if s.contains(&0) {
+                return None;
             }
             strtold(s)
         }
@@ -1638,6 +1635,10 @@ mod tests {
         ] {
             assert!(Ld::parse(bad.as_bytes()).is_none(), "{bad:?}");
         }
+        // A NUL anywhere: strtold stops there and string2ld refuses.
+        for bad in [&b"\0"[..], b"\0\0bar", b"1\0", b"1.5\02", b"1\0junk"] {
+            assert!(Ld::parse(bad).is_none(), "{bad:?}");
+        }
         for good in [
             "1",
             "-1",
@@ -1648,7 +1649,6 @@ mod tests {
             "INF",
             "-Infinity",
             "00012",
-            "1\0junk",
         ] {
             assert!(Ld::parse(good.as_bytes()).is_some(), "{good:?}");
         }
