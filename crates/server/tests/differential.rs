@@ -1721,7 +1721,7 @@ fn differential_against_redis() {
         }
         let proto = if resp3 { "RESP3" } else { "RESP2" };
         if profile {
-            slow.sort_by(|a, b| b.0.cmp(&a.0));
+            slow.sort_by_key(|s| std::cmp::Reverse(s.0));
             for (d, i) in slow.iter().take(10) {
                 eprintln!("  slow: {d:.1?} #{i} {}", ops[*i].show());
             }

@@ -1636,7 +1636,7 @@ mod tests {
             assert!(Ld::parse(bad.as_bytes()).is_none(), "{bad:?}");
         }
         // A NUL anywhere: strtold stops there and string2ld refuses.
-        for bad in [&b"\0"[..], b"\0\0bar", b"1\0", b"1.5\02", b"1\0junk"] {
+        for bad in [&b"\0"[..], b"\0\0bar", b"1\0", b"1.5\x002", b"1\0junk"] {
             assert!(Ld::parse(bad).is_none(), "{bad:?}");
         }
         for good in [
