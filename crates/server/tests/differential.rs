@@ -480,7 +480,10 @@ struct Gen {
 }
 
 /// Keys: a small space so commands collide; `ks` is one of them.
-const KEYS: &[&str] = &["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"];
+/// A few odd names too: the empty key, glob metacharacters, a hash tag.
+const KEYS: &[&str] = &[
+    "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k0", "k1", "", "k*", "{k}1", "K0",
+];
 
 impl Gen {
     fn new(seed: u64) -> Gen {
@@ -904,7 +907,8 @@ fn gen_keys(g: &mut Gen) -> Op {
         11 => g.op("DBSIZE", vec![]),
         12 => {
             let p = b(g.pick(&[
-                "*", "k*", "k[0-3]", "k?", "*1", "[", "k[^1]", "\\k*", "k[3-1]", "?", "x*", "k\\",
+                "*", "k*", "k[0-3]", "k?", "*1", "[", "k[^1]", "\\k*", "k[3-1]", "?", "x*", "k\\", "k\\*", "*[",
+                "k[\\]]", "k[a-", "[kK]0", "{k}*", "*?*", "", "k[!1]", "**1", "?[0-9]", "k[^]",
             ]));
             norm(g.op("KEYS", vec![p]), Norm::Unordered)
         }
@@ -912,7 +916,7 @@ fn gen_keys(g: &mut Gen) -> Op {
             let mut rest = vec![b("0")];
             if g.chance(0.4) {
                 rest.push(b("MATCH"));
-                rest.push(b(g.pick(&["k*", "k[0-3]", "*5", "z*"])));
+                rest.push(b(g.pick(&["k*", "k[0-3]", "*5", "z*", "*", "k\\*", "[kK]?", ""])));
             }
             if g.chance(0.4) {
                 rest.push(b("COUNT"));
@@ -934,6 +938,23 @@ fn gen_keys(g: &mut Gen) -> Op {
             let sub = b(g.pick(&["FOO", "ENCODINGX"]));
             g.op("OBJECT", vec![sub, k])
         }
+        21 => {
+            let db = if g.chance(0.8) {
+                g.int(0, 1)
+            } else {
+                b(g.pick(&["16", "-1", "abc"]))
+            };
+            g.op("SELECT", vec![db])
+        }
+        22 => {
+            let m = g.value();
+            match g.rng.gen_range(0..3) {
+                0 => g.op("ECHO", vec![m]),
+                1 => g.op("PING", vec![m]),
+                _ => g.op("PING", vec![]),
+            }
+        }
+        23 => norm(g.op("TIME", vec![]), Norm::SameLen),
         19 => {
             if g.chance(0.2) {
                 g.op("FLUSHDB", vec![])
