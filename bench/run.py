@@ -68,7 +68,7 @@ KEYSPACE = 1_000_000
 
 # Requests per redis-benchmark test, by pipeline depth: about 1-2 s per test
 # on a quiet 2-core machine.
-REQUESTS = {"full": {1: 100_000, 16: 400_000}, "quick": {1: 10_000, 16: 50_000}}
+REQUESTS = {"full": {1: 60_000, 16: 300_000}, "quick": {1: 10_000, 16: 50_000}}
 ROUNDS = {"full": 3, "quick": 2}
 MEMORY_KEYS = {"full": 1_000_000, "quick": 100_000}
 EXPIRY_KEYS = {"full": 1_000_000, "quick": 100_000}
