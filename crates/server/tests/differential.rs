@@ -1746,7 +1746,7 @@ fn generate(seed: u64, n: usize, known: &HashSet<String>) -> Vec<Op> {
     }
     // Some stretches of up to 32 commands go out as one pipeline, on a
     // separate stream of randomness so the commands stay the same.
-    let mut r = SmallRng::seed_from_u64(seed ^ 0x5eed_0f_9190);
+    let mut r = SmallRng::seed_from_u64(seed ^ 0x5eed_f191);
     let mut i = 0;
     while i < ops.len() {
         if r.gen_bool(0.02) {
