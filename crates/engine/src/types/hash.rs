@@ -430,7 +430,7 @@ impl Hash {
     /// to continue from, 0 when done. A field's hash is fixed for the life
     /// of the hash, so every field present during a whole iteration is
     /// emitted exactly once. A listpack is emitted whole with cursor 0.
-    pub fn scan(&self, cursor: u64, count: usize, mut emit: impl FnMut(&[u8], &[u8])) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut emit: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
         let t = match &self.repr {
             Repr::Listpack(lp) => {
                 for (f, v) in lp.iter() {
