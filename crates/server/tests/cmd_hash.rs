@@ -699,3 +699,37 @@ fn command_info_matches_redis() {
     let Frame::Array(hr) = &v[2] else { panic!() };
     assert_eq!(hr[2], Frame::Array(vec![Frame::Simple(b"readonly".to_vec())]));
 }
+
+#[test]
+fn hashes_under_keyspace_commands() {
+    let srv = server();
+    let mut r = srv.raw();
+    r.cmd(&["HSET", "h", "a", "1", "b", "2"]);
+    assert_eq!(r.cmd(&["COPY", "h", "c"]), ":1\r\n");
+    r.cmd(&["HSET", "c", "a", "changed"]);
+    assert_eq!(r.cmd(&["HGET", "h", "a"]), bulk("1"), "COPY is deep");
+    assert_eq!(r.cmd(&["HGET", "c", "a"]), bulk("changed"));
+    assert_eq!(r.cmd(&["RENAME", "c", "d"]), OK);
+    assert_eq!(r.cmd(&["HLEN", "d"]), ":2\r\n");
+    assert_eq!(r.cmd(&["OBJECT", "ENCODING", "d"]), bulk("listpack"));
+    // A converted hash copies as a hashtable.
+    r.cmd(&["CONFIG", "SET", "hash-max-listpack-entries", "1"]);
+    r.cmd(&["HSET", "d", "x", "y"]);
+    assert_eq!(r.cmd(&["COPY", "d", "e"]), ":1\r\n");
+    assert_eq!(r.cmd(&["OBJECT", "ENCODING", "e"]), bulk("hashtable"));
+    assert_eq!(r.cmd(&["HGET", "e", "x"]), bulk("y"));
+    // Writes keep the TTL; an expired hash reads as missing.
+    assert_eq!(r.cmd(&["PEXPIRE", "h", "100000"]), ":1\r\n");
+    r.cmd(&["HSET", "h", "z", "1"]);
+    r.cmd(&["HDEL", "h", "z"]);
+    let ttl = r.cmd(&["PTTL", "h"]);
+    assert!(ttl.starts_with(':') && !ttl.starts_with(":-"), "{ttl}");
+    assert_eq!(r.cmd(&["DEL", "h", "d", "e"]), ":3\r\n");
+    assert_eq!(r.cmd(&["HGETALL", "h"]), "*0\r\n");
+    // Binary-safe fields and values.
+    let mut raw = srv.raw();
+    raw.send(b"*4\r\n$4\r\nHSET\r\n$3\r\nbin\r\n$3\r\na\x00b\r\n$2\r\n\xff\r\r\n");
+    assert_eq!(raw.read_replies(1), b":1\r\n");
+    raw.send(b"*3\r\n$4\r\nHGET\r\n$3\r\nbin\r\n$3\r\na\x00b\r\n");
+    assert_eq!(raw.read_replies(1), b"$2\r\n\xff\r\r\n");
+}

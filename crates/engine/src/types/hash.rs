@@ -212,13 +212,14 @@ impl Table {
     }
 
     fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
-        if let Some(i) = self.position(field) {
+        let hash = self.hash(field);
+        let entries = &self.entries;
+        if let Some(&i) = self.index.find(hash, |&i| *entries[i].field == *field) {
             let e = &mut self.entries[i];
             self.data = self.data - e.value.len() + value.len();
             e.value = value.into();
             return false;
         }
-        let hash = self.hash(field);
         let pos = self.entries.len();
         self.entries.push(TEntry {
             hash,
