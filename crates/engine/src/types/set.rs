@@ -501,7 +501,7 @@ impl Set {
     }
 
     /// Converts to a hashtable sized for `cap` members.
-    fn to_table(&mut self, cap: usize) {
+    fn convert_to_table(&mut self, cap: usize) {
         if matches!(self.repr, Repr::Table(_)) {
             return;
         }
@@ -522,7 +522,7 @@ impl Set {
             Repr::Table(_) => false,
         };
         if convert {
-            self.to_table(size_hint);
+            self.convert_to_table(size_hint);
         }
     }
 
@@ -545,7 +545,7 @@ impl Set {
                     m.with_bytes(|b| p.push(b));
                 } else {
                     let cap = p.count + 1;
-                    self.to_table(cap);
+                    self.convert_to_table(cap);
                     self.insert_member(m, limits);
                 }
                 true
@@ -557,7 +557,7 @@ impl Set {
                     }
                     if s.len() > intset_max(limits) {
                         let cap = s.len();
-                        self.to_table(cap);
+                        self.convert_to_table(cap);
                     }
                     return true;
                 }
@@ -579,7 +579,7 @@ impl Set {
                     p.buf.shrink_to_fit();
                     self.repr = Repr::Pack(p);
                 } else {
-                    self.to_table(n + 1);
+                    self.convert_to_table(n + 1);
                     self.insert_member(m, limits);
                 }
                 true
