@@ -184,9 +184,7 @@ impl Db {
     /// with `lookup_read`).
     pub fn get(&self, key: &[u8], now: u64) -> Option<&Entry> {
         let hash = self.hasher.hash_one(key);
-        self.table
-            .find(hash, |e| &*e.key == key)
-            .filter(|e| !e.is_expired(now))
+        self.table.find(hash, |e| &*e.key == key).filter(|e| !e.is_expired(now))
     }
 
     pub fn contains(&mut self, key: &[u8], now: u64) -> bool {

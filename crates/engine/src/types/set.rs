@@ -96,7 +96,10 @@ fn width_for(v: i64) -> usize {
 
 impl IntSet {
     fn new() -> IntSet {
-        IntSet { width: 2, data: Vec::new() }
+        IntSet {
+            width: 2,
+            data: Vec::new(),
+        }
     }
 
     fn len(&self) -> usize {
@@ -684,18 +687,13 @@ impl Set {
     /// member present for a whole iteration is returned exactly once
     /// however the table changes in between. Compact encodings return
     /// everything with cursor 0, as Redis.
-    pub fn scan(&self, cursor: u64, count: usize, mut keep: impl FnMut(Member<'_>)) -> u64 {
+    pub fn scan<'s>(&'s self, cursor: u64, count: usize, mut keep: impl FnMut(Member<'s>)) -> u64 {
         let Repr::Table(t) = &self.repr else {
             self.iter().for_each(keep);
             return 0;
         };
         let count = count.max(1);
-        let mut hashes: Vec<u64> = t
-            .items
-            .iter()
-            .map(|m| t.hash(m))
-            .filter(|&h| h >= cursor)
-            .collect();
+        let mut hashes: Vec<u64> = t.items.iter().map(|m| t.hash(m)).filter(|&h| h >= cursor).collect();
         let hi = if hashes.len() <= count {
             None
         } else {
