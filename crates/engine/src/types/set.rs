@@ -291,6 +291,9 @@ struct Table {
     /// Positions into `items`, hashed by the member they point at.
     index: HashTable<usize>,
     items: Vec<Box<[u8]>>,
+    /// `hashes[i]` is the hash of `items[i]`: rehashing the index and
+    /// SSCAN read it instead of hashing the members again.
+    hashes: Vec<u64>,
     /// Sum of the members' lengths.
     bytes: usize,
 }
@@ -306,6 +309,7 @@ impl Table {
         Table {
             index: HashTable::with_capacity(n),
             items: Vec::with_capacity(n),
+            hashes: Vec::with_capacity(n),
             ..Table::default()
         }
     }
@@ -322,13 +326,14 @@ impl Table {
     fn insert(&mut self, m: &[u8]) -> bool {
         let h = self.hash(m);
         let Table {
-            hasher, index, items, ..
+            index, items, hashes, ..
         } = self;
-        match index.entry(h, |&i| &*items[i] == m, |&i| hasher.hash_one(&*items[i])) {
+        match index.entry(h, |&i| &*items[i] == m, |&i| hashes[i]) {
             hashbrown::hash_table::Entry::Occupied(_) => false,
             hashbrown::hash_table::Entry::Vacant(v) => {
                 v.insert(items.len());
                 items.push(m.into());
+                hashes.push(h);
                 self.bytes += m.len();
                 true
             }
@@ -337,15 +342,14 @@ impl Table {
 
     /// Removes the member at position `pos` of `items`.
     fn remove_at(&mut self, pos: usize) -> Box<[u8]> {
-        let h = self.hash(&self.items[pos]);
-        if let Ok(e) = self.index.find_entry(h, |&i| i == pos) {
+        if let Ok(e) = self.index.find_entry(self.hashes[pos], |&i| i == pos) {
             e.remove();
         }
         let last = self.items.len() - 1;
         let m = self.items.swap_remove(pos);
+        self.hashes.swap_remove(pos);
         if pos != last {
-            let h = self.hash(&self.items[pos]);
-            if let Some(slot) = self.index.find_mut(h, |&i| i == last) {
+            if let Some(slot) = self.index.find_mut(self.hashes[pos], |&i| i == last) {
                 *slot = pos;
             }
         }
@@ -371,15 +375,17 @@ impl Table {
         let n = self.items.len();
         if self.items.capacity() > 64 && n * 8 < self.items.capacity() {
             self.items.shrink_to(n * 2);
-            let Table {
-                hasher, index, items, ..
-            } = self;
-            index.shrink_to(n * 2, |&i| hasher.hash_one(&*items[i]));
+            self.hashes.shrink_to(n * 2);
+            let Table { index, hashes, .. } = self;
+            index.shrink_to(n * 2, |&i| hashes[i]);
         }
     }
 
     fn heap_size(&self) -> usize {
-        self.index.allocation_size() + self.items.capacity() * std::mem::size_of::<Box<[u8]>>() + self.bytes
+        self.index.allocation_size()
+            + self.items.capacity() * std::mem::size_of::<Box<[u8]>>()
+            + self.hashes.capacity() * std::mem::size_of::<u64>()
+            + self.bytes
     }
 }
 
@@ -693,15 +699,14 @@ impl Set {
             return 0;
         };
         let count = count.max(1);
-        let mut hashes: Vec<u64> = t.items.iter().map(|m| t.hash(m)).filter(|&h| h >= cursor).collect();
-        let hi = if hashes.len() <= count {
+        let mut ahead: Vec<u64> = t.hashes.iter().copied().filter(|&h| h >= cursor).collect();
+        let hi = if ahead.len() <= count {
             None
         } else {
-            let (_, cut, _) = hashes.select_nth_unstable(count - 1);
+            let (_, cut, _) = ahead.select_nth_unstable(count - 1);
             cut.checked_add(1)
         };
-        for m in &t.items {
-            let h = t.hash(m);
+        for (m, &h) in t.items.iter().zip(&t.hashes) {
             if h >= cursor && hi.is_none_or(|hi| h < hi) {
                 keep(Member::Bytes(m));
             }
@@ -996,6 +1001,15 @@ mod tests {
                     }
                     "listpack" => prop_assert!(s.len() <= lp_entries.max(1)),
                     _ => {}
+                }
+            }
+            if let Repr::Table(t) = &s.repr {
+                prop_assert_eq!(t.hashes.len(), t.items.len());
+                prop_assert_eq!(t.index.len(), t.items.len());
+                prop_assert_eq!(t.bytes, t.items.iter().map(|m| m.len()).sum::<usize>());
+                for (i, m) in t.items.iter().enumerate() {
+                    prop_assert_eq!(t.hashes[i], t.hash(m));
+                    prop_assert!(t.index.find(t.hashes[i], |&j| j == i).is_some());
                 }
             }
             let got: HashSet<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
