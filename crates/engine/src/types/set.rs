@@ -396,7 +396,8 @@ impl Table {
 enum Repr {
     Int(IntSet),
     Pack(Pack),
-    Table(Table),
+    /// Boxed so that small sets stay small.
+    Table(Box<Table>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -465,7 +466,7 @@ impl Set {
             return Set::new_listpack();
         }
         Set {
-            repr: Repr::Table(Table::with_capacity(size_hint)),
+            repr: Repr::Table(Box::new(Table::with_capacity(size_hint))),
         }
     }
 
@@ -495,7 +496,7 @@ impl Set {
         match &self.repr {
             Repr::Int(s) => s.data.capacity(),
             Repr::Pack(p) => p.buf.capacity(),
-            Repr::Table(t) => t.heap_size(),
+            Repr::Table(t) => std::mem::size_of::<Table>() + t.heap_size(),
         }
     }
 
@@ -518,7 +519,7 @@ impl Set {
         for m in self.iter() {
             m.with_bytes(|b| t.insert(b));
         }
-        self.repr = Repr::Table(t);
+        self.repr = Repr::Table(Box::new(t));
     }
 
     /// Redis's setTypeMaybeConvert: before adding about `size_hint`
@@ -914,6 +915,15 @@ mod tests {
         let mut n = 0;
         assert_eq!(s.scan(0, 1, |_| n += 1), 0);
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn small_sets_stay_small() {
+        assert!(std::mem::size_of::<Set>() <= 40, "{}", std::mem::size_of::<Set>());
+        let l = lim();
+        let mut s = Set::new_intset();
+        s.insert(b"1", &l);
+        assert!(s.heap_size() < 64);
     }
 
     #[test]
