@@ -704,3 +704,108 @@ fn keyspace_stats_and_dirty() {
     let _: i64 = q(&mut c, &["SUNIONSTORE", "u", "a"]);
     assert_eq!(dirty(&mut c), d0 + 8);
 }
+
+/// Random sets of mixed members and encodings (small thresholds so all
+/// three meet), checked against a model for every algebra command.
+#[test]
+fn algebra_matches_a_model() {
+    use rand::{Rng, SeedableRng};
+    use std::collections::BTreeSet;
+    let srv = server();
+    let mut c = srv.conn();
+    let _: () = q(&mut c, &["CONFIG", "SET", "set-max-intset-entries", "20"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "set-max-listpack-entries", "15"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "set-max-listpack-value", "4"]);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for round in 0..40 {
+        let nsets = rng.gen_range(1..5);
+        let mut model: Vec<Option<BTreeSet<String>>> = Vec::new();
+        let keys: Vec<String> = (0..nsets).map(|i| format!("{{t}}s{i}")).collect();
+        for k in &keys {
+            let _: i64 = q(&mut c, &["DEL", k]);
+            if rng.gen_bool(0.15) {
+                model.push(None);
+                continue;
+            }
+            let n = rng.gen_range(1..30);
+            let ints_only = rng.gen_bool(0.4);
+            let ms: BTreeSet<String> = (0..n)
+                .map(|_| {
+                    if ints_only || rng.gen_bool(0.5) {
+                        rng.gen_range(-30..30).to_string()
+                    } else if rng.gen_bool(0.8) {
+                        format!("m{}", rng.gen_range(0..40))
+                    } else {
+                        format!("long-member-{}", rng.gen_range(0..10))
+                    }
+                })
+                .collect();
+            sadd_many(&mut c, k, ms.iter().cloned());
+            model.push(Some(ms));
+        }
+        let present: Vec<&BTreeSet<String>> = model.iter().flatten().collect();
+        let inter: BTreeSet<String> = if present.len() < model.len() {
+            BTreeSet::new()
+        } else {
+            present[0]
+                .iter()
+                .filter(|m| present.iter().all(|s| s.contains(*m)))
+                .cloned()
+                .collect()
+        };
+        let union: BTreeSet<String> = present.iter().flat_map(|s| s.iter().cloned()).collect();
+        let diff: BTreeSet<String> = match &model[0] {
+            None => BTreeSet::new(),
+            Some(first) => first
+                .iter()
+                .filter(|m| !model[1..].iter().flatten().any(|s| s.contains(*m)))
+                .cloned()
+                .collect(),
+        };
+        let with = |cmd: &str, dst: Option<&str>| -> Vec<String> {
+            let mut v = vec![cmd.to_string()];
+            v.extend(dst.map(str::to_string));
+            v.extend(keys.iter().cloned());
+            v
+        };
+        for (name, expect) in [("SINTER", &inter), ("SUNION", &union), ("SDIFF", &diff)] {
+            let args = with(name, None);
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let got: Vec<String> = q(&mut c, &refs);
+            assert_eq!(got.len(), expect.len(), "round {round} {name}: duplicates or misses");
+            assert_eq!(
+                got.into_iter().collect::<BTreeSet<_>>(),
+                *expect,
+                "round {round} {name}"
+            );
+            let store = format!("{name}STORE");
+            let args = with(&store, Some("{t}dst"));
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let n: i64 = q(&mut c, &refs);
+            assert_eq!(n as usize, expect.len(), "round {round} {store}");
+            let stored: Vec<String> = q(&mut c, &["SMEMBERS", "{t}dst"]);
+            assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), *expect);
+            if !expect.is_empty() {
+                let e = enc(&mut c, "{t}dst");
+                let all_int = expect.iter().all(|m| m.parse::<i64>().is_ok());
+                let fits_lp = expect.len() <= 15 && expect.iter().all(|m| m.len() <= 4);
+                match e.as_str() {
+                    "intset" => assert!(all_int && expect.len() <= 20, "round {round} {store}"),
+                    "listpack" => assert!(fits_lp, "round {round} {store}"),
+                    _ => assert!(
+                        !(all_int && expect.len() <= 20 && name != "SDIFF"),
+                        "round {round} {store}"
+                    ),
+                }
+            }
+        }
+        let mut args = vec!["SINTERCARD".to_string(), nsets.to_string()];
+        args.extend(keys.iter().cloned());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_eq!(
+            q::<i64>(&mut c, &refs) as usize,
+            inter.len(),
+            "round {round} SINTERCARD"
+        );
+    }
+}
