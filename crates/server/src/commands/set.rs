@@ -9,6 +9,8 @@
 //! a stored result gets Redis's encoding and a replied one Redis's order
 //! for the compact encodings.
 
+use rand::Rng;
+
 use larder_engine::types::set::{Member, Set};
 use larder_engine::{Db, Keyspace, Limits, Shard, Value};
 use larder_protocol::Reply;
@@ -455,18 +457,15 @@ fn spop_count(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         } else {
             Set::new_listpack()
         };
-        for &i in &keep {
-            if let Some(m) = set.nth(i) {
-                fresh.insert_member(m, &limits);
-            }
-        }
+        // One pass: `keep` is ascending.
         let mut k = keep.iter().peekable();
         for (i, m) in set.iter().enumerate() {
             if k.peek() == Some(&&i) {
                 k.next();
-                continue;
+                fresh.insert_member(m, &limits);
+            } else {
+                put(out, m);
             }
-            put(out, m);
         }
         *set = fresh;
     }
@@ -512,6 +511,17 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         // Repeats allowed: each pick independent (streamed, never
         // allocated up front).
         out.array(n as usize);
+        if set.encoding() == "listpack" && n > 1 {
+            // Index the listpack once rather than walking it per pick.
+            let all: Vec<Member<'_>> = set.iter().collect();
+            for _ in 0..n {
+                match all.get(rng.gen_range(0..all.len().max(1))) {
+                    Some(&m) => put(out, m),
+                    None => out.null(),
+                }
+            }
+            return;
+        }
         for _ in 0..n {
             match set.random(&mut rng) {
                 Some(m) => put(out, m),
@@ -529,13 +539,20 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         return;
     }
     let n = n as usize;
-    let mut picks = rand::seq::index::sample(&mut rng, size, n).into_vec();
+    out.array(n);
     if set.encoding() == "listpack" {
         // Redis walks the listpack once: members come in its order.
-        picks.sort_unstable();
+        let picks = set.random_positions(n, &mut rng);
+        let mut k = picks.iter().peekable();
+        for (i, m) in set.iter().enumerate() {
+            if k.peek() == Some(&&i) {
+                k.next();
+                put(out, m);
+            }
+        }
+        return;
     }
-    out.array(n);
-    for i in picks {
+    for i in rand::seq::index::sample(&mut rng, size, n) {
         match set.nth(i) {
             Some(m) => put(out, m),
             None => out.null(),
