@@ -625,7 +625,7 @@ fn sscan_compact_and_hashtable() {
     let mut calls = 0;
     loop {
         let (next, batch): (String, Vec<String>) = q(&mut c, &["SSCAN", "h", &cursor, "COUNT", "20"]);
-        assert!(batch.len() <= 40, "about COUNT per call: {}", batch.len());
+        assert!(batch.len() <= 80, "about COUNT per call: {}", batch.len());
         seen.extend(batch);
         calls += 1;
         // Changes between calls do not disturb the cursor.

@@ -688,31 +688,37 @@ impl Set {
     }
 
     /// One SSCAN step over a hashtable: the members whose hash lies in
-    /// `[cursor, next)`, where the range is just wide enough for `count`
-    /// members; `next` is 0 when the iteration is over. Positions are in
-    /// the space of the set's hasher, fixed for the set's life, so a
-    /// member present for a whole iteration is returned exactly once
-    /// however the table changes in between. Compact encodings return
-    /// everything with cursor 0, as Redis.
+    /// `[cursor, cursor + w)`, `w` being the width of hash space that
+    /// holds about `count` members; returns the next cursor (the least
+    /// hash beyond the range) or 0 when none is left. Positions are in the
+    /// space of the set's hasher, fixed for the set's life, so a member
+    /// present for a whole iteration is returned exactly once however the
+    /// table changes in between. One pass over the cached hashes, no
+    /// allocation. Compact encodings return everything with cursor 0, as
+    /// Redis.
     pub fn scan<'s>(&'s self, cursor: u64, count: usize, mut keep: impl FnMut(Member<'s>)) -> u64 {
         let Repr::Table(t) = &self.repr else {
             self.iter().for_each(keep);
             return 0;
         };
+        let n = t.hashes.len();
         let count = count.max(1);
-        let mut ahead: Vec<u64> = t.hashes.iter().copied().filter(|&h| h >= cursor).collect();
-        let hi = if ahead.len() <= count {
+        let hi = if count >= n {
             None
         } else {
-            let (_, cut, _) = ahead.select_nth_unstable(count - 1);
-            cut.checked_add(1)
+            cursor.checked_add((u64::MAX / n as u64).saturating_mul(count as u64))
         };
+        let mut beyond: Option<u64> = None;
         for (m, &h) in t.items.iter().zip(&t.hashes) {
-            if h >= cursor && hi.is_none_or(|hi| h < hi) {
-                keep(Member::Bytes(m));
+            if h < cursor {
+                continue;
+            }
+            match hi {
+                Some(hi) if h >= hi => beyond = Some(beyond.map_or(h, |b| b.min(h))),
+                _ => keep(Member::Bytes(m)),
             }
         }
-        hi.unwrap_or(0)
+        beyond.unwrap_or(0)
     }
 }
 
