@@ -1837,8 +1837,9 @@ fn differential_against_redis() {
         }
         match failed {
             None => {
+                let gated = ops.iter().filter(|o| o.gated).count();
                 eprintln!(
-                    "seed {seed} ({proto}): {} commands agree ({:.1?})",
+                    "seed {seed} ({proto}): {} commands agree, {gated} of them of collection families ({:.1?})",
                     ops.len(),
                     t0.elapsed()
                 );
