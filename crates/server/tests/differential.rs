@@ -400,7 +400,9 @@ fn scan_all(c: &mut Conn, op: &Op, at: usize, pairs: bool) -> Resp {
         if cursor == b"0" {
             items.sort();
             items.dedup();
-            let raw = items.join(&b"\n"[..]);
+            // A readable stand-in for the whole iteration's reply.
+            let mut raw = format!("<whole iteration: {} elements> ", items.len()).into_bytes();
+            raw.extend(items.join(&b" "[..]));
             return Resp::Ok(raw, Frame::Null);
         }
         args[at] = cursor.clone();
@@ -519,8 +521,9 @@ impl Pair {
 }
 
 /// Shrinks a failing sequence (whose last command mismatches): removes
-/// chunks of commands, halving the chunk size, while some mismatch remains,
-/// cutting the sequence after its first mismatch each time.
+/// chunks of commands, halving the chunk size, while the first mismatch is
+/// still on the same command (name and arguments), cutting the sequence
+/// after it each time.
 fn shrink(pair: &mut Pair, mut ops: Vec<Op>, budget: Duration) -> Vec<Op> {
     let start = Instant::now();
     let mut chunk = (ops.len() / 2).max(1);
@@ -535,12 +538,13 @@ fn shrink(pair: &mut Pair, mut ops: Vec<Op>, budget: Duration) -> Vec<Op> {
             let end = (i + chunk).min(ops.len() - 1);
             let mut candidate = ops[..i].to_vec();
             candidate.extend_from_slice(&ops[end..]);
+            let target = &ops[ops.len() - 1].args;
             match pair.replay(&candidate) {
-                Some(at) => {
+                Some(at) if candidate[at].args == *target => {
                     candidate.truncate(at + 1);
                     ops = candidate;
                 }
-                None => i = end,
+                _ => i = end,
             }
         }
         if chunk == 1 {
