@@ -72,10 +72,10 @@ const ERR_NOT_DOUBLE: &str = "One or more scores can't be converted into double"
 /// SORT refuses (WRONGTYPE).
 fn sort_elements(value: &Value) -> Option<Vec<Vec<u8>>> {
     match value {
-        // TODO(merge): return the elements once the list, set and zset
-        // types land: `l.iter()` in list order, `s.iter()`, and the
-        // sorted set's members by ascending rank. The stubs hold none.
-        Value::List(_) | Value::Set(_) | Value::ZSet(_) => Some(Vec::new()),
+        Value::Set(s) => Some(s.iter().map(|m| m.to_vec()).collect()),
+        // TODO(merge): list order and the sorted set's ascending rank once
+        // those types land. The stubs hold none.
+        Value::List(_) | Value::ZSet(_) => Some(Vec::new()),
         Value::Int(_) | Value::Str(_) | Value::Raw(_) | Value::Hash(_) => None,
     }
 }
