@@ -487,7 +487,11 @@ impl ZSet {
             if t.len() <= limits.zset_max_listpack_entries {
                 let maxlen = t.nodes.iter().map(|n| n.member.len()).max().unwrap_or(0);
                 if maxlen <= limits.zset_max_listpack_value {
-                    let v = self.to_vec().into_iter().map(|(m, s)| (s, m.into_boxed_slice())).collect();
+                    let v = self
+                        .to_vec()
+                        .into_iter()
+                        .map(|(m, s)| (if s == 0.0 { 0.0 } else { s }, m.into_boxed_slice()))
+                        .collect();
                     self.repr = Repr::Listpack(v);
                 }
             }
@@ -513,6 +517,9 @@ impl ZSet {
     /// large encoding when a threshold is crossed). Returns the old score.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: &Limits) -> Option<f64> {
         if let Repr::Listpack(v) = &mut self.repr {
+            // A listpack stores an integral score as an integer: -0 reads
+            // back as 0.
+            let score = if score == 0.0 { 0.0 } else { score };
             if let Some(i) = Self::lp_find(v, member) {
                 let old = v[i].0;
                 let (_, m) = v.remove(i);
