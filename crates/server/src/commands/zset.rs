@@ -1697,25 +1697,32 @@ fn listpack_double(d: f64) -> String {
     format_double(d)
 }
 
-/// Redis's ld2string(LD_STR_HUMAN): "%.17Lf" with trailing zeros (and
-/// the point) removed; "-0" becomes "0".
-fn human_double(d: f64) -> String {
+/// Redis's ld2string(LD_STR_AUTO), "%.17Lg", as ZSCAN formats the scores
+/// of a skiplist-encoded set.
+fn g17(d: f64) -> String {
     if d.is_infinite() {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    let mut s = format!("{d:.17}");
-    if s.contains('.') {
-        while s.ends_with('0') {
-            s.pop();
-        }
-        if s.ends_with('.') {
-            s.pop();
-        }
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
     }
-    if s == "-0" {
-        s = "0".into();
+    let e = format!("{d:.16e}");
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let x: i32 = exp.parse().unwrap_or(0);
+    let strip = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if (-4..17).contains(&x) {
+        let prec = (16 - x) as usize;
+        strip(&format!("{d:.prec$}"))
+    } else {
+        let sign = if x < 0 { '-' } else { '+' };
+        format!("{}e{}{:02}", strip(mant), sign, x.unsigned_abs())
     }
-    s
 }
 
 fn zscan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
@@ -1752,7 +1759,7 @@ fn zscan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
             let compact = z.encoding() == "listpack";
             z.scan(cursor, count, &mut |m, s| {
                 if pattern.is_none_or(|p| glob_match(p, m, false)) {
-                    let s = if compact { listpack_double(s) } else { human_double(s) };
+                    let s = if compact { listpack_double(s) } else { g17(s) };
                     found.push((m.to_vec(), s));
                 }
             })
@@ -1805,11 +1812,15 @@ mod tests {
     }
 
     #[test]
-    fn human_doubles() {
-        assert_eq!(human_double(1.0), "1");
-        assert_eq!(human_double(0.1), "0.10000000000000001");
-        assert_eq!(human_double(1.5e-7), "0.00000015");
-        assert_eq!(human_double(-0.0), "0");
-        assert_eq!(human_double(1e20), "100000000000000000000");
+    fn g17_like_printf() {
+        assert_eq!(g17(1.0), "1");
+        assert_eq!(g17(0.1), "0.10000000000000001");
+        assert_eq!(g17(1.5e-7), "1.4999999999999999e-07");
+        assert_eq!(g17(-0.0), "-0");
+        assert_eq!(g17(1e20), "1e+20");
+        assert_eq!(g17(123456789012345678.0), "1.2345678901234568e+17");
+        assert_eq!(g17(2.5), "2.5");
+        assert_eq!(g17(0.0001), "0.0001");
+        assert_eq!(g17(f64::NEG_INFINITY), "-inf");
     }
 }
