@@ -414,7 +414,9 @@ impl PartialEq for ZSet {
         }
         let a = self.to_vec();
         let b = other.to_vec();
-        a.iter().zip(b.iter()).all(|(x, y)| x.0 == y.0 && x.1.to_bits() == y.1.to_bits())
+        a.iter()
+            .zip(b.iter())
+            .all(|(x, y)| x.0 == y.0 && x.1.to_bits() == y.1.to_bits())
     }
 }
 
@@ -757,7 +759,15 @@ mod tests {
         assert_eq!(z.get_by_rank(1).unwrap().0, b"m00100");
         let mut seen = Vec::new();
         z.for_range(18, 22, true, &mut |m, _| seen.push(m.to_vec()));
-        assert_eq!(seen, vec![b"m00101".to_vec(), b"m00001".to_vec(), b"m01900".to_vec(), b"m01800".to_vec()]);
+        assert_eq!(
+            seen,
+            vec![
+                b"m00101".to_vec(),
+                b"m00001".to_vec(),
+                b"m01900".to_vec(),
+                b"m01800".to_vec()
+            ]
+        );
         let removed = z.remove_range(0, 20);
         assert_eq!(removed.len(), 20);
         z.check();

@@ -1,6 +1,5 @@
 //! Sorted set commands (Redis's t_zset.c).
 
-
 use rand::Rng;
 
 use larder_engine::types::{Set, ZSet};
@@ -48,7 +47,8 @@ const R: u64 = acl::READ | acl::SORTEDSET;
 
 const BYSCORE_COMPLEXITY: &str = "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).";
 const REMRANGE_COMPLEXITY: &str = "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.";
-const POP_COMPLEXITY: &str = "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.";
+const POP_COMPLEXITY: &str =
+    "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.";
 const MPOP_COMPLEXITY: &str = "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.";
 const UNION_COMPLEXITY: &str = "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.";
 const UNIONSTORE_COMPLEXITY: &str = "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.";
@@ -701,7 +701,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], scoreidx: usize, f: AddFlags,
     if f.xx && f.nx {
         return ctx.out.error("XX and NX options at the same time are not compatible");
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if [f.gt, f.lt, f.nx].iter().filter(|&&b| b).count() > 1 {
         return ctx
             .out
             .error("GT, LT, and/or NX options at the same time are not compatible");
@@ -783,7 +783,9 @@ fn zrem(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let key = args[1];
     let now = ctx.now;
     let db = db!(ctx, key);
-    let Ok(found) = write_zset(db, ctx.out, key, now) else { return };
+    let Ok(found) = write_zset(db, ctx.out, key, now) else {
+        return;
+    };
     let Some(z) = found else {
         return ctx.out.integer(0);
     };
@@ -880,7 +882,9 @@ fn zrevrank(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 fn zrank_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], rev: bool) {
     if args.len() > 4 {
         let name = if rev { "zrevrank" } else { "zrank" };
-        return ctx.out.error(&format!("wrong number of arguments for '{name}' command"));
+        return ctx
+            .out
+            .error(&format!("wrong number of arguments for '{name}' command"));
     }
     let withscore = args.len() == 4;
     if withscore && !is(args[3], "withscore") {
@@ -889,7 +893,9 @@ fn zrank_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], rev: bool) {
     let now = ctx.now;
     let touch = !ctx.client.no_touch;
     let db = db!(ctx, args[1]);
-    let Ok(z) = read_zset(db, ctx.out, args[1], now, touch) else { return };
+    let Ok(z) = read_zset(db, ctx.out, args[1], now, touch) else {
+        return;
+    };
     let found = z.and_then(|z| z.rank(args[2]).map(|(r, s)| (if rev { z.len() - 1 - r } else { r }, s)));
     match found {
         Some((r, s)) => {
@@ -1012,7 +1018,9 @@ fn zrange_generic(
     let touch = !ctx.client.no_touch;
     let limits = ctx.server.limits();
     let db = db!(ctx, key);
-    let Ok(z) = read_zset(db, ctx.out, key, now, touch) else { return };
+    let Ok(z) = read_zset(db, ctx.out, key, now, touch) else {
+        return;
+    };
     let window = |z: &ZSet| match spec {
         Spec::Rank(a, b) => rank_window(z.len(), a, b, rev),
         Spec::Score(r) => {
@@ -1103,7 +1111,9 @@ fn zremrange_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], rangetype: RangeType) {
     let key = args[1];
     let now = ctx.now;
     let db = db!(ctx, key);
-    let Ok(found) = write_zset(db, ctx.out, key, now) else { return };
+    let Ok(found) = write_zset(db, ctx.out, key, now) else {
+        return;
+    };
     let Some(z) = found else {
         return ctx.out.integer(0);
     };
@@ -1150,14 +1160,20 @@ fn pop_generic(ctx: &mut Ctx<'_>, keys: &[&[u8]], max: bool, count: usize, shape
     let now = ctx.now;
     for &key in keys {
         let db = db!(ctx, key);
-        let Ok(found) = write_zset(db, ctx.out, key, now) else { return true };
+        let Ok(found) = write_zset(db, ctx.out, key, now) else {
+            return true;
+        };
         let Some(z) = found else { continue };
         if z.is_empty() {
             continue;
         }
         let len = z.len();
         let n = count.min(len);
-        let popped = if max { z.remove_range(len - n, len) } else { z.remove_range(0, n) };
+        let popped = if max {
+            z.remove_range(len - n, len)
+        } else {
+            z.remove_range(0, n)
+        };
         delete_if_empty(db, key, now);
         let out = &mut *ctx.out;
         let iter: Box<dyn Iterator<Item = &(Box<[u8]>, f64)>> = if max {
@@ -1217,7 +1233,9 @@ fn zpop_cmd(ctx: &mut Ctx<'_>, args: &[&[u8]], max: bool) {
     let now = ctx.now;
     // Missing key or COUNT 0: an empty array (after the type check).
     let db = db!(ctx, key);
-    let Ok(found) = write_zset(db, ctx.out, key, now) else { return };
+    let Ok(found) = write_zset(db, ctx.out, key, now) else {
+        return;
+    };
     if found.is_none() || count == Some(0) {
         return ctx.out.array(0);
     }
@@ -1274,7 +1292,9 @@ fn parse_mpop<'a>(ctx: &mut Ctx<'_>, args: &[&'a [u8]], idx: usize) -> Option<(V
 }
 
 fn zmpop(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
-    let Some((keys, max, count)) = parse_mpop(ctx, args, 1) else { return };
+    let Some((keys, max, count)) = parse_mpop(ctx, args, 1) else {
+        return;
+    };
     if !pop_generic(ctx, &keys, max, count, PopShape::Nested) {
         ctx.out.null_array();
     }
@@ -1304,7 +1324,9 @@ fn bzmpop(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         Ok(d) => d,
         Err(e) => return ctx.out.error(e),
     };
-    let Some((keys, max, count)) = parse_mpop(ctx, args, 2) else { return };
+    let Some((keys, max, count)) = parse_mpop(ctx, args, 2) else {
+        return;
+    };
     if !pop_generic(ctx, &keys, max, count, PopShape::Nested) {
         ctx.block(&keys, deadline, TimeoutReply::NullArray);
     }
@@ -1339,7 +1361,9 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let now = ctx.now;
     let touch = !ctx.client.no_touch;
     let db = db!(ctx, args[1]);
-    let Ok(z) = read_zset(db, ctx.out, args[1], now, touch) else { return };
+    let Ok(z) = read_zset(db, ctx.out, args[1], now, touch) else {
+        return;
+    };
     let out = &mut *ctx.out;
     let mut rng = rand::thread_rng();
     let Some(count) = count else {
@@ -1448,7 +1472,14 @@ fn aggregate(acc: &mut f64, v: f64, agg: Aggregate) {
 /// Redis's zunionInterDiffGenericCommand. `numkeys_idx` is the index of
 /// numkeys; `dst` the destination of the STORE forms; `card_only` makes it
 /// ZINTERCARD.
-fn zsetop_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], numkeys_idx: usize, dst: Option<&[u8]>, op: SetOp, card_only: bool) {
+fn zsetop_generic(
+    ctx: &mut Ctx<'_>,
+    args: &[&[u8]],
+    numkeys_idx: usize,
+    dst: Option<&[u8]>,
+    op: SetOp,
+    card_only: bool,
+) {
     let Some(setnum) = parse_i64(args[numkeys_idx]) else {
         return ctx.out.error(ERR_NOT_INT);
     };
@@ -1751,7 +1782,9 @@ fn zscan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let now = ctx.now;
     let touch = !ctx.client.no_touch;
     let db = db!(ctx, args[1]);
-    let Ok(z) = read_zset(db, ctx.out, args[1], now, touch) else { return };
+    let Ok(z) = read_zset(db, ctx.out, args[1], now, touch) else {
+        return;
+    };
     let mut found: Vec<(Vec<u8>, String)> = Vec::new();
     let next = match z {
         None => 0,
