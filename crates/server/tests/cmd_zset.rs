@@ -856,3 +856,18 @@ fn command_info_and_keys() {
         "{info}"
     );
 }
+
+#[test]
+#[ignore = "needs the set type (merge with the set work)"]
+fn plain_sets_as_inputs_score_one() {
+    let srv = server();
+    let mut z = Z::new(&srv, false);
+    z.ok("SADD s a b", ":2");
+    z.ok("ZADD z 5 b 7 c", ":2");
+    z.ok("ZUNION 2 s z WITHSCORES", "*[a 1 b 6 c 7]");
+    z.ok("ZINTER 2 s z WEIGHTS 3 1 WITHSCORES", "*[b 8]");
+    z.ok("ZDIFF 2 s z WITHSCORES", "*[a 1]");
+    z.ok("ZINTERCARD 2 s z", ":1");
+    z.ok("ZUNIONSTORE d 1 s", ":2");
+    z.ok("ZRANGE d 0 -1 WITHSCORES", "*[a 1 b 1]");
+}

@@ -112,27 +112,6 @@ impl Tree {
         (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
     }
 
-    /// Splits `t` into (elements < key, elements >= key).
-    fn split_key(&mut self, t: u32, score: f64, member: &[u8]) -> (u32, u32) {
-        if t == NIL {
-            return (NIL, NIL);
-        }
-        let node = self.n(t);
-        if cmp_elem(node.score, &node.member, score, member) == Ordering::Less {
-            let r = node.right;
-            let (a, b) = self.split_key(r, score, member);
-            self.nodes[t as usize].right = a;
-            self.upd(t);
-            (t, b)
-        } else {
-            let l = node.left;
-            let (a, b) = self.split_key(l, score, member);
-            self.nodes[t as usize].left = b;
-            self.upd(t);
-            (a, t)
-        }
-    }
-
     /// Splits `t` into (first k elements, the rest).
     fn split_rank(&mut self, t: u32, k: usize) -> (u32, u32) {
         if t == NIL {
@@ -187,24 +166,44 @@ impl Tree {
         self.find(member).map(|i| self.n(i).score)
     }
 
+    /// Whether node `a` orders before node `b`.
+    #[inline]
+    fn before(&self, a: u32, b: u32) -> bool {
+        let (x, y) = (self.n(a), self.n(b));
+        cmp_elem(x.score, &x.member, y.score, &y.member) == Ordering::Less
+    }
+
+    /// Splits `t` into (elements before node `i`, node `i` and after),
+    /// comparing by node so no key needs copying out.
+    fn split_node(&mut self, t: u32, i: u32) -> (u32, u32) {
+        if t == NIL {
+            return (NIL, NIL);
+        }
+        if self.before(t, i) {
+            let r = self.n(t).right;
+            let (a, b) = self.split_node(r, i);
+            self.nodes[t as usize].right = a;
+            self.upd(t);
+            (t, b)
+        } else {
+            let l = self.n(t).left;
+            let (a, b) = self.split_node(l, i);
+            self.nodes[t as usize].left = b;
+            self.upd(t);
+            (a, t)
+        }
+    }
+
     /// Links node `i` (detached, size 1) into the tree by its key.
     fn link(&mut self, i: u32) {
-        let (score, member) = {
-            let n = &self.nodes[i as usize];
-            (n.score, n.member.clone())
-        };
-        let (l, r) = self.split_key(self.root, score, &member);
+        let (l, r) = self.split_node(self.root, i);
         let m = self.merge(l, i);
         self.root = self.merge(m, r);
     }
 
     /// Unlinks node `i` from the tree (it stays in the arena and index).
     fn unlink(&mut self, i: u32) {
-        let (score, member) = {
-            let n = &self.nodes[i as usize];
-            (n.score, n.member.clone())
-        };
-        let (l, r) = self.split_key(self.root, score, &member);
+        let (l, r) = self.split_node(self.root, i);
         let (m, r2) = self.split_rank(r, 1);
         debug_assert_eq!(m, i);
         self.root = self.merge(l, r2);
@@ -218,11 +217,9 @@ impl Tree {
     fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
         if let Some(i) = self.find(member) {
             let old = self.n(i).score;
-            if cmp_elem(old, member, score, member) == Ordering::Equal && old.to_bits() == score.to_bits() {
+            if old.to_bits() == score.to_bits() {
                 return Some(old);
             }
-            // Same position if neither neighbour would overtake: cheap
-            // path not worth it; re-link.
             self.unlink(i);
             self.nodes[i as usize].score = score;
             self.link(i);
@@ -785,6 +782,42 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 1980);
+    }
+
+    #[test]
+    fn many_random_ops_against_model() {
+        use rand::{Rng, SeedableRng};
+        let l = limits(0, 0);
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        let mut z = ZSet::new();
+        let mut set: BTreeSet<(i64, Vec<u8>)> = BTreeSet::new();
+        let mut scores: HashMap<Vec<u8>, i64> = HashMap::new();
+        for step in 0..20_000 {
+            let k = format!("k{}", rng.gen_range(0..3000)).into_bytes();
+            if rng.gen_range(0..4) == 0 {
+                if let Some(o) = scores.remove(&k) {
+                    set.remove(&(o, k.clone()));
+                }
+                z.remove(&k);
+            } else {
+                let s = rng.gen_range(-100..100);
+                if let Some(o) = scores.insert(k.clone(), s) {
+                    set.remove(&(o, k.clone()));
+                }
+                set.insert((s, k.clone()));
+                z.insert(&k, s as f64, &l);
+            }
+            if step % 5000 == 0 {
+                z.check();
+            }
+        }
+        z.check();
+        let got: Vec<(i64, Vec<u8>)> = z.to_vec().into_iter().map(|(m, s)| (s as i64, m)).collect();
+        let want: Vec<(i64, Vec<u8>)> = set.iter().cloned().collect();
+        assert_eq!(got, want);
+        for (r, (s, m)) in want.iter().enumerate().step_by(97) {
+            assert_eq!(z.rank(m), Some((r, *s as f64)));
+        }
     }
 
     #[derive(Debug, Clone)]

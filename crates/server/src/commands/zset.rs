@@ -1428,8 +1428,8 @@ enum Aggregate {
 }
 
 /// The members of a plain set, for ZUNION & co. (score 1 each).
-// MERGE: the set type is a stub on this branch; return its members here
-// once `types::Set` can be iterated.
+// MERGE: the set type is a stub on this branch; once merged with the set
+// work this is `s.iter().map(|m| m.to_vec()).collect()`.
 fn set_members(_s: &Set) -> Vec<Vec<u8>> {
     Vec::new()
 }
@@ -1576,7 +1576,11 @@ fn zsetop_generic(
         SetOp::Union => {
             let mut acc: hashbrown::HashMap<Vec<u8>, f64> = hashbrown::HashMap::new();
             let mut order: Vec<Vec<u8>> = Vec::new();
-            for s in srcs.iter().flatten() {
+            // Smallest inputs first, as Redis (it decides the order of
+            // floating point sums).
+            let mut all: Vec<&Source> = srcs.iter().flatten().collect();
+            all.sort_by_key(|s| s.items.len());
+            for s in all {
                 for (m, sc) in &s.items {
                     let v = weighted(*sc, s.weight);
                     match acc.get_mut(m.as_slice()) {
