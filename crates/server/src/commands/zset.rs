@@ -11,7 +11,7 @@ use super::{acl, flags::*, BeginSearch, CommandSpec, FindKeys, KeySpec};
 use crate::blocking::{parse_timeout, TimeoutReply};
 use crate::dispatch::Ctx;
 use crate::glob::glob_match;
-use crate::util::{is, parse_f64, parse_i64, ERR_NOT_FLOAT, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGTYPE};
+use crate::util::{is, parse_i64, ERR_NOT_FLOAT, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGTYPE};
 
 const KEY_RW_UPDATE: &[KeySpec] = &[KeySpec::single(1, &["RW", "UPDATE"])];
 const KEY_RW_ACCESS_UPDATE: &[KeySpec] = &[KeySpec::single(1, &["RW", "ACCESS", "UPDATE"])];
@@ -418,25 +418,86 @@ fn elem(out: &mut Reply, withscores: bool, member: &[u8], score: f64) {
     }
 }
 
+/// C's strtod over a whole string (no leading whitespace here): decimal,
+/// hexadecimal (`0x1p-2`), `inf`/`infinity`, `nan`. Returns the value and
+/// whether it over- or underflowed (ERANGE), or None if the string is
+/// not entirely a number.
+fn c_strtod(s: &[u8]) -> Option<(f64, bool)> {
+    let s = std::str::from_utf8(s).ok()?;
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.to_ascii_lowercase();
+    let sign = if neg { -1.0 } else { 1.0 };
+    if lower == "inf" || lower == "infinity" {
+        return Some((sign * f64::INFINITY, false));
+    }
+    if lower == "nan" {
+        return Some((f64::NAN, false));
+    }
+    if let Some(hex) = lower.strip_prefix("0x") {
+        let (mant, exp) = match hex.split_once('p') {
+            Some((m, e)) => (m, Some(e)),
+            None => (hex, None),
+        };
+        let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+        if int.is_empty() && frac.is_empty() {
+            return None;
+        }
+        let mut v = 0.0f64;
+        for c in int.chars().chain(frac.chars()) {
+            v = v * 16.0 + f64::from(c.to_digit(16)?);
+        }
+        let mut e: i64 = -4 * frac.len() as i64;
+        if let Some(x) = exp {
+            let digits = x.strip_prefix(['+', '-']).unwrap_or(x);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let n: i64 = x.parse().unwrap_or(if x.starts_with('-') { -100_000 } else { 100_000 });
+            e = e.saturating_add(n.clamp(-100_000, 100_000));
+        }
+        let r = v * 2f64.powi(e.clamp(-2000, 2000) as i32);
+        let erange = r.is_infinite() || (r == 0.0 && v != 0.0);
+        return Some((sign * r, erange));
+    }
+    // Decimal: Rust accepts the same forms strtod does here (but not
+    // "inf"-like words or hex, handled above).
+    if body.is_empty() || !body.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let v: f64 = body.parse().ok()?;
+    let nonzero = body
+        .split(['e', 'E'])
+        .next()
+        .is_some_and(|m| m.bytes().any(|b| (b'1'..=b'9').contains(&b)));
+    let erange = v.is_infinite() || (v == 0.0 && nonzero);
+    Some((sign * v, erange))
+}
+
+/// A score argument as Redis's getDoubleFromObject reads it: the whole
+/// argument, no leading space, no NaN, no overflow or underflow to zero.
+fn parse_score(arg: &[u8]) -> Option<f64> {
+    if arg.first().is_none_or(|c| c.is_ascii_whitespace()) {
+        return None;
+    }
+    match c_strtod(arg)? {
+        (v, false) if !v.is_nan() => Some(v),
+        _ => None,
+    }
+}
+
 /// C's strtod as Redis's range parsers use it: leading whitespace
-/// allowed, the whole rest must be a number, NaN refused; the empty
-/// string reads as 0.
+/// allowed, the whole rest must be a number, NaN refused, ERANGE
+/// ignored; the empty string reads as 0.
 fn strtod(arg: &[u8]) -> Option<f64> {
     if arg.is_empty() {
         return Some(0.0);
     }
     let start = arg.iter().position(|c| !c.is_ascii_whitespace())?;
-    let s = std::str::from_utf8(&arg[start..]).ok()?;
-    let v: f64 = match s.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        l => {
-            if l.contains("inf") || l.contains("nan") || l.starts_with("0x") || l.starts_with("-0x") {
-                return None;
-            }
-            s.parse().ok()?
-        }
-    };
+    let (v, _) = c_strtod(&arg[start..])?;
     (!v.is_nan()).then_some(v)
 }
 
@@ -711,7 +772,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], scoreidx: usize, f: AddFlags,
     }
     let mut pairs: Vec<(f64, &[u8])> = Vec::with_capacity(elements);
     for j in 0..elements {
-        let Some(s) = parse_f64(args[scoreidx + 2 * j]) else {
+        let Some(s) = parse_score(args[scoreidx + 2 * j]) else {
             return ctx.out.error(ERR_NOT_FLOAT);
         };
         pairs.push((s, args[scoreidx + 2 * j + 1]));
@@ -1525,7 +1586,7 @@ fn zsetop_generic(
         if op != SetOp::Diff && !card_only && remaining > setnum && is(a, "weights") {
             j += 1;
             for w in weights.iter_mut() {
-                match parse_f64(args[j]) {
+                match parse_score(args[j]) {
                     Some(v) => *w = v,
                     None => return ctx.out.error("weight value is not a float"),
                 }
@@ -1846,6 +1907,28 @@ mod tests {
         assert_eq!(strtod(b"-inf"), Some(f64::NEG_INFINITY));
         assert_eq!(strtod(b"nan"), None);
         assert_eq!(strtod(b"abc"), None);
+        assert_eq!(strtod(b"0x10"), Some(16.0));
+        assert_eq!(strtod(b"(1"), None);
+        assert_eq!(strtod(b"1e400"), Some(f64::INFINITY));
+        assert_eq!(strtod(b"-1e-400"), Some(-0.0));
+        assert_eq!(parse_score(b"0x1p-2"), Some(0.25));
+        assert_eq!(parse_score(b"-0X.8"), Some(-0.5));
+        assert_eq!(parse_score(b"0x"), None);
+        assert_eq!(parse_score(b"0x1p"), None);
+        assert_eq!(parse_score(b"1e400"), None);
+        assert_eq!(parse_score(b"1e-400"), None);
+        assert_eq!(parse_score(b"0e-400"), Some(0.0));
+        assert_eq!(parse_score(b"4.9e-324"), Some(4.9e-324));
+        assert_eq!(parse_score(b""), None);
+        assert_eq!(parse_score(b" 1"), None);
+        assert_eq!(parse_score(b"1 "), None);
+        assert_eq!(parse_score(b"+5"), Some(5.0));
+        assert_eq!(parse_score(b".5"), Some(0.5));
+        assert_eq!(parse_score(b"5."), Some(5.0));
+        assert_eq!(parse_score(b"1e"), None);
+        assert_eq!(parse_score(b"-Infinity"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_score(b"nan"), None);
+        assert_eq!(parse_score(b"+-1"), None);
     }
 
     #[test]
