@@ -742,6 +742,27 @@ mod tests {
     }
 
     #[test]
+    fn clones_are_independent_and_usable() {
+        let l = limits(0, 0);
+        let mut z = ZSet::new();
+        for i in 0..100 {
+            z.insert(format!("m{i}").as_bytes(), i as f64, &l);
+        }
+        let mut c = z.clone();
+        assert_eq!(c, z);
+        assert_eq!(c.score(b"m42"), Some(42.0));
+        c.remove(b"m42");
+        c.insert(b"new", -1.0, &l);
+        c.check();
+        z.check();
+        assert_eq!(z.score(b"m42"), Some(42.0));
+        assert_eq!(z.score(b"new"), None);
+        assert_eq!(c.rank(b"new"), Some((0, -1.0)));
+        assert_ne!(c, z);
+        assert!(z.heap_size() > 100 * 2);
+    }
+
+    #[test]
     fn big_tree_ranks_and_ranges() {
         let l = limits(0, 0);
         let mut z = ZSet::new();

@@ -1430,10 +1430,11 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let Some(count) = count else {
         match z {
             None => out.null(),
-            Some(z) => match z.get_by_rank(rng.gen_range(0..z.len())) {
+            Some(z) if !z.is_empty() => match z.get_by_rank(rng.gen_range(0..z.len())) {
                 Some((m, _)) => out.bulk(m),
                 None => out.null(),
             },
+            Some(_) => out.null(),
         }
         return;
     };
@@ -1500,13 +1501,6 @@ struct Source {
     /// (member, score), ascending by (score, member) for sorted sets.
     items: Vec<(Vec<u8>, f64)>,
     weight: f64,
-}
-
-impl Source {
-    fn lookup(&self, member: &[u8], index: &hashbrown::HashMap<&[u8], f64>) -> Option<f64> {
-        let _ = self;
-        index.get(member).copied()
-    }
 }
 
 fn aggregate(acc: &mut f64, v: f64, agg: Aggregate) {
@@ -1673,7 +1667,7 @@ fn zsetop_generic(
                     'outer: for (m, sc) in &first.items {
                         let mut score = weighted(*sc, first.weight);
                         for (k, other) in rest.iter().enumerate() {
-                            match other.lookup(m, &indexes[k + 1]) {
+                            match indexes[k + 1].get(m.as_slice()).copied() {
                                 Some(os) => aggregate(&mut score, weighted(os, other.weight), agg),
                                 None => continue 'outer,
                             }
