@@ -871,3 +871,75 @@ fn plain_sets_as_inputs_score_one() {
     z.ok("ZUNIONSTORE d 1 s", ":2");
     z.ok("ZRANGE d 0 -1 WITHSCORES", "*[a 1 b 1]");
 }
+
+fn info_field(z: &mut Z, section: &str, field: &str) -> i64 {
+    let info = z.c(&format!("INFO {section}"));
+    let line = info
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("{field} missing"));
+    line.trim().parse().unwrap()
+}
+
+/// Dirty counts as Redis 7.2 counts them (checked against a real server).
+#[test]
+fn dirty_counts() {
+    let srv = server();
+    let mut z = Z::new(&srv, false);
+    let steps: &[(&str, i64)] = &[
+        ("ZADD z 1 a 2 b 3 c 4 d 5 e", 5),
+        ("ZADD z ch 1 a 7 b 8 f", 2),
+        ("ZADD z xx 1 zz", 0),
+        ("ZINCRBY z 1 a", 1),
+        ("ZREM z a b nope", 2),
+        ("ZPOPMIN z 2", 2),
+        ("ZPOPMAX z", 1),
+        ("ZADD z 1 a 2 b 3 c 4 d 5 e", 4),
+        ("ZMPOP 1 z MIN COUNT 2", 2),
+        ("BZPOPMIN z 0", 1),
+        ("ZREMRANGEBYRANK z 0 0", 1),
+        ("ZREMRANGEBYSCORE z -inf +inf", 1),
+        ("ZADD z 1 a 2 b 3 c 4 d 5 e", 5),
+        ("ZREMRANGEBYLEX z - +", 5),
+        ("ZADD z 1 a 2 b 3 c 4 d 5 e", 5),
+        ("ZUNIONSTORE d 1 z", 1),
+        ("ZUNIONSTORE d 1 nokey", 1),
+        ("ZUNIONSTORE d 1 nokey", 0),
+        ("ZRANGESTORE d z 0 1", 1),
+        ("ZRANGESTORE d z 5 6", 1),
+        ("ZRANGESTORE d z 5 6", 0),
+        ("ZADD z nx 9 a", 0),
+        ("ZADD z 1 a", 0),
+    ];
+    for (cmd, want) in steps {
+        let before = info_field(&mut z, "persistence", "rdb_changes_since_last_save");
+        z.c(cmd);
+        let after = info_field(&mut z, "persistence", "rdb_changes_since_last_save");
+        assert_eq!(after - before, *want, "{cmd}");
+    }
+}
+
+/// Reads count keyspace hits and misses; writes (ZADD, ZREM, pops) do not.
+#[test]
+fn keyspace_hits_and_misses() {
+    let srv = server();
+    let mut z = Z::new(&srv, false);
+    z.ok("ZADD z 1 a", ":1");
+    z.ok("CONFIG RESETSTAT", "+OK");
+    for cmd in [
+        "ZSCORE z a",
+        "ZSCORE z b",
+        "ZSCORE nokey a",
+        "ZUNIONSTORE d 2 z nokey",
+        "ZPOPMIN nokey",
+        "ZRANGESTORE d2 z 0 -1",
+        "ZREM nokey a",
+        "ZRANDMEMBER z",
+        "ZSCAN z 0",
+        "ZMSCORE z a",
+    ] {
+        z.c(cmd);
+    }
+    assert_eq!(info_field(&mut z, "stats", "keyspace_hits"), 7);
+    assert_eq!(info_field(&mut z, "stats", "keyspace_misses"), 2);
+}
