@@ -604,6 +604,14 @@ fn union_inter_diff() {
     z.ok("ZADD i2 -inf a", ":1");
     z.ok("ZUNION 2 i1 i2 WITHSCORES", "*[a 0]");
     z.ok("ZUNION 1 i1 WEIGHTS 0 WITHSCORES", "*[a 0]");
+    // ZINTER resets only the first input's NaN product to 0; a later
+    // NaN makes the sum NaN, which becomes 0 (checked against Redis).
+    z.ok("ZADD n1 inf g", ":1");
+    z.ok("ZADD n2 0 g", ":1");
+    z.ok("ZADD n3 inf g 1 h", ":2");
+    z.ok("ZINTER 3 n1 n2 n3 WEIGHTS 0.5 0.5 0 WITHSCORES", "*[g 0]");
+    z.ok("ZINTER 2 n1 n2 WEIGHTS 0 1 WITHSCORES", "*[g 0]");
+    z.ok("ZUNION 3 n1 n2 n3 WEIGHTS 0.5 0.5 0 WITHSCORES", "*[h 0 g inf]");
     // STORE forms.
     z.ok("ZUNIONSTORE out 2 z1 z2 WEIGHTS 1 0", ":4");
     z.ok("ZRANGE out 0 -1 WITHSCORES", "*[d 0 a 1 b 2 c 3]");
@@ -752,7 +760,13 @@ fn encodings_and_conversions() {
     // -0 in a skiplist stays -0; a listpack stores it as 0.
     z.ok("ZADD zero -0 m", ":1");
     z.ok("ZSCORE zero m", "-0");
+    // A stored result that stays large keeps -0 too.
+    z.ok("ZUNIONSTORE zz 1 zero", ":2");
+    z.ok("ZSCORE zz m", "-0");
     z.ok("CONFIG SET zset-max-listpack-entries 128", "+OK");
+    z.ok("ZUNIONSTORE zz 1 zero", ":2");
+    z.ok("OBJECT ENCODING zz", "listpack");
+    z.ok("ZSCORE zz m", "0");
     z.ok("ZADD lp -0 m", ":1");
     z.ok("ZSCORE lp m", "0");
     z.ok(

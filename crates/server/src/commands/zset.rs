@@ -639,8 +639,10 @@ fn apply_limit(lo: usize, hi: usize, rev: bool, offset: i64, limit: i64) -> (usi
 
 /// Builds a new sorted set from (member, score) pairs in the encoding
 /// Redis would give the result of a STORE command.
-fn build_zset<'m>(items: impl Iterator<Item = (&'m [u8], f64)>, count: usize, limits: &Limits) -> ZSet {
-    let mut z = ZSet::with_hint(count, 0, limits);
+fn build_zset<'m>(items: impl Iterator<Item = (&'m [u8], f64)>, limits: &Limits) -> ZSet {
+    // Built large, then compacted if it fits (so a -0 score survives in
+    // a result that stays large, as in Redis).
+    let mut z = ZSet::with_hint(usize::MAX, 0, limits);
     for (m, s) in items {
         z.insert(m, s, limits);
     }
@@ -1101,7 +1103,7 @@ fn zrange_generic(
                     let (a, b) = window(z);
                     let mut items: Vec<(Vec<u8>, f64)> = Vec::with_capacity(b - a);
                     z.for_range(a, b, false, &mut |m, s| items.push((m.to_vec(), s)));
-                    build_zset(items.iter().map(|(m, s)| (&m[..], *s)), items.len(), &limits)
+                    build_zset(items.iter().map(|(m, s)| (&m[..], *s)), &limits)
                 }
             };
             store_result(ctx, dst, result);
@@ -1667,8 +1669,10 @@ fn zsetop_generic(
                     'outer: for (m, sc) in &first.items {
                         let mut score = weighted(*sc, first.weight);
                         for (k, other) in rest.iter().enumerate() {
+                            // Only the first input's product is reset
+                            // from NaN to 0, as Redis does.
                             match indexes[k + 1].get(m.as_slice()).copied() {
-                                Some(os) => aggregate(&mut score, weighted(os, other.weight), agg),
+                                Some(os) => aggregate(&mut score, os * other.weight, agg),
                                 None => continue 'outer,
                             }
                         }
@@ -1701,8 +1705,7 @@ fn zsetop_generic(
     }
     let limits = ctx.server.limits();
     if let Some(dst) = dst {
-        let n = result.len();
-        let z = build_zset(result.iter().map(|(m, s)| (&m[..], *s)), n, &limits);
+        let z = build_zset(result.iter().map(|(m, s)| (&m[..], *s)), &limits);
         return store_result(ctx, dst, z);
     }
     result.sort_by(|a, b| larder_engine::types::zset::cmp_elem(a.1, &a.0, b.1, &b.0));
