@@ -45,6 +45,16 @@ struct Node {
     right: u32,
     size: u32,
     prio: u32,
+    /// The first 8 member bytes, big-endian, zero padded: most member
+    /// comparisons are decided here without touching the member's memory.
+    pfx: u64,
+}
+
+fn prefix(m: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = m.len().min(8);
+    b[..n].copy_from_slice(&m[..n]);
+    u64::from_be_bytes(b)
 }
 
 /// The large encoding: an arena treap with subtree sizes, plus a hash
@@ -170,7 +180,15 @@ impl Tree {
     #[inline]
     fn before(&self, a: u32, b: u32) -> bool {
         let (x, y) = (self.n(a), self.n(b));
-        cmp_elem(x.score, &x.member, y.score, &y.member) == Ordering::Less
+        match x.score.partial_cmp(&y.score) {
+            Some(Ordering::Less) => true,
+            Some(Ordering::Greater) => false,
+            _ => match x.pfx.cmp(&y.pfx) {
+                Ordering::Less => true,
+                Ordering::Greater => false,
+                Ordering::Equal => x.member < y.member,
+            },
+        }
     }
 
     /// Splits `t` into (elements before node `i`, node `i` and after),
@@ -194,23 +212,86 @@ impl Tree {
         }
     }
 
+    /// Inserts detached node `i` into subtree `t` (top-down: descends to
+    /// where `i`'s priority belongs, then splits only what lies below).
+    fn ins(&mut self, t: u32, i: u32) -> u32 {
+        if t == NIL {
+            return i;
+        }
+        if self.n(i).prio > self.n(t).prio {
+            let (l, r) = self.split_node(t, i);
+            let n = &mut self.nodes[i as usize];
+            n.left = l;
+            n.right = r;
+            self.upd(i);
+            return i;
+        }
+        if self.before(i, t) {
+            let l = self.n(t).left;
+            let nl = self.ins(l, i);
+            self.nodes[t as usize].left = nl;
+        } else {
+            let r = self.n(t).right;
+            let nr = self.ins(r, i);
+            self.nodes[t as usize].right = nr;
+        }
+        self.upd(t);
+        t
+    }
+
+    /// Removes node `i` from subtree `t`.
+    fn del(&mut self, t: u32, i: u32) -> u32 {
+        if t == NIL {
+            return NIL;
+        }
+        if t == i {
+            let (l, r) = (self.n(t).left, self.n(t).right);
+            return self.merge(l, r);
+        }
+        if self.before(i, t) {
+            let l = self.n(t).left;
+            let nl = self.del(l, i);
+            self.nodes[t as usize].left = nl;
+        } else {
+            let r = self.n(t).right;
+            let nr = self.del(r, i);
+            self.nodes[t as usize].right = nr;
+        }
+        self.upd(t);
+        t
+    }
+
     /// Links node `i` (detached, size 1) into the tree by its key.
     fn link(&mut self, i: u32) {
-        let (l, r) = self.split_node(self.root, i);
-        let m = self.merge(l, i);
-        self.root = self.merge(m, r);
+        self.root = self.ins(self.root, i);
     }
 
     /// Unlinks node `i` from the tree (it stays in the arena and index).
     fn unlink(&mut self, i: u32) {
-        let (l, r) = self.split_node(self.root, i);
-        let (m, r2) = self.split_rank(r, 1);
-        debug_assert_eq!(m, i);
-        self.root = self.merge(l, r2);
+        self.root = self.del(self.root, i);
         let n = &mut self.nodes[i as usize];
         n.left = NIL;
         n.right = NIL;
         n.size = 1;
+    }
+
+    /// 0-based rank of node `i`.
+    fn rank_of(&self, i: u32) -> usize {
+        let mut t = self.root;
+        let mut r = 0;
+        while t != NIL {
+            if t == i {
+                return r + self.sz(self.n(t).left);
+            }
+            let n = self.n(t);
+            if self.before(i, t) {
+                t = n.left;
+            } else {
+                r += self.sz(n.left) + 1;
+                t = n.right;
+            }
+        }
+        r
     }
 
     /// Inserts or updates; returns the old score.
@@ -231,6 +312,7 @@ impl Tree {
             score,
             member: member.into(),
             hash: h,
+            pfx: prefix(member),
             left: NIL,
             right: NIL,
             size: 1,
@@ -366,6 +448,7 @@ impl Tree {
             }
             let n = t.n(i);
             assert!(n.prio <= prio_bound);
+            assert_eq!(n.pfx, prefix(&n.member));
             let s = 1 + walk(t, n.left, n.prio) + walk(t, n.right, n.prio);
             assert_eq!(s, n.size as usize);
             s
@@ -560,6 +643,10 @@ impl ZSet {
 
     /// 0-based ascending rank and score of `member`.
     pub fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
+        if let Repr::Skiplist(t) = &self.repr {
+            let i = t.find(member)?;
+            return Some((t.rank_of(i), t.n(i).score));
+        }
         let score = self.score(member)?;
         let r = self.count_while(&|s, m| cmp_elem(s, m, score, member) == Ordering::Less);
         Some((r, score))
@@ -839,6 +926,50 @@ mod tests {
         for (r, (s, m)) in want.iter().enumerate().step_by(97) {
             assert_eq!(z.rank(m), Some((r, *s as f64)));
         }
+    }
+
+    /// Timing smoke test: `cargo test --release -p larder-engine
+    /// perf_smoke -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "timing only"]
+    fn perf_smoke() {
+        let l = Limits::default();
+        let n = 1_000_000u32;
+        let mut z = ZSet::new();
+        let t = std::time::Instant::now();
+        for i in 0..n {
+            let k = format!("member:{}", i.wrapping_mul(2_654_435_761));
+            z.insert(k.as_bytes(), (i % 1000) as f64, &l);
+        }
+        eprintln!("insert {n}: {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let mut b = std::collections::BTreeSet::new();
+        let mut h = std::collections::HashMap::new();
+        for i in 0..n {
+            let k = format!("member:{}", i.wrapping_mul(2_654_435_761)).into_bytes();
+            b.insert(((i % 1000) as u64, k.clone()));
+            h.insert(k, i);
+        }
+        eprintln!("baseline BTreeSet+HashMap insert {n}: {:?}", t.elapsed());
+        drop((b, h));
+        let t = std::time::Instant::now();
+        let mut acc = 0;
+        for i in 0..n {
+            let k = format!("member:{}", i.wrapping_mul(2_654_435_761));
+            acc += z.rank(k.as_bytes()).map_or(0, |r| r.0 & 1);
+        }
+        eprintln!("rank {n}: {:?} ({acc})", t.elapsed());
+        let t = std::time::Instant::now();
+        let mut cnt = 0;
+        for i in 0..10_000 {
+            z.for_range(i * 50, i * 50 + 10, false, &mut |_, _| cnt += 1);
+        }
+        eprintln!("10k ranges of 10: {:?} ({cnt})", t.elapsed());
+        let t = std::time::Instant::now();
+        while !z.is_empty() {
+            z.remove_range(0, 1000);
+        }
+        eprintln!("pop all by 1000: {:?}", t.elapsed());
     }
 
     #[derive(Debug, Clone)]
