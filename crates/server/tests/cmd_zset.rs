@@ -744,6 +744,20 @@ fn encodings_and_conversions() {
     z.ok("OBJECT ENCODING w", "skiplist");
     z.ok("ZADD w2 1 123456789", ":1");
     z.ok("OBJECT ENCODING w2", "skiplist");
+    // Redis 7.2 sizes a new key from the number of pairs (duplicates
+    // included) and the first member's length...
+    z.ok("ZADD w3 1 a 2 a 3 a 4 a 5 a", ":1");
+    z.ok("OBJECT ENCODING w3", "skiplist");
+    z.ok("ZADD w4 1 a 2 123456789", ":2");
+    z.ok("OBJECT ENCODING w4", "skiplist");
+    z.ok("ZADD w5 1 123456789 2 a", ":2");
+    z.ok("OBJECT ENCODING w5", "skiplist");
+    // ...and converts an existing one when the pair count exceeds the
+    // limit, even if nothing new is added.
+    z.ok("ZADD w6 1 a", ":1");
+    z.ok("OBJECT ENCODING w6", "listpack");
+    z.ok("ZADD w6 1 a 1 a 1 a 1 a 1 a", ":0");
+    z.ok("OBJECT ENCODING w6", "skiplist");
     // Store results pick their encoding from their size.
     z.ok("ZUNIONSTORE u 1 w", ":5");
     z.ok("OBJECT ENCODING u", "skiplist");

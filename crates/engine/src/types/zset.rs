@@ -562,6 +562,14 @@ impl ZSet {
         }
     }
 
+    /// Converts to the large encoding ahead of adding about `size_hint`
+    /// elements, as Redis's zsetTypeMaybeConvert.
+    pub fn maybe_convert(&mut self, size_hint: usize, limits: &Limits) {
+        if matches!(self.repr, Repr::Listpack(_)) && size_hint > limits.zset_max_listpack_entries {
+            self.convert();
+        }
+    }
+
     /// For a freshly built result: switches to listpack if Redis's
     /// zsetConvertToListpackIfNeeded would.
     pub fn fit_encoding(&mut self, limits: &Limits) {

@@ -810,11 +810,15 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], scoreidx: usize, f: AddFlags,
         };
         match write_zset(db, ctx.out, key, now) {
             Err(()) => return,
-            Ok(Some(z)) => apply(z),
+            Ok(Some(z)) => {
+                z.maybe_convert(elements, &limits);
+                apply(z)
+            }
             Ok(None) => {
                 if !f.xx {
-                    let maxlen = pairs.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
-                    let mut z = ZSet::with_hint(elements, maxlen, &limits);
+                    // Redis 7.2 sizes a new set from the pair count and
+                    // the first member's length.
+                    let mut z = ZSet::with_hint(elements, pairs[0].1.len(), &limits);
                     apply(&mut z);
                     if !z.is_empty() {
                         db.set(key, Value::ZSet(Box::new(z)), None, false, now);
