@@ -1469,9 +1469,13 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         return;
     }
     // Distinct members: a random sample of ranks, in random order.
-    let picks = rand::seq::index::sample(&mut rng, len, count);
+    let mut picks = rand::seq::index::sample(&mut rng, len, count).into_vec();
+    if z.encoding() == "listpack" {
+        // Redis samples a listpack in its order (lpRandomPairsUnique).
+        picks.sort_unstable();
+    }
     elems_header(out, count, withscores);
-    for r in picks.iter() {
+    for &r in &picks {
         if let Some((m, s)) = z.get_by_rank(r) {
             elem(out, withscores, m, s);
         }
