@@ -887,7 +887,6 @@ fn command_info_and_keys() {
 }
 
 #[test]
-#[ignore = "needs the set type (merge with the set work)"]
 fn plain_sets_as_inputs_score_one() {
     let srv = server();
     let mut z = Z::new(&srv, false);
@@ -899,6 +898,17 @@ fn plain_sets_as_inputs_score_one() {
     z.ok("ZINTERCARD 2 s z", ":1");
     z.ok("ZUNIONSTORE d 1 s", ":2");
     z.ok("ZRANGE d 0 -1 WITHSCORES", "*[a 1 b 1]");
+    // An intset too (checked against Redis).
+    z.ok("SADD is 1 2 3", ":3");
+    z.ok("ZADD z 1.5 2", ":1");
+    z.ok(
+        "ZUNION 3 is z s WITHSCORES AGGREGATE MAX",
+        "*[1 1 3 1 a 1 2 1.5 b 5 c 7]",
+    );
+    z.ok("ZINTER 2 is z WITHSCORES", "*[2 2.5]");
+    z.ok("ZDIFF 2 z is WITHSCORES", "*[b 5 c 7]");
+    z.ok("ZDIFFSTORE d 2 is z", ":2");
+    z.ok("ZRANGE d 0 -1 WITHSCORES", "*[1 1 3 1]");
 }
 
 fn info_field(z: &mut Z, section: &str, field: &str) -> i64 {

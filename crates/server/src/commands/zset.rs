@@ -9,6 +9,7 @@ use larder_protocol::Reply;
 
 use super::{acl, flags::*, BeginSearch, CommandSpec, FindKeys, KeySpec};
 use crate::blocking::{parse_timeout, TimeoutReply};
+use crate::commands::keyspace::parse_cursor;
 use crate::dispatch::Ctx;
 use crate::glob::glob_match;
 use crate::util::{is, parse_i64, ERR_NOT_FLOAT, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGTYPE};
@@ -1500,10 +1501,8 @@ enum Aggregate {
 }
 
 /// The members of a plain set, for ZUNION & co. (score 1 each).
-// MERGE: the set type is a stub on this branch; once merged with the set
-// work this is `s.iter().map(|m| m.to_vec()).collect()`.
-fn set_members(_s: &Set) -> Vec<Vec<u8>> {
-    Vec::new()
+fn set_members(s: &Set) -> Vec<Vec<u8>> {
+    s.iter().map(|m| m.to_vec()).collect()
 }
 
 /// One input of a set operation, copied out of the keyspace.
@@ -1754,40 +1753,6 @@ fn zintercard(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 
 // ---------------------------------------------------------------------------
 // ZSCAN
-
-/// A SCAN cursor as Redis 7.2 reads it (`string2ull`, else strtoull).
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    if let Some(v) = parse_i64(arg) {
-        return (v >= 0).then_some(v as u64);
-    }
-    let mut s = arg;
-    while let Some(c) = s.first() {
-        if matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-            s = &s[1..];
-        } else {
-            break;
-        }
-    }
-    let neg = match s.first() {
-        Some(b'-') => {
-            s = &s[1..];
-            true
-        }
-        Some(b'+') => {
-            s = &s[1..];
-            false
-        }
-        _ => false,
-    };
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for d in s {
-        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
 
 /// How a listpack stores a score (Redis's d2string): integral values
 /// within +-LLONG_MAX/2 as integers, others in shortest round-trip form.
