@@ -982,3 +982,52 @@ fn keyspace_hits_and_misses() {
     assert_eq!(info_field(&mut z, "stats", "keyspace_hits"), 7);
     assert_eq!(info_field(&mut z, "stats", "keyspace_misses"), 2);
 }
+
+#[test]
+fn zsets_under_keyspace_commands() {
+    let srv = TestServer::start(&["--enable-debug-command", "yes"]);
+    let mut z = Z::new(&srv, false);
+    z.ok("ZADD z 1 a 2 b", ":2");
+    z.ok("COPY z c", ":1");
+    z.ok("ZADD c 10 a", ":0");
+    z.ok("ZSCORE z a", "1");
+    z.ok("ZSCORE c a", "10");
+    z.ok("RENAME c d", "+OK");
+    z.ok("ZRANGE d 0 -1 WITHSCORES", "*[b 2 a 10]");
+    z.ok("TYPE d", "+zset");
+    // A skiplist copy is deep and keeps working.
+    z.ok("CONFIG SET zset-max-listpack-entries 1", "+OK");
+    z.ok("ZADD d 3 x", ":1");
+    z.ok("OBJECT ENCODING d", "skiplist");
+    z.ok("COPY d e", ":1");
+    z.ok("OBJECT ENCODING e", "skiplist");
+    z.ok("ZREM e b", ":1");
+    z.ok("ZINCRBY e 1 new", "1");
+    z.ok("ZRANGE d 0 -1", "*[b x a]");
+    z.ok("ZRANGE e 0 -1 WITHSCORES", "*[new 1 x 3 a 10]");
+    z.ok("ZRANK e a", ":2");
+    // Writes keep the TTL; an expired zset reads as missing.
+    z.ok("PEXPIRE z 1000", ":1");
+    z.ok("ZADD z 3 c", ":1");
+    z.ok("ZREM z c", ":1");
+    let ttl = z.c("PTTL z");
+    assert!(ttl.starts_with(':') && !ttl.starts_with(":-"), "{ttl}");
+    z.ok("DEBUG ADVANCE-CLOCK 2000", "+OK");
+    z.ok("ZCARD z", ":0");
+    z.ok("ZRANGE z 0 -1", "*[]");
+    z.ok("EXISTS z", ":0");
+    // Popping the last member deletes the key and its TTL.
+    z.ok("ZADD t 1 a", ":1");
+    z.ok("EXPIRE t 100", ":1");
+    z.ok("ZPOPMIN t", "*[a 1]");
+    z.ok("EXISTS t", ":0");
+    z.ok("ZADD t 1 a", ":1");
+    z.ok("TTL t", ":-1");
+    // Binary-safe members.
+    z.r.send(b"*4\r\n$4\r\nZADD\r\n$3\r\nbin\r\n$1\r\n1\r\n$3\r\na\x00b\r\n");
+    assert_eq!(z.r.read_replies(1), b":1\r\n");
+    z.r.send(b"*3\r\n$6\r\nZSCORE\r\n$3\r\nbin\r\n$3\r\na\x00b\r\n");
+    assert_eq!(z.r.read_replies(1), b"$1\r\n1\r\n");
+    z.r.send(b"*4\r\n$6\r\nZRANGE\r\n$3\r\nbin\r\n$1\r\n0\r\n$2\r\n-1\r\n");
+    assert_eq!(z.r.read_replies(1), b"*1\r\n$3\r\na\x00b\r\n");
+}
