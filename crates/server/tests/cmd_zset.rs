@@ -1031,3 +1031,24 @@ fn zsets_under_keyspace_commands() {
     z.r.send(b"*4\r\n$6\r\nZRANGE\r\n$3\r\nbin\r\n$1\r\n0\r\n$2\r\n-1\r\n");
     assert_eq!(z.r.read_replies(1), b"*1\r\n$3\r\na\x00b\r\n");
 }
+
+/// Lex ranges over members with different scores are unspecified, but a
+/// listpack answers as Redis's scan does (values from a real server).
+#[test]
+fn lex_ranges_over_mixed_scores_in_a_listpack() {
+    let srv = server();
+    let mut z = Z::new(&srv, false);
+    z.ok("ZADD m 3 a 1 b 2 c 0 d 5 e", ":5");
+    z.ok("ZRANGE m 0 -1", "*[d b c a e]");
+    z.ok("ZRANGEBYLEX m [b +", "*[d b c a e]");
+    z.ok("ZRANGEBYLEX m - [c", "*[]");
+    z.ok("ZREVRANGEBYLEX m + [b", "*[e]");
+    z.ok("ZREVRANGEBYLEX m [c -", "*[]");
+    z.ok("ZRANGEBYLEX m [b + LIMIT 1 10", "*[b c a e]");
+    z.ok("ZRANGEBYLEX m [b + LIMIT 4 10", "*[e]");
+    z.ok("ZLEXCOUNT m [b +", ":5");
+    z.ok("ZLEXCOUNT m - [c", ":0");
+    z.ok("ZLEXCOUNT m [b [d", ":4");
+    z.ok("ZREMRANGEBYLEX m [a [c", ":0");
+    z.ok("ZCARD m", ":5");
+}

@@ -389,29 +389,38 @@ impl Tree {
     }
 
     /// Visits ranks [lo, hi) of subtree `t` (whose first rank is `base`).
-    fn visit(&self, t: u32, base: usize, lo: usize, hi: usize, rev: bool, f: &mut dyn FnMut(&[u8], f64)) {
+    /// Visits ranks [lo, hi) of subtree `t` (whose first rank is `base`)
+    /// until `f` returns false; returns false once stopped.
+    fn visit(
+        &self,
+        t: u32,
+        base: usize,
+        lo: usize,
+        hi: usize,
+        rev: bool,
+        f: &mut dyn FnMut(&[u8], f64) -> bool,
+    ) -> bool {
         if t == NIL || lo >= hi {
-            return;
+            return true;
         }
         let n = self.n(t);
         let end = base + n.size as usize;
         if end <= lo || base >= hi {
-            return;
+            return true;
         }
         let me = base + self.sz(n.left);
-        if !rev {
-            self.visit(n.left, base, lo, hi, rev, f);
-            if me >= lo && me < hi {
-                f(&n.member, n.score);
-            }
-            self.visit(n.right, me + 1, lo, hi, rev, f);
+        let (first, first_base, second, second_base) = if rev {
+            (n.right, me + 1, n.left, base)
         } else {
-            self.visit(n.right, me + 1, lo, hi, rev, f);
-            if me >= lo && me < hi {
-                f(&n.member, n.score);
-            }
-            self.visit(n.left, base, lo, hi, rev, f);
+            (n.left, base, n.right, me + 1)
+        };
+        if !self.visit(first, first_base, lo, hi, rev, f) {
+            return false;
         }
+        if me >= lo && me < hi && !f(&n.member, n.score) {
+            return false;
+        }
+        self.visit(second, second_base, lo, hi, rev, f)
     }
 
     fn collect_nodes(&self, t: u32, out: &mut Vec<u32>) {
@@ -696,7 +705,43 @@ impl ZSet {
                     slice.iter().for_each(|(s, m)| f(m, *s));
                 }
             }
-            Repr::Skiplist(t) => t.visit(t.root, 0, start, end, rev, f),
+            Repr::Skiplist(t) => {
+                t.visit(t.root, 0, start, end, rev, &mut |m, s| {
+                    f(m, s);
+                    true
+                });
+            }
+        }
+    }
+
+    /// Walks from ascending rank `from` towards the high end (or, with
+    /// `rev`, towards rank 0), until `f` returns false.
+    pub fn walk(&self, from: usize, rev: bool, f: &mut dyn FnMut(&[u8], f64) -> bool) {
+        let len = self.len();
+        if from >= len {
+            return;
+        }
+        let (lo, hi) = if rev { (0, from + 1) } else { (from, len) };
+        match &self.repr {
+            Repr::Listpack(v) => {
+                let slice = &v[lo..hi];
+                if rev {
+                    for (s, m) in slice.iter().rev() {
+                        if !f(m, *s) {
+                            return;
+                        }
+                    }
+                } else {
+                    for (s, m) in slice {
+                        if !f(m, *s) {
+                            return;
+                        }
+                    }
+                }
+            }
+            Repr::Skiplist(t) => {
+                t.visit(t.root, 0, lo, hi, rev, f);
+            }
         }
     }
 
@@ -874,6 +919,26 @@ mod tests {
         z.for_range(18, 22, true, &mut |m, _| seen.push(m.to_vec()));
         assert_eq!(
             seen,
+            vec![
+                b"m00101".to_vec(),
+                b"m00001".to_vec(),
+                b"m01900".to_vec(),
+                b"m01800".to_vec()
+            ]
+        );
+        let mut walked = Vec::new();
+        z.walk(1998, false, &mut |m, _| {
+            walked.push(m.to_vec());
+            true
+        });
+        assert_eq!(walked.len(), 2);
+        let mut walked = Vec::new();
+        z.walk(21, true, &mut |m, _| {
+            walked.push(m.to_vec());
+            walked.len() < 4
+        });
+        assert_eq!(
+            walked,
             vec![
                 b"m00101".to_vec(),
                 b"m00001".to_vec(),
@@ -1061,6 +1126,20 @@ mod tests {
                 prop_assert_eq!(back, want);
             }
             prop_assert_eq!(z.get_by_rank(n), None);
+            for from in [0, n / 2, n.saturating_sub(1), n] {
+                let mut fwd = Vec::new();
+                z.walk(from, false, &mut |m, _| { fwd.push(m.to_vec()); true });
+                let want: Vec<_> = model.iter().skip(from).map(|(_, m)| m.clone()).collect();
+                prop_assert_eq!(fwd, want);
+                let mut back = Vec::new();
+                z.walk(from, true, &mut |m, _| { back.push(m.to_vec()); back.len() < 3 });
+                let want: Vec<_> = if from < n {
+                    model.iter().take(from + 1).rev().take(3).map(|(_, m)| m.clone()).collect()
+                } else {
+                    Vec::new()
+                };
+                prop_assert_eq!(back, want);
+            }
         }
     }
 }

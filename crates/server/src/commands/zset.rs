@@ -1,5 +1,7 @@
 //! Sorted set commands (Redis's t_zset.c).
 
+use std::cmp::Ordering;
+
 use rand::Rng;
 
 use larder_engine::types::{Set, ZSet};
@@ -584,11 +586,111 @@ impl<'a> LexRange<'a> {
         })
     }
 
-    fn ranks(&self, z: &ZSet) -> (usize, usize) {
-        let r = *self;
-        let lo = z.count_while(&|_, m| r.min.below_min(m));
-        let hi = z.count_while(&|_, m| r.max.within_max(m));
-        (lo, hi.max(lo))
+    /// Redis's zslIsInLexRange: false when the range is empty by its
+    /// bounds or lies wholly outside the set.
+    fn may_match(&self, z: &ZSet) -> bool {
+        use LexBound::*;
+        let exclusive = |b: &LexBound<'_>| !matches!(b, Incl(_));
+        // sdscmplex, where "-" and "+" are the smallest and largest.
+        let cmp = match (self.min, self.max) {
+            (NegInf, NegInf) | (PosInf, PosInf) => Ordering::Equal,
+            (NegInf, _) | (_, PosInf) => Ordering::Less,
+            (PosInf, _) | (_, NegInf) => Ordering::Greater,
+            (Incl(a) | Excl(a), Incl(b) | Excl(b)) => a.cmp(b),
+        };
+        if cmp == Ordering::Greater || (cmp == Ordering::Equal && (exclusive(&self.min) || exclusive(&self.max))) {
+            return false;
+        }
+        let (Some((last, _)), Some((first, _))) = (z.get_by_rank(z.len().wrapping_sub(1)), z.get_by_rank(0)) else {
+            return false;
+        };
+        !self.min.below_min(last) && self.max.within_max(first)
+    }
+
+    /// Rank of the first element in range, found as Redis finds it: a
+    /// scan from the low end for a listpack, a search for the large
+    /// encoding (the same thing when all scores are equal).
+    fn first(&self, z: &ZSet) -> Option<usize> {
+        if !self.may_match(z) {
+            return None;
+        }
+        let i = if z.encoding() == "listpack" {
+            (0..z.len()).find(|&i| z.get_by_rank(i).is_some_and(|(m, _)| !self.min.below_min(m)))?
+        } else {
+            z.count_while(&|_, m| self.min.below_min(m))
+        };
+        z.get_by_rank(i).filter(|(m, _)| self.max.within_max(m)).map(|_| i)
+    }
+
+    /// Rank of the last element in range (see `first`).
+    fn last(&self, z: &ZSet) -> Option<usize> {
+        if !self.may_match(z) {
+            return None;
+        }
+        let i = if z.encoding() == "listpack" {
+            (0..z.len())
+                .rev()
+                .find(|&i| z.get_by_rank(i).is_some_and(|(m, _)| self.max.within_max(m)))?
+        } else {
+            z.count_while(&|_, m| self.max.within_max(m)).checked_sub(1)?
+        };
+        z.get_by_rank(i).filter(|(m, _)| !self.min.below_min(m)).map(|_| i)
+    }
+
+    /// The ascending ranks [a, b) a lex range with LIMIT visits, walking
+    /// as Redis does: from the first (or, with `rev`, last) element in
+    /// range, skipping `offset`, then while the other bound holds.
+    fn window(&self, z: &ZSet, rev: bool, offset: i64, limit: i64) -> (usize, usize) {
+        let start = if rev { self.last(z) } else { self.first(z) };
+        let Some(start) = start else { return (0, 0) };
+        if offset < 0 {
+            return (0, 0);
+        }
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+        let limit = if limit < 0 {
+            usize::MAX
+        } else {
+            usize::try_from(limit).unwrap_or(usize::MAX)
+        };
+        let mut count = 0usize;
+        if rev {
+            let Some(pos) = start.checked_sub(offset) else {
+                return (0, 0);
+            };
+            z.walk(pos, true, &mut |m, _| {
+                if count == limit || self.min.below_min(m) {
+                    return false;
+                }
+                count += 1;
+                true
+            });
+            (pos + 1 - count, pos + 1)
+        } else {
+            let Some(pos) = start.checked_add(offset).filter(|&p| p < z.len()) else {
+                return (0, 0);
+            };
+            z.walk(pos, false, &mut |m, _| {
+                if count == limit || !self.max.within_max(m) {
+                    return false;
+                }
+                count += 1;
+                true
+            });
+            (pos, pos + count)
+        }
+    }
+
+    /// ZLEXCOUNT: a walk for a listpack, first/last ranks for the large
+    /// encoding, as Redis counts.
+    fn count(&self, z: &ZSet) -> usize {
+        if z.encoding() == "listpack" {
+            let (a, b) = self.window(z, false, 0, -1);
+            return b - a;
+        }
+        match (self.first(z), self.last(z)) {
+            (Some(a), Some(b)) if b >= a => b - a + 1,
+            _ => 0,
+        }
     }
 }
 
@@ -904,10 +1006,7 @@ fn zlexcount(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let touch = !ctx.client.no_touch;
     let db = db!(ctx, args[1]);
     if let Ok(z) = read_zset(db, ctx.out, args[1], now, touch) {
-        let n = z.map_or(0, |z| {
-            let (lo, hi) = range.ranks(z);
-            hi - lo
-        });
+        let n = z.map_or(0, |z| range.count(z));
         ctx.out.integer(n as i64);
     }
 }
@@ -1095,10 +1194,7 @@ fn zrange_generic(
             let (lo, hi) = r.ranks(z);
             apply_limit(lo, hi, rev, offset, limit)
         }
-        Spec::Lex(r) => {
-            let (lo, hi) = r.ranks(z);
-            apply_limit(lo, hi, rev, offset, limit)
-        }
+        Spec::Lex(r) => r.window(z, rev, offset, limit),
     };
     match store {
         Some(dst) => {
@@ -1107,8 +1203,16 @@ fn zrange_generic(
                 Some(z) => {
                     let (a, b) = window(z);
                     let mut items: Vec<(Vec<u8>, f64)> = Vec::with_capacity(b - a);
-                    z.for_range(a, b, false, &mut |m, s| items.push((m.to_vec(), s)));
-                    build_zset(items.iter().map(|(m, s)| (&m[..], *s)), &limits)
+                    z.for_range(a, b, rev, &mut |m, s| items.push((m.to_vec(), s)));
+                    // As Redis's zrangeResultBeginStore: sized from the
+                    // count for a rank range (0 otherwise), then filled
+                    // in reply order, converting as thresholds are passed.
+                    let hint = if matches!(spec, Spec::Rank(..)) { items.len() } else { 0 };
+                    let mut out = ZSet::with_hint(hint, 0, &limits);
+                    for (m, s) in &items {
+                        out.insert(m, *s, &limits);
+                    }
+                    out
                 }
             };
             store_result(ctx, dst, result);
@@ -1188,7 +1292,7 @@ fn zremrange_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], rangetype: RangeType) {
     let (a, b) = match spec {
         Spec::Rank(s, e) => rank_window(z.len(), s, e, false),
         Spec::Score(r) => r.ranks(z),
-        Spec::Lex(r) => r.ranks(z),
+        Spec::Lex(r) => r.window(z, false, 0, -1),
     };
     let removed = z.remove_range(a, b).len();
     delete_if_empty(db, key, now);
