@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use larder_protocol::{Parsed, Reply, RequestLimits, RequestParser, Resp};
 
+use crate::blocking::{Cancel, Cancelled};
 use crate::client::{Client, ClientInfo};
 use crate::commands::flags;
 use crate::dispatch::execute;
@@ -42,6 +43,8 @@ enum Next {
     CloseAfterReply,
     /// Close now (killed, write error).
     Drop,
+    /// The command blocked: stop executing the pipeline until it is served.
+    Blocked,
 }
 
 /// Serves one connection until it closes, is killed or times out.
@@ -55,60 +58,67 @@ where
     let mut parser = RequestParser::new();
     let mut ranges = Vec::new();
     let mut linger = false;
+    // Set after a blocked command was served: the buffer may already hold
+    // complete requests, which run before anything more is read.
+    let mut parse_first = false;
 
     'conn: loop {
-        // Grow the buffer with what has arrived, never by a declared
-        // length alone: at most double what is already buffered.
-        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-            let want = parser
-                .pending_bulk(rbuf.len())
-                .unwrap_or(0)
-                .min(rbuf.len())
-                .max(READ_CHUNK);
-            rbuf.reserve(want);
-        }
-        info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
-        // One read takes at most MAX_READ, or what the bulk being received
-        // still needs: the query buffer then only exceeds the configured
-        // limit when a single request does.
-        let read_max = parser.pending_bulk(rbuf.len()).unwrap_or(0).max(MAX_READ);
-        let timeout = server.config.read().timeout;
-        let mut reader = (&mut stream).take(read_max as u64);
-        let read = tokio::select! {
-            r = reader.read_buf(&mut rbuf) => r,
-            _ = info.kill.notified() => break 'conn,
-            _ = idle(timeout) => {
-                // Like Redis, subscribers are never idle.
-                if info.is_pubsub() {
-                    continue 'conn;
-                }
-                tracing::debug!("Closing idle client");
-                break 'conn;
+        if !parse_first {
+            // Grow the buffer with what has arrived, never by a declared
+            // length alone: at most double what is already buffered.
+            if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+                let want = parser
+                    .pending_bulk(rbuf.len())
+                    .unwrap_or(0)
+                    .min(rbuf.len())
+                    .max(READ_CHUNK);
+                rbuf.reserve(want);
             }
-        };
-        let n = match read {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-        info.last_interaction_ms.store(server.now_ms(), Ordering::Relaxed);
-        // While its requests run, a client's query buffer holds them.
-        info.qbuf.store(rbuf.len(), Ordering::Relaxed);
-        info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
-        // Like Redis, the limit applies to what has been read, before it
-        // is processed: an argument bigger than the limit always trips it.
-        if rbuf.len() as u64 > server.config.read().client_query_buffer_limit {
-            tracing::warn!(
-                "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
-                info.id,
-                info.addr,
-                String::from_utf8_lossy(&rbuf[..rbuf.len().min(64)])
-            );
-            linger = true;
-            break;
+            info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
+            // One read takes at most MAX_READ, or what the bulk being received
+            // still needs: the query buffer then only exceeds the configured
+            // limit when a single request does.
+            let read_max = parser.pending_bulk(rbuf.len()).unwrap_or(0).max(MAX_READ);
+            let timeout = server.config.read().timeout;
+            let mut reader = (&mut stream).take(read_max as u64);
+            let read = tokio::select! {
+                r = reader.read_buf(&mut rbuf) => r,
+                _ = info.kill.notified() => break 'conn,
+                _ = idle(timeout) => {
+                    // Like Redis, subscribers are never idle.
+                    if info.is_pubsub() {
+                        continue 'conn;
+                    }
+                    tracing::debug!("Closing idle client");
+                    break 'conn;
+                }
+            };
+            let n = match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+            info.last_interaction_ms.store(server.now_ms(), Ordering::Relaxed);
+            // While its requests run, a client's query buffer holds them.
+            info.qbuf.store(rbuf.len(), Ordering::Relaxed);
+            info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
+            // Like Redis, the limit applies to what has been read, before it
+            // is processed: an argument bigger than the limit always trips it.
+            if rbuf.len() as u64 > server.config.read().client_query_buffer_limit {
+                tracing::warn!(
+                    "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
+                    info.id,
+                    info.addr,
+                    String::from_utf8_lossy(&rbuf[..rbuf.len().min(64)])
+                );
+                linger = true;
+                break;
+            }
         }
+        parse_first = false;
 
         let mut close = false;
+        let mut blocked = false;
         let mut off = 0;
         loop {
             if info.killed.load(Ordering::Relaxed) {
@@ -168,6 +178,10 @@ where
                     break;
                 }
                 Next::Drop => break 'conn,
+                Next::Blocked => {
+                    blocked = true;
+                    break;
+                }
             }
             if out.len() >= FLUSH_THRESHOLD && !flush(&mut stream, &mut out, &server, &info).await {
                 break 'conn;
@@ -178,10 +192,20 @@ where
         if !flush(&mut stream, &mut out, &server, &info).await || close {
             break;
         }
+        if blocked {
+            if !wait_blocked(&mut stream, &mut rbuf, &server, &mut client, &mut out).await {
+                break;
+            }
+            parse_first = true;
+            continue;
+        }
         // A buffer that held one huge request goes back to normal size.
         if rbuf.is_empty() && rbuf.capacity() > 4 * READ_CHUNK {
             rbuf = BytesMut::with_capacity(READ_CHUNK);
         }
+    }
+    if let Some(w) = client.blocked.take() {
+        server.blocking.cancel(w.id, Cancel::Gone);
     }
     // Unregister first: CLIENT LIST must not show a closing client.
     server.clients.lock().remove(&info.id);
@@ -212,10 +236,100 @@ where
     if client.info.killed.load(Ordering::Relaxed) {
         return Next::Drop;
     }
+    if client.blocked.is_some() {
+        return Next::Blocked;
+    }
     if client.close_after_reply {
         return Next::CloseAfterReply;
     }
     Next::Continue
+}
+
+/// Waits while the client is blocked on keys (BLPOP...): until its
+/// waiter is served (the reply arrives on its channel), its deadline
+/// passes, it is killed, or the peer closes. Bytes the peer sends
+/// meanwhile are buffered, not executed. False if the connection is to
+/// close.
+async fn wait_blocked<S>(
+    stream: &mut S,
+    rbuf: &mut BytesMut,
+    server: &Server,
+    client: &mut Client,
+    out: &mut Reply,
+) -> bool
+where
+    S: AsyncRead + Unpin,
+{
+    let Some(mut w) = client.blocked.take() else {
+        return true;
+    };
+    let info = client.info.clone();
+    info.blocked.store(true, Ordering::Relaxed);
+    let mut deadline = w.deadline;
+    let alive = loop {
+        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        let wait_ms = deadline.map(|d| d.saturating_sub(server.now_ms()));
+        tokio::select! {
+            r = &mut w.rx => {
+                if let Ok(bytes) = r {
+                    out.raw(&bytes);
+                }
+                break true;
+            }
+            _ = sleep_ms(wait_ms) => {
+                if wait_ms.is_some_and(|ms| ms > 0) {
+                    continue;
+                }
+                match server.blocking.cancel(w.id, Cancel::Timeout) {
+                    Cancelled::Removed => {
+                        out.raw(w.on_timeout.bytes(out.is_resp3()));
+                        break true;
+                    }
+                    // Served or unblocked just now: the reply is waiting.
+                    Cancelled::NotFound => {
+                        match w.rx.try_recv() {
+                            Ok(bytes) => out.raw(&bytes),
+                            Err(_) => out.raw(w.on_timeout.bytes(out.is_resp3())),
+                        }
+                        break true;
+                    }
+                    // Being served right now: the outcome comes on the channel.
+                    Cancelled::InFlight => deadline = None,
+                }
+            }
+            _ = info.kill.notified() => {
+                server.blocking.cancel(w.id, Cancel::Gone);
+                break false;
+            }
+            r = stream.read_buf(rbuf) => match r {
+                Ok(0) | Err(_) => {
+                    server.blocking.cancel(w.id, Cancel::Gone);
+                    break false;
+                }
+                Ok(n) => {
+                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    info.qbuf.store(rbuf.len(), Ordering::Relaxed);
+                    if rbuf.len() as u64 > server.config.read().client_query_buffer_limit {
+                        server.blocking.cancel(w.id, Cancel::Gone);
+                        break false;
+                    }
+                }
+            }
+        }
+    };
+    info.blocked.store(false, Ordering::Relaxed);
+    info.last_interaction_ms.store(server.now_ms(), Ordering::Relaxed);
+    alive
+}
+
+/// Sleeps `ms` milliseconds, or forever for None.
+async fn sleep_ms(ms: Option<u64>) {
+    match ms {
+        Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        None => std::future::pending::<()>().await,
+    }
 }
 
 /// Writes the pending replies. False when the connection is gone or was

@@ -64,6 +64,8 @@ pub struct Server {
     pub replid: String,
     /// TCP port actually bound (differs from the config when it was 0).
     pub bound_port: AtomicU64,
+    /// Clients blocked on keys (BLPOP, BZPOPMIN...).
+    pub blocking: crate::blocking::Registry,
 }
 
 impl Server {
@@ -108,6 +110,7 @@ impl Server {
             last_reset_ms: Mutex::new(start_ms),
             replid,
             bound_port: AtomicU64::new(0),
+            blocking: crate::blocking::Registry::default(),
         })
     }
 

@@ -412,7 +412,7 @@ fn info_clients(server: &Server, out: &mut String) {
     field!(out, "maxclients", "{}", server.config.read().maxclients);
     field!(out, "client_recent_max_input_buffer", "{max_in}");
     field!(out, "client_recent_max_output_buffer", "{max_out}");
-    field!(out, "blocked_clients", "0");
+    field!(out, "blocked_clients", "{}", server.blocking.count());
 }
 
 /// (used_memory, rss, client buffers) for INFO memory.
