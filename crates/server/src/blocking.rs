@@ -38,7 +38,7 @@
 //! is never held while waiting for a shard lock.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use hashbrown::{HashMap, HashSet};
@@ -230,14 +230,68 @@ struct Candidate {
     args: Vec<Box<[u8]>>,
 }
 
+/// Bits in the map of shards with waiters (shards beyond share bits).
+const SHARD_BITS: usize = 4096;
+
 /// Every blocked client, server-wide.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Registry {
     inner: Mutex<Inner>,
     count: AtomicUsize,
+    /// Bit `shard % SHARD_BITS` is set while some key of that shard has
+    /// waiters, so writes elsewhere skip the registry lock.
+    shards: Vec<AtomicU64>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            inner: Mutex::new(Inner::default()),
+            count: AtomicUsize::new(0),
+            shards: (0..SHARD_BITS / 64).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
 }
 
 impl Registry {
+    fn mark(&self, shard: usize, on: bool) {
+        let bit = shard % SHARD_BITS;
+        let word = &self.shards[bit / 64];
+        if on {
+            word.fetch_or(1 << (bit % 64), Ordering::AcqRel);
+        } else {
+            word.fetch_and(!(1 << (bit % 64)), Ordering::AcqRel);
+        }
+    }
+
+    /// Whether any of `held` may have waiters (no lock taken).
+    pub fn any_in(&self, held: &[usize]) -> bool {
+        held.iter().any(|&s| {
+            let bit = s % SHARD_BITS;
+            self.shards[bit / 64].load(Ordering::Acquire) & (1 << (bit % 64)) != 0
+        })
+    }
+
+    /// Removes a waiter for good: from its queues, the count and the
+    /// shard marks.
+    fn take(&self, inner: &mut Inner, id: u64) -> Option<Waiter> {
+        let w = inner.remove(id)?;
+        self.count.fetch_sub(1, Ordering::AcqRel);
+        let shards: Vec<usize> = w.keys.iter().map(|(s, _)| *s).collect();
+        self.unmark_empty(inner, &shards);
+        Some(w)
+    }
+
+    /// Clears the marks of shards that no longer have waiters.
+    fn unmark_empty(&self, inner: &Inner, shards: &[usize]) {
+        for &s in shards {
+            let bit = s % SHARD_BITS;
+            if !inner.by_shard.keys().any(|&k| k % SHARD_BITS == bit) {
+                self.mark(s, false);
+            }
+        }
+    }
+
     /// Number of blocked clients (INFO `blocked_clients`).
     pub fn count(&self) -> usize {
         self.count.load(Ordering::Acquire)
@@ -258,6 +312,9 @@ impl Registry {
                 .entry((w.db, key.clone()))
                 .or_default()
                 .push_back(id);
+        }
+        for (shard, _) in &w.keys {
+            self.mark(*shard, true);
         }
         inner.by_client.insert(w.client_id, id);
         inner.waiters.insert(id, w);
@@ -281,8 +338,7 @@ impl Registry {
                 Cancelled::InFlight
             }
             Some(_) => {
-                inner.remove(id);
-                self.count.fetch_sub(1, Ordering::AcqRel);
+                self.take(&mut inner, id);
                 Cancelled::Removed
             }
         }
@@ -301,8 +357,7 @@ impl Registry {
                 return true;
             }
         }
-        if let Some(mut w) = inner.remove(id) {
-            self.count.fetch_sub(1, Ordering::AcqRel);
+        if let Some(mut w) = self.take(&mut inner, id) {
             if let (Some(tx), Some(bytes)) = (w.tx.take(), w.cancel_reply(why)) {
                 let _ = tx.send(bytes);
             }
@@ -368,8 +423,7 @@ impl Registry {
             (None, None) => None,
         };
         if let Some(bytes) = outcome {
-            if let Some(mut w) = inner.remove(id) {
-                self.count.fetch_sub(1, Ordering::AcqRel);
+            if let Some(mut w) = self.take(&mut inner, id) {
                 if let (Some(tx), Some(bytes)) = (w.tx.take(), bytes) {
                     let _ = tx.send(bytes);
                 }
@@ -420,6 +474,9 @@ pub(crate) fn serve_ready(ctx: &mut Ctx<'_>) {
     let mut tried: HashSet<u64> = HashSet::new();
     loop {
         let held = ctx.locks.held(ks.shard_count());
+        if !server.blocking.any_in(&held) {
+            break;
+        }
         let cand = {
             let locks = &mut ctx.locks;
             server.blocking.pick_ready(&held, &tried, |shard, db, key| {

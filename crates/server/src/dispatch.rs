@@ -243,7 +243,9 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         if let Some(req) = ctx.client.block_request.take() {
             crate::blocking::register(&mut ctx, args, spec, req);
         }
-        if spec.has(flags::WRITE) && server.blocking.count() > 0 {
+        // Writes may create keys clients wait on (EXEC and scripts lock
+        // every shard and may write without the WRITE flag).
+        if (spec.has(flags::WRITE) || spec.has(flags::ALL_SHARDS)) && server.blocking.count() > 0 {
             crate::blocking::serve_ready(&mut ctx);
         }
         ctx.locks.release();
