@@ -43,7 +43,7 @@ enum Next {
     CloseAfterReply,
     /// Close now (killed, write error).
     Drop,
-    /// The command blocked: stop executing the pipeline until it is served.
+    /// The command blocked (BLPOP...): the pipeline waits until it is served.
     Blocked,
 }
 
@@ -58,67 +58,60 @@ where
     let mut parser = RequestParser::new();
     let mut ranges = Vec::new();
     let mut linger = false;
-    // Set after a blocked command was served: the buffer may already hold
-    // complete requests, which run before anything more is read.
-    let mut parse_first = false;
 
     'conn: loop {
-        if !parse_first {
-            // Grow the buffer with what has arrived, never by a declared
-            // length alone: at most double what is already buffered.
-            if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-                let want = parser
-                    .pending_bulk(rbuf.len())
-                    .unwrap_or(0)
-                    .min(rbuf.len())
-                    .max(READ_CHUNK);
-                rbuf.reserve(want);
-            }
-            info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
-            // One read takes at most MAX_READ, or what the bulk being received
-            // still needs: the query buffer then only exceeds the configured
-            // limit when a single request does.
-            let read_max = parser.pending_bulk(rbuf.len()).unwrap_or(0).max(MAX_READ);
-            let timeout = server.config.read().timeout;
-            let mut reader = (&mut stream).take(read_max as u64);
-            let read = tokio::select! {
-                r = reader.read_buf(&mut rbuf) => r,
-                _ = info.kill.notified() => break 'conn,
-                _ = idle(timeout) => {
-                    // Like Redis, subscribers are never idle.
-                    if info.is_pubsub() {
-                        continue 'conn;
-                    }
-                    tracing::debug!("Closing idle client");
-                    break 'conn;
-                }
-            };
-            let n = match read {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-            info.last_interaction_ms.store(server.now_ms(), Ordering::Relaxed);
-            // While its requests run, a client's query buffer holds them.
-            info.qbuf.store(rbuf.len(), Ordering::Relaxed);
-            info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
-            // Like Redis, the limit applies to what has been read, before it
-            // is processed: an argument bigger than the limit always trips it.
-            if rbuf.len() as u64 > server.config.read().client_query_buffer_limit {
-                tracing::warn!(
-                    "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
-                    info.id,
-                    info.addr,
-                    String::from_utf8_lossy(&rbuf[..rbuf.len().min(64)])
-                );
-                linger = true;
-                break;
-            }
+        // Grow the buffer with what has arrived, never by a declared
+        // length alone: at most double what is already buffered.
+        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+            let want = parser
+                .pending_bulk(rbuf.len())
+                .unwrap_or(0)
+                .min(rbuf.len())
+                .max(READ_CHUNK);
+            rbuf.reserve(want);
         }
-        parse_first = false;
+        info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
+        // One read takes at most MAX_READ, or what the bulk being received
+        // still needs: the query buffer then only exceeds the configured
+        // limit when a single request does.
+        let read_max = parser.pending_bulk(rbuf.len()).unwrap_or(0).max(MAX_READ);
+        let timeout = server.config.read().timeout;
+        let mut reader = (&mut stream).take(read_max as u64);
+        let read = tokio::select! {
+            r = reader.read_buf(&mut rbuf) => r,
+            _ = info.kill.notified() => break 'conn,
+            _ = idle(timeout) => {
+                // Like Redis, subscribers are never idle.
+                if info.is_pubsub() {
+                    continue 'conn;
+                }
+                tracing::debug!("Closing idle client");
+                break 'conn;
+            }
+        };
+        let n = match read {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        info.last_interaction_ms.store(server.now_ms(), Ordering::Relaxed);
+        // While its requests run, a client's query buffer holds them.
+        info.qbuf.store(rbuf.len(), Ordering::Relaxed);
+        info.qbuf_free.store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
+        // Like Redis, the limit applies to what has been read, before it
+        // is processed: an argument bigger than the limit always trips it.
+        if rbuf.len() as u64 > server.config.read().client_query_buffer_limit {
+            tracing::warn!(
+                "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
+                info.id,
+                info.addr,
+                String::from_utf8_lossy(&rbuf[..rbuf.len().min(64)])
+            );
+            linger = true;
+            break;
+        }
 
         let mut close = false;
-        let mut blocked = false;
         let mut off = 0;
         loop {
             if info.killed.load(Ordering::Relaxed) {
@@ -179,8 +172,13 @@ where
                 }
                 Next::Drop => break 'conn,
                 Next::Blocked => {
-                    blocked = true;
-                    break;
+                    // Replies so far go out first; what follows in the
+                    // buffer (and what arrives meanwhile) runs after.
+                    if !flush(&mut stream, &mut out, &server, &info).await
+                        || !wait_blocked(&mut stream, &mut rbuf, &server, &mut client, &mut out).await
+                    {
+                        break 'conn;
+                    }
                 }
             }
             if out.len() >= FLUSH_THRESHOLD && !flush(&mut stream, &mut out, &server, &info).await {
@@ -191,13 +189,6 @@ where
         info.qbuf.store(rbuf.len(), Ordering::Relaxed);
         if !flush(&mut stream, &mut out, &server, &info).await || close {
             break;
-        }
-        if blocked {
-            if !wait_blocked(&mut stream, &mut rbuf, &server, &mut client, &mut out).await {
-                break;
-            }
-            parse_first = true;
-            continue;
         }
         // A buffer that held one huge request goes back to normal size.
         if rbuf.is_empty() && rbuf.capacity() > 4 * READ_CHUNK {

@@ -374,10 +374,12 @@ impl List {
 
     /// Replaces the element at a Redis index (LSET). False if out of range.
     pub fn set(&mut self, index: i64, value: &[u8], fill: i64) -> bool {
+        // Like Redis, the conversion check comes first, whether or not
+        // the index is in range.
+        self.try_grow(fill, value.len(), 1);
         let Some(i) = self.resolve_index(index) else {
             return false;
         };
-        self.try_grow(fill, value.len(), 1);
         let old = std::mem::replace(&mut self.items[i], value.into());
         self.data_bytes = self.data_bytes - old.len() + value.len();
         let qfill = self.fill;
@@ -405,10 +407,11 @@ impl List {
     /// Inserts `value` before or after the first element equal to
     /// `pivot` (LINSERT). Returns false if there is no such element.
     pub fn insert(&mut self, pivot: &[u8], value: &[u8], after: bool, fill: i64) -> bool {
+        // Like Redis, converts first, assuming the pivot will be found.
+        self.try_grow(fill, value.len(), 1);
         let Some(p) = self.items.iter().position(|e| &**e == pivot) else {
             return false;
         };
-        self.try_grow(fill, value.len(), 1);
         let at = if after { p + 1 } else { p };
         self.model_insert(at, value);
         self.items.insert(at, value.into());
