@@ -170,6 +170,7 @@ struct Waiter {
     keys: Vec<(usize, Box<[u8]>)>,
     wants: ValueType,
     on_timeout: TimeoutReply,
+    has_deadline: bool,
     tx: Option<oneshot::Sender<Vec<u8>>>,
     serving: bool,
     /// A cancellation that arrived while it was being served.
@@ -295,6 +296,15 @@ impl Registry {
     /// Number of blocked clients (INFO `blocked_clients`).
     pub fn count(&self) -> usize {
         self.count.load(Ordering::Acquire)
+    }
+
+    /// (keys with waiters, waiters with a timeout), for INFO clients'
+    /// `total_blocking_keys` and `clients_in_timeout_table`.
+    pub fn stats(&self) -> (usize, usize) {
+        let inner = self.inner.lock();
+        let keys = inner.by_shard.values().map(|q| q.len()).sum();
+        let timed = inner.waiters.values().filter(|w| w.has_deadline).count();
+        (keys, timed)
     }
 
     fn register(&self, mut w: Waiter) -> BlockedWait {
@@ -456,6 +466,7 @@ pub(crate) fn register(ctx: &mut Ctx<'_>, args: &[&[u8]], spec: &CommandSpec, re
         keys: req.keys.into_iter().map(|k| (ks.shard_of(&k), k)).collect(),
         wants: wanted_type(spec),
         on_timeout: req.on_timeout,
+        has_deadline: req.deadline.is_some(),
         tx: None,
         serving: false,
         cancel: None,

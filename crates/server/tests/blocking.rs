@@ -90,6 +90,12 @@ fn blpop_woken_by_push_from_another_connection() {
     let mut a = block(&srv, &mut ctl, 0, &["BLPOP", "k", "0"]);
     assert!(silent(&mut a));
     assert!(ctl.cmd(&["CLIENT", "LIST"]).contains("flags=b"));
+    let mut b = block(&srv, &mut ctl, 1, &["BLPOP", "k", "k2", "100"]);
+    let info = ctl.cmd(&["INFO", "clients"]);
+    assert!(info.contains("total_blocking_keys:2\r\n"), "{info}");
+    assert!(info.contains("clients_in_timeout_table:1\r\n"), "{info}");
+    assert_eq!(ctl.cmd(&["RPUSH", "k2", "y"]), int(1));
+    assert_eq!(read1(&mut b), arr(&["k2", "y"]));
     // LPUSH replies with the length before the waiter takes the element.
     assert_eq!(ctl.cmd(&["LPUSH", "k", "x"]), int(1));
     assert_eq!(read1(&mut a), arr(&["k", "x"]));
