@@ -411,6 +411,14 @@ fn encodings_follow_list_max_listpack_size() {
     assert_eq!(r.cmd(&["LLEN", "s"]), int(1));
     assert_eq!(r.cmd(&["LSET", "s", "0", "small"]), OK);
     assert_eq!(enc(&mut r, "s"), lp);
+    // As in Redis 7.2, LINSERT and LSET convert before they look for the
+    // pivot or check the index.
+    assert_eq!(r.cmd(&["RPUSH", "p", "a"]), int(1));
+    assert_eq!(r.cmd(&["LINSERT", "p", "BEFORE", "nope", &big]), int(-1));
+    assert_eq!(enc(&mut r, "p"), ql);
+    assert_eq!(r.cmd(&["RPUSH", "o", "a"]), int(1));
+    assert_eq!(r.cmd(&["LSET", "o", "5", &big]), err("index out of range"));
+    assert_eq!(enc(&mut r, "o"), ql);
     // The contents never depend on the encoding.
     assert_eq!(r.cmd(&["LRANGE", "i", "0", "-1"]), arr(&["0", "1", "2", "3", "4"]));
 }
