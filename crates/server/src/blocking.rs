@@ -28,9 +28,10 @@
 //!
 //! The blocked connection stops executing its pipeline and waits for the
 //! channel, its deadline (tokio timer; the deadline is on the server
-//! clock), CLIENT UNBLOCK (which sends the timeout reply or an
-//! `-UNBLOCKED` error down the channel), being killed, or the peer
-//! closing. Timeouts, kills and disconnects remove the waiter under the
+//! clock, and the cron also times out waiters whose deadline the clock
+//! has passed, so DEBUG ADVANCE-CLOCK works), CLIENT UNBLOCK (which sends
+//! the timeout reply or an `-UNBLOCKED` error down the channel), being
+//! killed, or the peer closing. Timeouts, kills and disconnects remove the waiter under the
 //! registry lock; a waiter being served at that moment cannot be removed,
 //! and the outcome is settled when its run finishes.
 //!
@@ -170,7 +171,7 @@ struct Waiter {
     keys: Vec<(usize, Box<[u8]>)>,
     wants: ValueType,
     on_timeout: TimeoutReply,
-    has_deadline: bool,
+    deadline: Option<u64>,
     tx: Option<oneshot::Sender<Vec<u8>>>,
     serving: bool,
     /// A cancellation that arrived while it was being served.
@@ -303,7 +304,7 @@ impl Registry {
     pub fn stats(&self) -> (usize, usize) {
         let inner = self.inner.lock();
         let keys = inner.by_shard.values().map(|q| q.len()).sum();
-        let timed = inner.waiters.values().filter(|w| w.has_deadline).count();
+        let timed = inner.waiters.values().filter(|w| w.deadline.is_some()).count();
         (keys, timed)
     }
 
@@ -373,6 +374,30 @@ impl Registry {
             }
         }
         true
+    }
+
+    /// Times out every waiter whose deadline (server clock) is at or
+    /// before `now` (the cron calls this, so a clock moved by DEBUG
+    /// ADVANCE-CLOCK is honoured too; the connection's own timer covers
+    /// the precise case).
+    pub fn expire(&self, now: u64) {
+        if self.count() == 0 {
+            return;
+        }
+        let mut inner = self.inner.lock();
+        let due: Vec<u64> = inner
+            .waiters
+            .iter()
+            .filter(|(_, w)| !w.serving && w.deadline.is_some_and(|d| d <= now))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in due {
+            if let Some(mut w) = self.take(&mut inner, id) {
+                if let (Some(tx), Some(bytes)) = (w.tx.take(), w.cancel_reply(Cancel::Timeout)) {
+                    let _ = tx.send(bytes);
+                }
+            }
+        }
     }
 
     /// Finds the first waiter, in arrival order, of a waited key in the
@@ -466,7 +491,7 @@ pub(crate) fn register(ctx: &mut Ctx<'_>, args: &[&[u8]], spec: &CommandSpec, re
         keys: req.keys.into_iter().map(|k| (ks.shard_of(&k), k)).collect(),
         wants: wanted_type(spec),
         on_timeout: req.on_timeout,
-        has_deadline: req.deadline.is_some(),
+        deadline: req.deadline,
         tx: None,
         serving: false,
         cancel: None,

@@ -203,6 +203,7 @@ impl Server {
             self.keyspace.active_expire(256);
         }
         let now = self.now_ms();
+        self.blocking.expire(now);
         // Rates use a monotonic clock (DEBUG ADVANCE-CLOCK must not skew them).
         self.stats.sample(self.started.elapsed().as_millis() as u64 + 1);
         let mut pause = self.pause.lock();

@@ -217,6 +217,23 @@ fn fractional_timeouts() {
 }
 
 #[test]
+fn timeouts_follow_the_server_clock() {
+    let srv = TestServer::start(&["--enable-debug-command", "yes"]);
+    let mut ctl = srv.raw();
+    let mut a = block(&srv, &mut ctl, 0, &["BLPOP", "k", "1000"]);
+    let mut b = block(&srv, &mut ctl, 1, &["BLMOVE", "k", "d", "LEFT", "LEFT", "3000"]);
+    assert!(silent(&mut a));
+    assert_eq!(ctl.cmd(&["DEBUG", "ADVANCE-CLOCK", "1000001"]), "+OK\r\n");
+    // The cron (hz 10) notices within a tick; no real second passes.
+    assert_eq!(read1(&mut a), "*-1\r\n");
+    assert!(silent(&mut b));
+    assert_eq!(blocked_clients(&mut ctl), 1);
+    assert_eq!(ctl.cmd(&["DEBUG", "ADVANCE-CLOCK", "2000000"]), "+OK\r\n");
+    assert_eq!(read1(&mut b), "$-1\r\n");
+    assert_eq!(blocked_clients(&mut ctl), 0);
+}
+
+#[test]
 fn client_unblock_timeout_and_error() {
     let srv = server();
     let mut ctl = srv.raw();
