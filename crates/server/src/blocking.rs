@@ -553,6 +553,10 @@ pub(crate) fn serve_ready(ctx: &mut Ctx<'_>) {
             tried.insert(c.id);
             server.blocking.finish(c.id, None);
         } else {
+            // Its call was counted when it blocked; errors count now.
+            if server.count_errors(&mut out) > 0 {
+                cmd.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
+            }
             server.blocking.finish(c.id, Some(std::mem::take(&mut out.buf)));
         }
     }

@@ -160,7 +160,7 @@ impl Server {
         self.clock.now_ms()
     }
 
-    fn count_errors(&self, out: &mut Reply) -> u32 {
+    pub(crate) fn count_errors(&self, out: &mut Reply) -> u32 {
         let (n, code) = out.take_errors();
         if n > 0 {
             self.stats.total_error_replies.fetch_add(n as u64, Ordering::Relaxed);

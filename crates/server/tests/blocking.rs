@@ -377,6 +377,13 @@ fn blmove_to_wrong_type_destination_errors_when_woken() {
         "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
     );
     assert_eq!(ctl.cmd(&["LLEN", "src"]), int(1));
+    let stats = ctl.cmd(&["INFO", "commandstats"]);
+    let line = stats.lines().find(|l| l.starts_with("cmdstat_blmove:")).unwrap();
+    assert!(
+        line.starts_with("cmdstat_blmove:calls=1,") && line.contains("failed_calls=1"),
+        "{line}"
+    );
+    assert!(ctl.cmd(&["INFO", "errorstats"]).contains("errorstat_WRONGTYPE:count=1"));
 }
 
 #[test]
