@@ -426,7 +426,9 @@ impl Registry {
                     let Some(w) = inner.waiters.get_mut(id) else {
                         continue;
                     };
-                    if w.serving || w.wants != t {
+                    // A killed client's connection is going away: it must
+                    // not take an element it can never receive.
+                    if w.serving || w.wants != t || w.info.killed.load(Ordering::Relaxed) {
                         continue;
                     }
                     w.serving = true;
