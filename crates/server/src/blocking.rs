@@ -568,6 +568,85 @@ pub(crate) fn serve_ready(ctx: &mut Ctx<'_>) {
 mod tests {
     use super::*;
 
+    fn waiter(client_id: u64, keys: &[&[u8]], deadline: Option<u64>) -> Waiter {
+        Waiter {
+            client_id,
+            info: Arc::new(ClientInfo::new(client_id, "a".into(), "l".into(), 0, false, 0)),
+            db: 0,
+            resp3: false,
+            no_touch: false,
+            args: vec![Box::from(&b"blpop"[..])],
+            keys: keys.iter().map(|k| (7, Box::<[u8]>::from(*k))).collect(),
+            wants: ValueType::List,
+            on_timeout: TimeoutReply::NullArray,
+            deadline,
+            tx: None,
+            serving: false,
+            cancel: None,
+        }
+    }
+
+    /// Only key `k` holds a list.
+    fn list_ready(_: usize, _: usize, key: &[u8]) -> Option<ValueType> {
+        (key == b"k").then_some(ValueType::List)
+    }
+
+    #[test]
+    fn fifo_pick_and_serve() {
+        let r = Registry::default();
+        let mut a = r.register(waiter(1, &[b"k"], None));
+        let mut b = r.register(waiter(2, &[b"k", b"j"], None));
+        assert_eq!(r.count(), 2);
+        assert!(r.any_in(&[7]));
+        assert!(!r.any_in(&[8]));
+        assert_eq!(r.stats(), (2, 0));
+        let c = r.pick_ready(&[7], &HashSet::new(), list_ready).unwrap();
+        assert_eq!(c.id, a.id);
+        // Being served: not picked twice.
+        let c2 = r.pick_ready(&[7], &HashSet::new(), list_ready).unwrap();
+        assert_eq!(c2.id, b.id);
+        r.finish(c.id, Some(b"+A\r\n".to_vec()));
+        assert_eq!(a.rx.try_recv().unwrap(), b"+A\r\n");
+        // Blocked again: stays, no reply.
+        r.finish(c2.id, None);
+        assert!(b.rx.try_recv().is_err());
+        assert_eq!(r.count(), 1);
+        assert_eq!(r.cancel(b.id, Cancel::Gone), Cancelled::Removed);
+        assert_eq!(r.count(), 0);
+        assert!(!r.any_in(&[7]), "mark cleared with the last waiter");
+        assert_eq!(r.cancel(b.id, Cancel::Gone), Cancelled::NotFound);
+    }
+
+    #[test]
+    fn cancel_while_serving_settles_at_finish() {
+        let r = Registry::default();
+        let mut a = r.register(waiter(1, &[b"k"], Some(5)));
+        let c = r.pick_ready(&[7], &HashSet::new(), list_ready).unwrap();
+        assert_eq!(r.cancel(a.id, Cancel::Timeout), Cancelled::InFlight);
+        assert!(r.unblock(1, Cancel::Error), "still blocked while in flight");
+        r.finish(c.id, None);
+        // The last request (ERROR) wins once the run blocked again.
+        assert_eq!(a.rx.try_recv().unwrap(), UNBLOCKED_ERROR);
+        assert_eq!(r.count(), 0);
+        assert!(!r.unblock(1, Cancel::Error));
+    }
+
+    #[test]
+    fn unblock_and_expire() {
+        let r = Registry::default();
+        let mut a = r.register(waiter(1, &[b"k"], None));
+        let mut b = r.register(waiter(2, &[b"k"], Some(100)));
+        assert_eq!(r.stats(), (1, 1));
+        r.expire(99);
+        assert_eq!(r.count(), 2);
+        r.expire(100);
+        assert_eq!(b.rx.try_recv().unwrap(), b"*-1\r\n");
+        assert!(r.unblock(1, Cancel::Timeout));
+        assert_eq!(a.rx.try_recv().unwrap(), b"*-1\r\n");
+        assert_eq!(r.count(), 0);
+        assert_eq!(r.stats(), (0, 0));
+    }
+
     #[test]
     fn timeouts_parse_as_redis() {
         assert_eq!(parse_timeout(b"0", 1000), Ok(None));
