@@ -179,6 +179,14 @@ impl Db {
         self.find_live(key, now).map(|e| &*e)
     }
 
+    /// A live entry by shared reference: no expiry, counting or touching
+    /// (for commands that read several keys at once after looking each up
+    /// with `lookup_read`).
+    pub fn get(&self, key: &[u8], now: u64) -> Option<&Entry> {
+        let hash = self.hasher.hash_one(key);
+        self.table.find(hash, |e| &*e.key == key).filter(|e| !e.is_expired(now))
+    }
+
     pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
         self.find_live(key, now).is_some()
     }

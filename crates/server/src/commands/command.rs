@@ -160,7 +160,13 @@ fn key_flags(ks: &KeySpec) -> Vec<&'static str> {
 
 fn reply_key_spec(ctx: &mut Ctx<'_>, ks: &KeySpec) {
     let out = &mut *ctx.out;
-    out.map(3);
+    if let BeginSearch::Unknown { notes } = ks.begin {
+        out.map(4);
+        out.bulk_str("notes");
+        out.bulk_str(notes);
+    } else {
+        out.map(3);
+    }
     out.bulk_str("flags");
     let fl = key_flags(ks);
     out.set(fl.len());
@@ -186,6 +192,11 @@ fn reply_key_spec(ctx: &mut Ctx<'_>, ks: &KeySpec) {
             out.bulk_str(keyword);
             out.bulk_str("startfrom");
             out.integer(start_from as i64);
+        }
+        BeginSearch::Unknown { .. } => {
+            out.bulk_str("unknown");
+            out.bulk_str("spec");
+            out.map(0);
         }
     }
     out.bulk_str("find_keys");
@@ -217,6 +228,11 @@ fn reply_key_spec(ctx: &mut Ctx<'_>, ks: &KeySpec) {
             out.integer(first_key as i64);
             out.bulk_str("keystep");
             out.integer(step as i64);
+        }
+        FindKeys::Unknown => {
+            out.bulk_str("unknown");
+            out.bulk_str("spec");
+            out.map(0);
         }
     }
 }

@@ -404,7 +404,7 @@ fn keys(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 
 /// Parses a SCAN cursor like Redis 7.2's `string2ull`: a non-negative
 /// integer, or anything `strtoull` accepts whole.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     if let Some(v) = parse_i64(arg) {
         return (v >= 0).then_some(v as u64);
     }

@@ -13,6 +13,7 @@ pub mod keyspace;
 pub mod list;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -131,6 +132,9 @@ pub enum BeginSearch {
     /// After the first occurrence of `keyword`, searching from
     /// `start_from` (negative: from the end).
     Keyword { keyword: &'static str, start_from: i32 },
+    /// Keys that cannot be found from the arguments alone (SORT's BY,
+    /// GET and STORE); `notes` is shown by COMMAND INFO.
+    Unknown { notes: &'static str },
 }
 
 /// How keys are found once the search begins.
@@ -141,6 +145,8 @@ pub enum FindKeys {
     Range { last_key: i32, step: i32, limit: i32 },
     /// The number of keys is at `keynum_idx`; keys start at `first_key`.
     Keynum { keynum_idx: i32, first_key: i32, step: i32 },
+    /// Paired with [`BeginSearch::Unknown`].
+    Unknown,
 }
 
 /// One key specification.
@@ -192,6 +198,7 @@ impl KeySpec {
                     None => return,
                 }
             }
+            BeginSearch::Unknown { .. } => return,
         };
         if start >= argc || start < 1 {
             return;
@@ -239,6 +246,7 @@ impl KeySpec {
                     out.push(i as usize);
                 }
             }
+            FindKeys::Unknown => {}
         }
     }
 }
@@ -424,6 +432,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        sort::COMMANDS,
     ]
     .into_iter()
     .flatten()
