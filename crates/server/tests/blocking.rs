@@ -178,6 +178,17 @@ fn blmove_chains_wake_each_other() {
 }
 
 #[test]
+fn sort_store_wakes_waiters_on_its_destination() {
+    let srv = server();
+    let mut ctl = srv.raw();
+    assert_eq!(ctl.cmd(&["RPUSH", "src", "2", "1"]), int(2));
+    let mut w = block(&srv, &mut ctl, 0, &["BLPOP", "dst", "0"]);
+    assert_eq!(ctl.cmd(&["SORT", "src", "STORE", "dst"]), int(2));
+    assert_eq!(read1(&mut w), arr(&["dst", "1"]));
+    assert_eq!(ctl.cmd(&["LRANGE", "dst", "0", "-1"]), arr(&["2"]));
+}
+
+#[test]
 fn blmpop_is_woken_with_count() {
     let srv = server();
     let mut ctl = srv.raw();

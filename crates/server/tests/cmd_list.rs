@@ -498,3 +498,32 @@ fn command_info_matches_redis() {
     let keys = r.cmd(&["COMMAND", "GETKEYS", "BRPOP", "a", "b", "0"]);
     assert_eq!(keys, arr(&["a", "b"]));
 }
+
+#[test]
+fn sort_reads_and_stores_lists() {
+    let srv = server();
+    let mut r = srv.raw();
+    assert_eq!(r.cmd(&["RPUSH", "l", "3", "1", "2", "10"]), int(4));
+    assert_eq!(r.cmd(&["SORT", "l"]), arr(&["1", "2", "3", "10"]));
+    assert_eq!(r.cmd(&["SORT", "l", "DESC", "LIMIT", "0", "2"]), arr(&["10", "3"]));
+    assert_eq!(r.cmd(&["SORT", "l", "ALPHA"]), arr(&["1", "10", "2", "3"]));
+    // BY nosort keeps the list order (reversed by DESC).
+    assert_eq!(
+        r.cmd(&["SORT", "l", "BY", "nosort", "DESC"]),
+        arr(&["10", "2", "1", "3"])
+    );
+    assert_eq!(r.cmd(&["SORT_RO", "l"]), arr(&["1", "2", "3", "10"]));
+    assert_eq!(r.cmd(&["SORT", "l", "STORE", "dst"]), int(4));
+    assert_eq!(r.cmd(&["LRANGE", "dst", "0", "-1"]), arr(&["1", "2", "3", "10"]));
+    assert_eq!(r.cmd(&["OBJECT", "ENCODING", "dst"]), bulk("listpack"));
+    assert_eq!(r.cmd(&["CONFIG", "SET", "list-max-listpack-size", "3"]), OK);
+    assert_eq!(r.cmd(&["SORT", "l", "STORE", "dst"]), int(4));
+    assert_eq!(r.cmd(&["OBJECT", "ENCODING", "dst"]), bulk("quicklist"));
+    assert_eq!(r.cmd(&["SORT", "l", "LIMIT", "0", "3", "STORE", "dst"]), int(3));
+    assert_eq!(r.cmd(&["OBJECT", "ENCODING", "dst"]), bulk("listpack"));
+    assert_eq!(r.cmd(&["RPUSH", "bad", "a"]), int(1));
+    assert_eq!(
+        r.cmd(&["SORT", "bad"]),
+        err("One or more scores can't be converted into double")
+    );
+}

@@ -228,21 +228,44 @@ impl List {
         }
     }
 
+    /// A list built from `items` in order the way SORT ... STORE builds
+    /// one: pushed into a quicklist, then turned into a listpack if it
+    /// fits one node (listTypeTryConversion with LIST_CONV_AUTO).
+    pub fn from_items<T: AsRef<[u8]>>(items: &[T], fill: i64) -> List {
+        let mut l = List::new();
+        l.nodes = Some(VecDeque::new());
+        l.fill = fill;
+        l.lp_bytes = 0;
+        for it in items {
+            l.push(it.as_ref(), End::Tail);
+        }
+        l.convert_back(fill, false);
+        l
+    }
+
     /// listTypeTryConvertQuicklist (shrinking): call once after removing
     /// elements. A single packed node of at most half the limit becomes
     /// a listpack again.
     pub fn try_shrink(&mut self, fill: i64) {
+        self.convert_back(fill, true);
+    }
+
+    fn convert_back(&mut self, fill: i64, shrinking: bool) {
         let Some(nodes) = &self.nodes else { return };
         if nodes.len() > 1 {
             return;
         }
-        let (sz, count) = node_limit(fill);
+        let (mut sz, mut count) = node_limit(fill);
+        if shrinking {
+            sz /= 2;
+            count /= 2;
+        }
         let (bytes, n) = match nodes.front() {
             None => (LP_HDR, 0),
             Some(node) if node.plain => return,
             Some(node) => (node.bytes, node.count),
         };
-        if bytes > sz / 2 || n > count / 2 {
+        if bytes > sz || n > count {
             return;
         }
         self.nodes = None;
@@ -652,6 +675,28 @@ mod tests {
         assert!(!l.set(4, b"d", -2));
         l.trim(1, 1);
         assert_eq!(collect(&l), vec![b"b".to_vec(), b"x".to_vec()]);
+    }
+
+    #[test]
+    fn built_lists_pick_their_encoding() {
+        let small: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+        let l = List::from_items(&small, -2);
+        assert_eq!(l.encoding(), "listpack");
+        assert_eq!(
+            l.iter().map(|e| e.to_vec()).collect::<Vec<_>>(),
+            small.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>()
+        );
+        // Unlike shrinking, building keeps a listpack up to the full limit.
+        let four = List::from_items(&["a", "b", "c", "d"], 4);
+        assert_eq!(four.encoding(), "listpack");
+        let five = List::from_items(&["a", "b", "c", "d", "e"], 4);
+        assert_eq!(five.encoding(), "quicklist");
+        assert_eq!(five.len(), 5);
+        let mut five = five;
+        five.pop(End::Head);
+        five.pop(End::Head);
+        five.try_shrink(4);
+        assert_eq!(five.encoding(), "quicklist", "3 entries in 2 nodes");
     }
 
     #[derive(Debug, Clone)]
