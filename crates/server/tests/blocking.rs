@@ -153,6 +153,13 @@ fn multiple_keys_and_removal_from_all_queues() {
     assert_eq!(ctl.cmd(&["RPUSH", "k1", "w"]), int(1));
     assert_eq!(ctl.cmd(&["LLEN", "k1"]), int(1));
     assert!(silent(&mut w));
+    // A key named twice is waited on once.
+    let mut d = block(&srv, &mut ctl, 0, &["BRPOP", "dup", "dup", "0"]);
+    assert_eq!(ctl.cmd(&["RPUSH", "dup", "1", "2"]), int(2));
+    assert_eq!(read1(&mut d), arr(&["dup", "2"]));
+    assert_eq!(ctl.cmd(&["LRANGE", "dup", "0", "-1"]), arr(&["1"]));
+    assert_eq!(blocked_clients(&mut ctl), 0);
+    assert!(ctl.cmd(&["INFO", "clients"]).contains("total_blocking_keys:0\r\n"));
 }
 
 #[test]
