@@ -49,7 +49,7 @@ use tokio::sync::oneshot;
 use larder_engine::ValueType;
 use larder_protocol::{Reply, Resp};
 
-use crate::client::{Client, ClientInfo};
+use crate::client::{Client, ClientInfo, ReplyMode};
 use crate::commands::{acl, CommandSpec};
 use crate::dispatch::{Ctx, Locks};
 use crate::util::parse_f64;
@@ -118,6 +118,9 @@ pub struct BlockedWait {
     pub rx: oneshot::Receiver<Vec<u8>>,
     pub deadline: Option<u64>,
     pub on_timeout: TimeoutReply,
+    /// CLIENT REPLY OFF/SKIP was in force for the command: its eventual
+    /// reply is dropped.
+    pub silent: bool,
 }
 
 impl Ctx<'_> {
@@ -335,6 +338,7 @@ impl Registry {
             rx,
             deadline: None,
             on_timeout: deadline_info.0,
+            silent: false,
         }
     }
 
@@ -500,6 +504,7 @@ pub(crate) fn register(ctx: &mut Ctx<'_>, args: &[&[u8]], spec: &CommandSpec, re
     };
     let mut wait = ctx.server.blocking.register(w);
     wait.deadline = req.deadline;
+    wait.silent = matches!(ctx.client.reply_mode, ReplyMode::Off | ReplyMode::Skip);
     ctx.client.blocked = Some(wait);
 }
 

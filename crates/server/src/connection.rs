@@ -257,6 +257,9 @@ where
     let info = client.info.clone();
     info.blocked.store(true, Ordering::Relaxed);
     let mut deadline = w.deadline;
+    // Under CLIENT REPLY OFF/SKIP the reply goes to a scratch buffer.
+    let mut dropped = Reply::new(out.resp);
+    let out = if w.silent { &mut dropped } else { out };
     let alive = loop {
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
             rbuf.reserve(READ_CHUNK);

@@ -474,3 +474,24 @@ fn every_element_is_delivered_once_under_concurrency() {
     assert_eq!(seen, want);
     assert_eq!(blocked_clients(&mut ctl) + served, waiters);
 }
+
+#[test]
+fn client_reply_skip_and_off_drop_the_blocked_reply() {
+    let srv = server();
+    let mut ctl = srv.raw();
+    let mut a = srv.raw();
+    let mut pipe = req(&["CLIENT", "REPLY", "SKIP"]);
+    pipe.extend(req(&["BLPOP", "k", "0.05"]));
+    pipe.extend(req(&["PING"]));
+    a.send(&pipe);
+    assert_eq!(read1(&mut a), "+PONG\r\n");
+    let mut pipe = req(&["CLIENT", "REPLY", "OFF"]);
+    pipe.extend(req(&["BLPOP", "k", "0"]));
+    a.send(&pipe);
+    wait_blocked(&mut ctl, 1);
+    assert_eq!(ctl.cmd(&["RPUSH", "k", "x", "y"]), int(2));
+    wait_blocked(&mut ctl, 0);
+    a.send(&req(&["CLIENT", "REPLY", "ON"]));
+    assert_eq!(read1(&mut a), "+OK\r\n");
+    assert_eq!(ctl.cmd(&["LRANGE", "k", "0", "-1"]), arr(&["y"]));
+}
