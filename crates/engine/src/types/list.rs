@@ -1,17 +1,20 @@
 //! The list value type, with Redis 7.2's two encodings.
 //!
-//! The elements live in one `VecDeque<Box<[u8]>>`: O(1) push and pop at
-//! both ends, O(1) indexing, O(n) insertion and removal in the middle.
-//! Next to them the list keeps a byte-exact model of the layout Redis
-//! would use, so OBJECT ENCODING answers as Redis does and the
-//! conversions happen at the same points:
+//! The elements live in compact nodes, like Redis's quicklist of
+//! listpacks: each node is one byte buffer of entries (`[len][bytes]
+//! [len reversed]`, LEB128 lengths, so it can be walked both ways), and
+//! the list is a `VecDeque` of nodes. Push and pop at both ends touch one
+//! node (a memmove of at most one node's bytes, as in Redis); indexing
+//! walks the node counts, then one node. Next to its bytes each node
+//! keeps the size Redis's listpack would have, so OBJECT ENCODING answers
+//! as Redis does and the conversions happen at the same points:
 //!
 //! - `listpack` while the whole list fits one quicklist node by
 //!   `list-max-listpack-size` (positive: entries; -1..-5: 4..64 KiB of
 //!   listpack bytes), its size being Redis's `lpBytes`;
 //! - `quicklist` once a push would exceed that (listTypeTryConvertListpack),
-//!   modelled as a chain of nodes (entry count and listpack bytes each)
-//!   filled by quicklist's insertion rules;
+//!   the nodes filled by quicklist's insertion rules (a listpack is the
+//!   same thing with a single node and no limit);
 //! - back to `listpack` when a removal leaves a single packed node with
 //!   at most half the limit (listTypeTryConvertQuicklist, shrinking).
 //!
@@ -106,9 +109,86 @@ pub fn lp_entry_size(item: &[u8]) -> usize {
     enc + back
 }
 
-/// One modelled quicklist node.
+/// Appends `n` as LEB128.
+fn put_len(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// Bytes of `n` as LEB128.
+fn len_size(mut n: usize) -> usize {
+    let mut k = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        k += 1;
+    }
+    k
+}
+
+/// One entry's encoding: length, bytes, length again reversed.
+fn encode(item: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    put_len(out, item.len());
+    let h = out.len() - start;
+    out.extend_from_slice(item);
+    for i in (0..h).rev() {
+        let b = out[start + i];
+        out.push(b);
+    }
+}
+
+fn encoded_size(item: &[u8]) -> usize {
+    2 * len_size(item.len()) + item.len()
+}
+
+/// Reads the entry starting at `off`: (data range start, len, next offset).
+fn read_fwd(data: &[u8], off: usize) -> (usize, usize, usize) {
+    let mut n = 0usize;
+    let mut shift = 0;
+    let mut i = off;
+    loop {
+        let b = data[i];
+        n |= ((b & 0x7f) as usize) << shift;
+        i += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    let h = i - off;
+    (i, n, i + n + h)
+}
+
+/// Reads the entry ending at `end`: (entry start, data start, len).
+fn read_back(data: &[u8], end: usize) -> (usize, usize, usize) {
+    let mut n = 0usize;
+    let mut shift = 0;
+    let mut i = end;
+    loop {
+        i -= 1;
+        let b = data[i];
+        n |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    let h = end - i;
+    let data_start = i - n;
+    (data_start - h, data_start, n)
+}
+
+/// One node: its entries' bytes and the listpack size Redis would have.
 #[derive(Clone, Debug, PartialEq)]
 struct Node {
+    data: Vec<u8>,
     count: usize,
     /// The node's listpack bytes (or the element's size if plain).
     bytes: usize,
@@ -116,38 +196,182 @@ struct Node {
     plain: bool,
 }
 
+/// Iterates one node's entries, both ways.
+#[derive(Clone)]
+pub struct NodeIter<'a> {
+    data: &'a [u8],
+    front: usize,
+    back: usize,
+    left: usize,
+}
+
+impl<'a> Iterator for NodeIter<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.left == 0 {
+            return None;
+        }
+        let (s, n, next) = read_fwd(self.data, self.front);
+        self.front = next;
+        self.left -= 1;
+        Some(&self.data[s..s + n])
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl DoubleEndedIterator for NodeIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        let (start, s, n) = read_back(self.data, self.back);
+        self.back = start;
+        self.left -= 1;
+        Some(&self.data[s..s + n])
+    }
+}
+
 impl Node {
-    fn plain(item: &[u8]) -> Node {
+    fn new(item: &[u8], fill: i64) -> Node {
+        let mut data = Vec::with_capacity(encoded_size(item));
+        encode(item, &mut data);
+        let plain = is_large(item.len(), fill);
         Node {
+            data,
             count: 1,
-            bytes: item.len(),
-            plain: true,
+            bytes: if plain {
+                item.len()
+            } else {
+                LP_HDR + lp_entry_size(item)
+            },
+            plain,
         }
     }
-    fn packed(item: &[u8]) -> Node {
+
+    fn empty() -> Node {
         Node {
-            count: 1,
-            bytes: LP_HDR + lp_entry_size(item),
+            data: Vec::new(),
+            count: 0,
+            bytes: LP_HDR,
             plain: false,
         }
     }
+
+    fn iter(&self) -> NodeIter<'_> {
+        NodeIter {
+            data: &self.data,
+            front: 0,
+            back: self.data.len(),
+            left: self.count,
+        }
+    }
+
     /// _quicklistNodeAllowInsert.
     fn allows(&self, fill: i64, sz: usize) -> bool {
         !self.plain
             && !is_large(sz, fill)
             && !exceeds_limit(fill, self.bytes + sz + SIZE_ESTIMATE_OVERHEAD, self.count + 1)
     }
+
+    fn entry_bytes(&self, item: &[u8]) -> usize {
+        if self.plain {
+            item.len()
+        } else {
+            lp_entry_size(item)
+        }
+    }
+
+    /// Byte offset of entry `k` (`count` gives the end).
+    fn offset_of(&self, k: usize) -> usize {
+        if k >= self.count {
+            return self.data.len();
+        }
+        if k <= self.count / 2 {
+            let mut off = 0;
+            for _ in 0..k {
+                off = read_fwd(&self.data, off).2;
+            }
+            off
+        } else {
+            let mut end = self.data.len();
+            for _ in 0..self.count - k {
+                end = read_back(&self.data, end).0;
+            }
+            end
+        }
+    }
+
+    fn get(&self, k: usize) -> &[u8] {
+        let off = self.offset_of(k);
+        let (s, n, _) = read_fwd(&self.data, off);
+        &self.data[s..s + n]
+    }
+
+    /// Inserts `item` so it becomes entry `k`.
+    fn insert_at(&mut self, k: usize, item: &[u8]) {
+        let off = self.offset_of(k);
+        let mut enc = Vec::with_capacity(encoded_size(item));
+        encode(item, &mut enc);
+        self.data.splice(off..off, enc);
+        self.count += 1;
+        self.bytes += self.entry_bytes(item);
+    }
+
+    /// Removes entries `from..to`.
+    fn remove_range(&mut self, from: usize, to: usize) {
+        if from >= to {
+            return;
+        }
+        let a = self.offset_of(from);
+        let b = self.offset_of(to);
+        let gone: usize = NodeIter {
+            data: &self.data[a..b],
+            front: 0,
+            back: b - a,
+            left: to - from,
+        }
+        .map(|e| self.entry_bytes(e))
+        .sum();
+        self.data.drain(a..b);
+        self.count -= to - from;
+        self.bytes = self.bytes.saturating_sub(gone);
+        if self.data.capacity() > 2 * self.data.len() + 64 {
+            self.data.shrink_to_fit();
+        }
+    }
+
+    /// Splits off entries `k..` into a new node.
+    fn split_off(&mut self, k: usize) -> Node {
+        let off = self.offset_of(k);
+        let data = self.data.split_off(off);
+        let count = self.count - k;
+        let right_bytes: usize = NodeIter {
+            data: &data,
+            front: 0,
+            back: data.len(),
+            left: count,
+        }
+        .map(lp_entry_size)
+        .sum();
+        self.count = k;
+        self.bytes = self.bytes.saturating_sub(right_bytes);
+        Node {
+            data,
+            count,
+            bytes: LP_HDR + right_bytes,
+            plain: false,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct List {
-    items: VecDeque<Box<[u8]>>,
-    /// Sum of the elements' lengths.
-    data_bytes: usize,
-    /// lpBytes while the encoding is listpack.
-    lp_bytes: usize,
-    /// The quicklist model; `None` while the encoding is listpack.
-    nodes: Option<VecDeque<Node>>,
+    nodes: VecDeque<Node>,
+    len: usize,
+    /// Encoded as a quicklist (else a listpack: at most one node).
+    quicklist: bool,
     /// The fill the quicklist was created with (quicklistSetOptions).
     fill: i64,
 }
@@ -161,17 +385,16 @@ impl Default for List {
 impl List {
     pub fn new() -> List {
         List {
-            items: VecDeque::new(),
-            data_bytes: 0,
-            lp_bytes: LP_HDR,
-            nodes: None,
+            nodes: VecDeque::new(),
+            len: 0,
+            quicklist: false,
             fill: -2,
         }
     }
 
     /// OBJECT ENCODING's answer.
     pub fn encoding(&self) -> &'static str {
-        if self.nodes.is_some() {
+        if self.quicklist {
             "quicklist"
         } else {
             "listpack"
@@ -179,52 +402,49 @@ impl List {
     }
 
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
-    /// Heap bytes owned, for memory accounting: the deque's slots, each
-    /// element's allocation and the node model.
+    /// Heap bytes owned, for memory accounting: the node table and each
+    /// node's buffer.
     pub fn heap_size(&self) -> usize {
-        let slots = self.items.capacity() * std::mem::size_of::<Box<[u8]>>();
-        let nodes = self
-            .nodes
-            .as_ref()
-            .map_or(0, |n| n.capacity() * std::mem::size_of::<Node>());
-        slots + self.data_bytes + nodes
+        self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.nodes.iter().map(|n| n.data.capacity()).sum::<usize>()
     }
 
-    /// Number of modelled quicklist nodes (0 while a listpack).
+    /// Number of quicklist nodes (0 while a listpack).
     pub fn node_count(&self) -> usize {
-        self.nodes.as_ref().map_or(0, |n| n.len())
+        if self.quicklist {
+            self.nodes.len()
+        } else {
+            0
+        }
+    }
+
+    /// lpBytes of the listpack encoding.
+    fn lp_bytes(&self) -> usize {
+        self.nodes.front().map_or(LP_HDR, |n| n.bytes)
     }
 
     /// listTypeTryConvertListpack: before adding `add_count` elements of
     /// `add_bytes` total string length, turns a listpack that would
-    /// exceed one node into a quicklist.
+    /// exceed one node into a quicklist (its one node becomes the first).
     pub fn try_grow(&mut self, fill: i64, add_bytes: usize, add_count: usize) {
-        if self.nodes.is_some() {
+        if self.quicklist {
             return;
         }
         if exceeds_limit(
             fill,
-            self.lp_bytes.saturating_add(add_bytes),
-            self.len().saturating_add(add_count),
+            self.lp_bytes().saturating_add(add_bytes),
+            self.len.saturating_add(add_count),
         ) {
-            let mut nodes = VecDeque::new();
-            if !self.items.is_empty() {
-                nodes.push_back(Node {
-                    count: self.items.len(),
-                    bytes: self.lp_bytes,
-                    plain: false,
-                });
-            }
-            self.nodes = Some(nodes);
+            self.quicklist = true;
             self.fill = fill;
-            self.lp_bytes = 0;
+            self.nodes.retain(|n| n.count > 0);
         }
     }
 
@@ -233,9 +453,8 @@ impl List {
     /// fits one node (listTypeTryConversion with LIST_CONV_AUTO).
     pub fn from_items<T: AsRef<[u8]>>(items: &[T], fill: i64) -> List {
         let mut l = List::new();
-        l.nodes = Some(VecDeque::new());
+        l.quicklist = true;
         l.fill = fill;
-        l.lp_bytes = 0;
         for it in items {
             l.push(it.as_ref(), End::Tail);
         }
@@ -251,8 +470,7 @@ impl List {
     }
 
     fn convert_back(&mut self, fill: i64, shrinking: bool) {
-        let Some(nodes) = &self.nodes else { return };
-        if nodes.len() > 1 {
+        if !self.quicklist || self.nodes.len() > 1 {
             return;
         }
         let (mut sz, mut count) = node_limit(fill);
@@ -260,7 +478,7 @@ impl List {
             sz /= 2;
             count /= 2;
         }
-        let (bytes, n) = match nodes.front() {
+        let (bytes, n) = match self.nodes.front() {
             None => (LP_HDR, 0),
             Some(node) if node.plain => return,
             Some(node) => (node.bytes, node.count),
@@ -268,8 +486,7 @@ impl List {
         if bytes > sz || n > count {
             return;
         }
-        self.nodes = None;
-        self.lp_bytes = bytes;
+        self.quicklist = false;
     }
 
     /// Pushes elements one by one at `end` (LPUSH a b c leaves c first),
@@ -287,112 +504,122 @@ impl List {
     pub fn push_moved(&mut self, item: Box<[u8]>, end: End, fill: i64) {
         let add = if canonical_i64(&item).is_some() { 0 } else { item.len() };
         self.try_grow(fill, add, 1);
-        self.push_owned(item, end);
+        self.push(&item, end);
     }
 
     /// Pushes without a conversion check (the caller did `try_grow`).
     pub fn push(&mut self, item: &[u8], end: End) {
-        self.push_owned(item.into(), end);
-    }
-
-    fn push_owned(&mut self, item: Box<[u8]>, end: End) {
-        self.data_bytes += item.len();
+        self.len += 1;
         let fill = self.fill;
-        match &mut self.nodes {
-            None => self.lp_bytes += lp_entry_size(&item),
-            Some(nodes) => {
-                let sz = item.len();
-                let edge = match end {
-                    End::Head => nodes.front_mut(),
-                    End::Tail => nodes.back_mut(),
-                };
-                match edge {
-                    Some(node) if !is_large(sz, fill) && node.allows(fill, sz) => {
-                        node.count += 1;
-                        node.bytes += lp_entry_size(&item);
-                    }
-                    _ => {
-                        let node = if is_large(sz, fill) {
-                            Node::plain(&item)
-                        } else {
-                            Node::packed(&item)
-                        };
-                        match end {
-                            End::Head => nodes.push_front(node),
-                            End::Tail => nodes.push_back(node),
-                        }
-                    }
+        if !self.quicklist {
+            match self.nodes.front_mut() {
+                Some(node) => {
+                    let k = if end == End::Head { 0 } else { node.count };
+                    node.insert_at(k, item);
+                }
+                None => {
+                    let mut node = Node::empty();
+                    node.insert_at(0, item);
+                    self.nodes.push_back(node);
                 }
             }
+            return;
         }
-        match end {
-            End::Head => self.items.push_front(item),
-            End::Tail => self.items.push_back(item),
+        let edge = match end {
+            End::Head => self.nodes.front_mut(),
+            End::Tail => self.nodes.back_mut(),
+        };
+        match edge {
+            Some(node) if node.allows(fill, item.len()) => {
+                let k = if end == End::Head { 0 } else { node.count };
+                node.insert_at(k, item);
+            }
+            _ => {
+                let node = Node::new(item, fill);
+                match end {
+                    End::Head => self.nodes.push_front(node),
+                    End::Tail => self.nodes.push_back(node),
+                }
+            }
         }
     }
 
     /// Removes and returns the element at `end`. Call `try_shrink` after
     /// a batch of removals.
     pub fn pop(&mut self, end: End) -> Option<Box<[u8]>> {
-        let item = match end {
-            End::Head => self.items.pop_front()?,
-            End::Tail => self.items.pop_back()?,
+        let node = match end {
+            End::Head => self.nodes.front_mut()?,
+            End::Tail => self.nodes.back_mut()?,
         };
-        self.data_bytes -= item.len();
-        match &mut self.nodes {
-            None => self.lp_bytes -= lp_entry_size(&item),
-            Some(nodes) => {
-                let node = match end {
-                    End::Head => nodes.front_mut(),
-                    End::Tail => nodes.back_mut(),
-                };
-                if let Some(node) = node {
-                    node.count -= 1;
-                    node.bytes = node.bytes.saturating_sub(entry_bytes(node, &item));
-                    if node.count == 0 {
-                        match end {
-                            End::Head => nodes.pop_front(),
-                            End::Tail => nodes.pop_back(),
-                        };
-                    }
-                }
-            }
+        if node.count == 0 {
+            return None;
         }
+        let k = if end == End::Head { 0 } else { node.count - 1 };
+        let item: Box<[u8]> = node.get(k).into();
+        node.remove_range(k, k + 1);
+        if node.count == 0 {
+            match end {
+                End::Head => self.nodes.pop_front(),
+                End::Tail => self.nodes.pop_back(),
+            };
+        }
+        self.len -= 1;
         Some(item)
     }
 
     /// Resolves a Redis index (negative counts from the tail).
     pub fn resolve_index(&self, index: i64) -> Option<usize> {
-        let len = self.len() as i64;
+        let len = self.len as i64;
         let i = if index < 0 { len.checked_add(index)? } else { index };
         (0..len).contains(&i).then_some(i as usize)
     }
 
+    /// Node holding element `i` and `i`'s position in it.
+    fn locate(&self, i: usize) -> Option<(usize, usize)> {
+        if i >= self.len {
+            return None;
+        }
+        if i < self.len / 2 {
+            let mut base = 0;
+            for (n, node) in self.nodes.iter().enumerate() {
+                if i < base + node.count {
+                    return Some((n, i - base));
+                }
+                base += node.count;
+            }
+        } else {
+            let mut top = self.len;
+            for (n, node) in self.nodes.iter().enumerate().rev() {
+                let base = top - node.count;
+                if i >= base {
+                    return Some((n, i - base));
+                }
+                top = base;
+            }
+        }
+        None
+    }
+
     /// The element at a Redis index.
     pub fn get(&self, index: i64) -> Option<&[u8]> {
-        self.resolve_index(index).map(|i| &*self.items[i])
+        let (n, k) = self.locate(self.resolve_index(index)?)?;
+        Some(self.nodes[n].get(k))
     }
 
     /// Iterates from head to tail (reversible).
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator {
-        self.items.iter().map(|b| &**b)
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> {
+        self.nodes.iter().flat_map(|n| n.iter())
     }
 
     /// Elements `start..=end` (already clamped by the caller).
     pub fn range(&self, start: usize, end: usize) -> impl Iterator<Item = &[u8]> {
-        self.items.range(start..=end).map(|b| &**b)
-    }
-
-    /// Node index holding element `i`, and `i`'s offset in it.
-    fn locate(nodes: &VecDeque<Node>, i: usize) -> Option<(usize, usize)> {
-        let mut base = 0;
-        for (n, node) in nodes.iter().enumerate() {
-            if i < base + node.count {
-                return Some((n, i - base));
-            }
-            base += node.count;
-        }
-        None
+        let (n0, k0) = self.locate(start).unwrap_or((self.nodes.len(), 0));
+        let take = (end + 1).saturating_sub(start);
+        self.nodes
+            .range(n0.min(self.nodes.len())..)
+            .enumerate()
+            .flat_map(move |(j, node)| node.iter().skip(if j == 0 { k0 } else { 0 }))
+            .take(take)
     }
 
     /// Replaces the element at a Redis index (LSET). False if out of range.
@@ -400,28 +627,16 @@ impl List {
         // Like Redis, the conversion check comes first, whether or not
         // the index is in range.
         self.try_grow(fill, value.len(), 1);
-        let Some(i) = self.resolve_index(index) else {
+        let Some((n, k)) = self.resolve_index(index).and_then(|i| self.locate(i)) else {
             return false;
         };
-        let old = std::mem::replace(&mut self.items[i], value.into());
-        self.data_bytes = self.data_bytes - old.len() + value.len();
         let qfill = self.fill;
-        match &mut self.nodes {
-            None => self.lp_bytes = self.lp_bytes - lp_entry_size(&old) + lp_entry_size(value),
-            Some(nodes) => {
-                if let Some((n, _)) = Self::locate(nodes, i) {
-                    let node = &mut nodes[n];
-                    if node.count == 1 && (node.plain || is_large(value.len(), qfill)) {
-                        *node = if is_large(value.len(), qfill) {
-                            Node::plain(value)
-                        } else {
-                            Node::packed(value)
-                        };
-                    } else {
-                        node.bytes = (node.bytes + lp_entry_size(value)).saturating_sub(entry_bytes(node, &old));
-                    }
-                }
-            }
+        let node = &mut self.nodes[n];
+        if node.count == 1 && self.quicklist && (node.plain || is_large(value.len(), qfill)) {
+            *node = Node::new(value, qfill);
+        } else {
+            node.remove_range(k, k + 1);
+            node.insert_at(k, value);
         }
         self.try_shrink(fill);
         true
@@ -432,95 +647,51 @@ impl List {
     pub fn insert(&mut self, pivot: &[u8], value: &[u8], after: bool, fill: i64) -> bool {
         // Like Redis, converts first, assuming the pivot will be found.
         self.try_grow(fill, value.len(), 1);
-        let Some(p) = self.items.iter().position(|e| &**e == pivot) else {
+        let Some(p) = self.iter().position(|e| e == pivot) else {
             return false;
         };
         let at = if after { p + 1 } else { p };
-        self.model_insert(at, value);
-        self.items.insert(at, value.into());
-        self.data_bytes += value.len();
+        self.insert_at(at, value);
         true
     }
 
-    /// Updates the layout model for `value` inserted at position `at`.
-    fn model_insert(&mut self, at: usize, value: &[u8]) {
+    /// Inserts `value` so it becomes element `at` (0..=len).
+    fn insert_at(&mut self, at: usize, value: &[u8]) {
+        if at == 0 || !self.quicklist {
+            if at == 0 {
+                return self.push(value, End::Head);
+            }
+            if at == self.len {
+                return self.push(value, End::Tail);
+            }
+            // A listpack: its single node.
+            self.len += 1;
+            if let Some(node) = self.nodes.front_mut() {
+                node.insert_at(at, value);
+            }
+            return;
+        }
+        if at >= self.len {
+            return self.push(value, End::Tail);
+        }
         let fill = self.fill;
-        let Some(nodes) = &mut self.nodes else {
-            self.lp_bytes += lp_entry_size(value);
-            return;
-        };
         let sz = value.len();
-        let new_node = || {
-            if is_large(sz, fill) {
-                Node::plain(value)
-            } else {
-                Node::packed(value)
-            }
+        let Some((n, off)) = self.locate(at) else {
+            return self.push(value, End::Tail);
         };
-        if nodes.is_empty() {
-            nodes.push_back(new_node());
-            return;
-        }
-        // The node holding the element now at `at` (or the last one).
-        let (n, off) = match Self::locate(nodes, at) {
-            Some(x) => x,
-            None => {
-                let last = nodes.len() - 1;
-                (last, nodes[last].count)
-            }
-        };
-        if nodes[n].allows(fill, sz) {
-            nodes[n].count += 1;
-            nodes[n].bytes += lp_entry_size(value);
-            return;
-        }
-        if off == 0 && n > 0 && nodes[n - 1].allows(fill, sz) {
-            nodes[n - 1].count += 1;
-            nodes[n - 1].bytes += lp_entry_size(value);
-            return;
-        }
-        if off == 0 {
-            nodes.insert(n, new_node());
-            return;
-        }
-        if off == nodes[n].count {
-            nodes.insert(n + 1, new_node());
-            return;
-        }
-        // Split node n at `off`: [0, off) stays, [off, count) moves to a
-        // new node after the inserted one. Element positions: the node
-        // starts at `at - off` in the (pre-insert) items.
-        let start = at - off;
-        let right: usize = (at..start + nodes[n].count)
-            .map(|i| lp_entry_size(&self.items[i]))
-            .sum();
-        let right_count = nodes[n].count - off;
-        nodes[n].count = off;
-        nodes[n].bytes = nodes[n].bytes.saturating_sub(right);
-        nodes.insert(
-            n + 1,
-            Node {
-                count: right_count,
-                bytes: LP_HDR + right,
-                plain: false,
-            },
-        );
-        nodes.insert(n + 1, new_node());
-    }
-
-    /// Updates the layout model for element `i` (equal to `item`) removed.
-    fn model_remove(&mut self, i: usize, item: &[u8]) {
-        let Some(nodes) = &mut self.nodes else {
-            self.lp_bytes -= lp_entry_size(item);
-            return;
-        };
-        if let Some((n, _)) = Self::locate(nodes, i) {
-            let node = &mut nodes[n];
-            node.count -= 1;
-            node.bytes = node.bytes.saturating_sub(entry_bytes(node, item));
-            if node.count == 0 {
-                nodes.remove(n);
-            }
+        self.len += 1;
+        if self.nodes[n].allows(fill, sz) {
+            self.nodes[n].insert_at(off, value);
+        } else if off == 0 && n > 0 && self.nodes[n - 1].allows(fill, sz) {
+            let prev = &mut self.nodes[n - 1];
+            let c = prev.count;
+            prev.insert_at(c, value);
+        } else if off == 0 {
+            self.nodes.insert(n, Node::new(value, fill));
+        } else {
+            let right = self.nodes[n].split_off(off);
+            self.nodes.insert(n + 1, right);
+            self.nodes.insert(n + 1, Node::new(value, fill));
         }
     }
 
@@ -533,55 +704,77 @@ impl List {
         } else {
             count.unsigned_abs() as usize
         };
-        let mut hits: Vec<usize> = Vec::new();
+        // Per node, the positions to drop.
+        let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
+        let mut found = 0;
         if count >= 0 {
-            for (i, e) in self.items.iter().enumerate() {
-                if hits.len() >= limit {
-                    break;
-                }
-                if &**e == value {
-                    hits.push(i);
+            'fwd: for (n, node) in self.nodes.iter().enumerate() {
+                for (k, e) in node.iter().enumerate() {
+                    if found >= limit {
+                        break 'fwd;
+                    }
+                    if e == value {
+                        hits[n].push(k);
+                        found += 1;
+                    }
                 }
             }
         } else {
-            for (i, e) in self.items.iter().enumerate().rev() {
-                if hits.len() >= limit {
-                    break;
-                }
-                if &**e == value {
-                    hits.push(i);
+            'back: for (n, node) in self.nodes.iter().enumerate().rev() {
+                for (j, e) in node.iter().rev().enumerate() {
+                    if found >= limit {
+                        break 'back;
+                    }
+                    if e == value {
+                        hits[n].push(node.count - 1 - j);
+                        found += 1;
+                    }
                 }
             }
-            hits.reverse();
         }
-        // From the back, so earlier positions stay valid.
-        for &i in hits.iter().rev() {
-            if let Some(item) = self.items.remove(i) {
-                self.data_bytes -= item.len();
-                self.model_remove(i, &item);
+        if found == 0 {
+            return 0;
+        }
+        for (n, ks) in hits.iter_mut().enumerate() {
+            ks.sort_unstable();
+            // From the back, so earlier positions stay valid.
+            for &k in ks.iter().rev() {
+                self.nodes[n].remove_range(k, k + 1);
             }
         }
-        hits.len()
+        self.nodes.retain(|n| n.count > 0);
+        self.len -= found;
+        found
     }
 
     /// LTRIM: removes `left` elements from the head and `right` from the
     /// tail. Call `try_shrink` after.
     pub fn trim(&mut self, left: usize, right: usize) {
-        for _ in 0..left.min(self.len()) {
-            self.pop(End::Head);
+        let mut left = left.min(self.len);
+        self.len -= left;
+        while left > 0 {
+            let Some(node) = self.nodes.front_mut() else { break };
+            if node.count <= left {
+                left -= node.count;
+                self.nodes.pop_front();
+            } else {
+                node.remove_range(0, left);
+                left = 0;
+            }
         }
-        for _ in 0..right.min(self.len()) {
-            self.pop(End::Tail);
+        let mut right = right.min(self.len);
+        self.len -= right;
+        while right > 0 {
+            let Some(node) = self.nodes.back_mut() else { break };
+            if node.count <= right {
+                right -= node.count;
+                self.nodes.pop_back();
+            } else {
+                let c = node.count;
+                node.remove_range(c - right, c);
+                right = 0;
+            }
         }
-    }
-}
-
-/// Bytes an element accounts for in its node.
-fn entry_bytes(node: &Node, item: &[u8]) -> usize {
-    if node.plain {
-        item.len()
-    } else {
-        lp_entry_size(item)
     }
 }
 
@@ -707,6 +900,8 @@ mod tests {
         Insert(Vec<u8>, Vec<u8>, bool),
         Remove(Vec<u8>, i64),
         Trim(usize, usize),
+        Get(i64),
+        Range(usize, usize),
     }
 
     fn elem() -> impl Strategy<Value = Vec<u8>> {
@@ -726,29 +921,46 @@ mod tests {
             1 => (elem(), elem(), any::<bool>()).prop_map(|(p, e, a)| Op::Insert(p, e, a)),
             1 => (elem(), -3i64..3).prop_map(|(e, c)| Op::Remove(e, c)),
             1 => (0usize..4, 0usize..4).prop_map(|(a, b)| Op::Trim(a, b)),
+            1 => (-30i64..30).prop_map(Op::Get),
+            1 => (0usize..30, 0usize..30).prop_map(|(a, b)| Op::Range(a, b)),
         ]
     }
 
-    /// The model's node counts must add up, and a listpack must never
-    /// hold more than the count limit after a conversion check.
+    /// Every node's bytes decode to its count, its listpack size is
+    /// Redis's, and a listpack is a single node.
     fn check_model(l: &List) {
-        match &l.nodes {
-            None => {
-                let bytes: usize = l.items.iter().map(|e| lp_entry_size(e)).sum();
-                assert_eq!(l.lp_bytes, LP_HDR + bytes);
+        let mut total = 0;
+        for node in &l.nodes {
+            assert!(node.count > 0 || !l.quicklist);
+            let items: Vec<&[u8]> = node.iter().collect();
+            assert_eq!(items.len(), node.count);
+            let back: Vec<&[u8]> = node.iter().rev().collect();
+            assert_eq!(back.len(), node.count);
+            let mut off = 0;
+            for _ in 0..node.count {
+                off = read_fwd(&node.data, off).2;
             }
-            Some(nodes) => {
-                assert_eq!(nodes.iter().map(|n| n.count).sum::<usize>(), l.len());
-                assert!(nodes.iter().all(|n| n.count > 0));
+            assert_eq!(off, node.data.len());
+            if node.plain {
+                assert_eq!(node.count, 1);
+            } else {
+                assert_eq!(
+                    node.bytes,
+                    LP_HDR + items.iter().map(|e| lp_entry_size(e)).sum::<usize>()
+                );
             }
+            total += node.count;
         }
-        assert_eq!(l.data_bytes, l.items.iter().map(|e| e.len()).sum::<usize>());
+        assert_eq!(total, l.len());
+        if !l.quicklist {
+            assert!(l.nodes.len() <= 1);
+        }
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
         #[test]
-        fn matches_vecdeque(ops in prop::collection::vec(op(), 0..200), fill in prop_oneof![Just(-1i64), Just(-2), Just(3), Just(5)]) {
+        fn matches_vecdeque(ops in prop::collection::vec(op(), 0..300), fill in prop_oneof![Just(-1i64), Just(-2), Just(3), Just(5)]) {
             let mut l = List::new();
             let mut m: VecDeque<Vec<u8>> = VecDeque::new();
             for op in ops {
@@ -806,9 +1018,25 @@ mod tests {
                         for _ in 0..a.min(m.len()) { m.pop_front(); }
                         for _ in 0..b.min(m.len()) { m.pop_back(); }
                     }
+                    Op::Get(i) => {
+                        let len = m.len() as i64;
+                        let idx = if i < 0 { len + i } else { i };
+                        let want = if (0..len).contains(&idx) { Some(m[idx as usize].clone()) } else { None };
+                        prop_assert_eq!(l.get(i).map(|e| e.to_vec()), want);
+                    }
+                    Op::Range(a, b) => {
+                        if a <= b && b < m.len() {
+                            let got: Vec<Vec<u8>> = l.range(a, b).map(|e| e.to_vec()).collect();
+                            let want: Vec<Vec<u8>> = m.range(a..=b).cloned().collect();
+                            prop_assert_eq!(got, want);
+                        }
+                    }
                 }
                 prop_assert_eq!(l.len(), m.len());
                 check_model(&l);
+                let back: Vec<Vec<u8>> = l.iter().rev().map(|e| e.to_vec()).collect();
+                let want: Vec<Vec<u8>> = m.iter().rev().cloned().collect();
+                prop_assert_eq!(back, want);
             }
             prop_assert_eq!(collect(&l), m.into_iter().collect::<Vec<_>>());
         }
