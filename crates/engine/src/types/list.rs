@@ -534,7 +534,12 @@ impl List {
                 let k = if end == End::Head { 0 } else { node.count };
                 node.insert_at(k, item);
             }
-            _ => {
+            edge => {
+                // The full edge node will not grow again: give back its
+                // spare capacity.
+                if let Some(full) = edge {
+                    full.data.shrink_to_fit();
+                }
                 let node = Node::new(item, fill);
                 match end {
                     End::Head => self.nodes.push_front(node),
