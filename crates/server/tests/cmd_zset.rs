@@ -511,7 +511,6 @@ fn blocking_pop_times_out_without_data() {
 }
 
 #[test]
-#[ignore = "needs blocking machinery"]
 fn blocking_pop_served_by_other_client() {
     let srv = server();
     let mut waiter = Z::new(&srv, false);
@@ -525,7 +524,7 @@ fn blocking_pop_served_by_other_client() {
     pusher.ok("ZRANGE bz 0 -1", "*[b]");
     waiter
         .r
-        .send(b"*6\r\n$6\r\nBZMPOP\r\n$1\r\n5\r\n$1\r\n1\r\n$3\r\nbz2\r\n$3\r\nMAX\r\n");
+        .send(b"*5\r\n$6\r\nBZMPOP\r\n$1\r\n5\r\n$1\r\n1\r\n$3\r\nbz2\r\n$3\r\nMAX\r\n");
     std::thread::sleep(std::time::Duration::from_millis(100));
     pusher.ok("ZADD bz2 1 a 2 b", ":2");
     let raw = waiter.r.read_replies(1);
