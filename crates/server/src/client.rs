@@ -136,6 +136,13 @@ pub struct Client {
     pub info: Arc<ClientInfo>,
     pub(crate) scratch_positions: Vec<usize>,
     pub(crate) scratch_shards: Vec<usize>,
+    /// Set by `Ctx::block`; dispatch turns it into a waiter.
+    pub block_request: Option<crate::blocking::BlockRequest>,
+    /// The waiter this connection is blocked on, until the connection
+    /// task takes it to wait.
+    pub blocked: Option<crate::blocking::BlockedWait>,
+    /// Blocking commands reply as a timeout at once (MULTI/EXEC, scripts).
+    pub deny_blocking: bool,
 }
 
 impl Client {
@@ -150,6 +157,9 @@ impl Client {
             info,
             scratch_positions: Vec::new(),
             scratch_shards: Vec::new(),
+            block_request: None,
+            blocked: None,
+            deny_blocking: false,
         }
     }
 

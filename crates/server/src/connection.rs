@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use larder_protocol::{Parsed, Reply, RequestLimits, RequestParser, Resp};
 
+use crate::blocking::{Cancel, Cancelled};
 use crate::client::{Client, ClientInfo};
 use crate::commands::flags;
 use crate::dispatch::execute;
@@ -42,6 +43,8 @@ enum Next {
     CloseAfterReply,
     /// Close now (killed, write error).
     Drop,
+    /// The command blocked (BLPOP...): the pipeline waits until it is served.
+    Blocked,
 }
 
 /// Serves one connection until it closes, is killed or times out.
@@ -168,6 +171,15 @@ where
                     break;
                 }
                 Next::Drop => break 'conn,
+                Next::Blocked => {
+                    // Replies so far go out first; what follows in the
+                    // buffer (and what arrives meanwhile) runs after.
+                    if !flush(&mut stream, &mut out, &server, &info).await
+                        || !wait_blocked(&mut stream, &mut rbuf, &server, &mut client, &mut out).await
+                    {
+                        break 'conn;
+                    }
+                }
             }
             if out.len() >= FLUSH_THRESHOLD && !flush(&mut stream, &mut out, &server, &info).await {
                 break 'conn;
@@ -182,6 +194,9 @@ where
         if rbuf.is_empty() && rbuf.capacity() > 4 * READ_CHUNK {
             rbuf = BytesMut::with_capacity(READ_CHUNK);
         }
+    }
+    if let Some(w) = client.blocked.take() {
+        server.blocking.cancel(w.id, Cancel::Gone);
     }
     // Unregister first: CLIENT LIST must not show a closing client.
     server.clients.lock().remove(&info.id);
@@ -212,10 +227,103 @@ where
     if client.info.killed.load(Ordering::Relaxed) {
         return Next::Drop;
     }
+    if client.blocked.is_some() {
+        return Next::Blocked;
+    }
     if client.close_after_reply {
         return Next::CloseAfterReply;
     }
     Next::Continue
+}
+
+/// Waits while the client is blocked on keys (BLPOP...): until its
+/// waiter is served (the reply arrives on its channel), its deadline
+/// passes, it is killed, or the peer closes. Bytes the peer sends
+/// meanwhile are buffered, not executed. False if the connection is to
+/// close.
+async fn wait_blocked<S>(
+    stream: &mut S,
+    rbuf: &mut BytesMut,
+    server: &Server,
+    client: &mut Client,
+    out: &mut Reply,
+) -> bool
+where
+    S: AsyncRead + Unpin,
+{
+    let Some(mut w) = client.blocked.take() else {
+        return true;
+    };
+    let info = client.info.clone();
+    info.blocked.store(true, Ordering::Relaxed);
+    let mut deadline = w.deadline;
+    // Under CLIENT REPLY OFF/SKIP the reply goes to a scratch buffer.
+    let mut dropped = Reply::new(out.resp);
+    let out = if w.silent { &mut dropped } else { out };
+    let alive = loop {
+        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        let wait_ms = deadline.map(|d| d.saturating_sub(server.now_ms()));
+        tokio::select! {
+            r = &mut w.rx => {
+                if let Ok(bytes) = r {
+                    out.raw(&bytes);
+                }
+                break true;
+            }
+            _ = sleep_ms(wait_ms) => {
+                if wait_ms.is_some_and(|ms| ms > 0) {
+                    continue;
+                }
+                match server.blocking.cancel(w.id, Cancel::Timeout) {
+                    Cancelled::Removed => {
+                        out.raw(w.on_timeout.bytes(out.is_resp3()));
+                        break true;
+                    }
+                    // Served or unblocked just now: the reply is waiting.
+                    Cancelled::NotFound => {
+                        match w.rx.try_recv() {
+                            Ok(bytes) => out.raw(&bytes),
+                            Err(_) => out.raw(w.on_timeout.bytes(out.is_resp3())),
+                        }
+                        break true;
+                    }
+                    // Being served right now: the outcome comes on the channel.
+                    Cancelled::InFlight => deadline = None,
+                }
+            }
+            _ = info.kill.notified() => {
+                server.blocking.cancel(w.id, Cancel::Gone);
+                break false;
+            }
+            r = stream.read_buf(rbuf) => match r {
+                Ok(0) | Err(_) => {
+                    server.blocking.cancel(w.id, Cancel::Gone);
+                    break false;
+                }
+                Ok(n) => {
+                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    info.qbuf.store(rbuf.len(), Ordering::Relaxed);
+                    if rbuf.len() as u64 > server.config.read().client_query_buffer_limit {
+                        server.blocking.cancel(w.id, Cancel::Gone);
+                        break false;
+                    }
+                }
+            }
+        }
+    };
+    info.blocked.store(false, Ordering::Relaxed);
+    info.last_interaction_ms.store(server.now_ms(), Ordering::Relaxed);
+    alive
+}
+
+/// Sleeps `ms` milliseconds, or forever for None.
+async fn sleep_ms(ms: Option<u64>) {
+    match ms {
+        Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        None => std::future::pending::<()>().await,
+    }
 }
 
 /// Writes the pending replies. False when the connection is gone or was

@@ -71,6 +71,45 @@ impl<'a> Locks<'a> {
         }
     }
 
+    /// The shards held, in ascending order (`shards`: how many exist).
+    pub fn held(&self, shards: usize) -> Vec<usize> {
+        match self {
+            Locks::None => Vec::new(),
+            Locks::One(i, _) => vec![*i],
+            Locks::Many(v) => v.iter().map(|(i, _)| *i).collect(),
+            Locks::All(_) => (0..shards).collect(),
+        }
+    }
+
+    /// Also locks `shards`, but only with `try_lock`, so it never waits
+    /// (and cannot deadlock whatever the order). False if one was busy;
+    /// the locks taken so far are kept.
+    pub fn try_extend(&mut self, ks: &'a Keyspace, shards: &[usize]) -> bool {
+        for &idx in shards {
+            let held = match self {
+                Locks::None => false,
+                Locks::One(i, _) => *i == idx,
+                Locks::Many(v) => v.iter().any(|(i, _)| *i == idx),
+                Locks::All(_) => true,
+            };
+            if held {
+                continue;
+            }
+            let Some(guard) = ks.try_lock(idx) else {
+                return false;
+            };
+            let mut v = match std::mem::replace(self, Locks::None) {
+                Locks::One(i, g) => vec![(i, g)],
+                Locks::Many(v) => v,
+                Locks::None | Locks::All(_) => Vec::new(),
+            };
+            v.push((idx, guard));
+            v.sort_unstable_by_key(|(i, _)| *i);
+            *self = Locks::Many(v);
+        }
+        true
+    }
+
     /// Releases every lock.
     pub fn release(&mut self) {
         *self = Locks::None;
@@ -210,6 +249,14 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
             locks,
         };
         (spec.handler)(&mut ctx, args);
+        if let Some(req) = ctx.client.block_request.take() {
+            crate::blocking::register(&mut ctx, args, spec, req);
+        }
+        // Writes may create keys clients wait on (EXEC and scripts lock
+        // every shard and may write without the WRITE flag).
+        if (spec.has(flags::WRITE) || spec.has(flags::ALL_SHARDS)) && server.blocking.count() > 0 {
+            crate::blocking::serve_ready(&mut ctx);
+        }
         ctx.locks.release();
     }
     let usec = started.elapsed().as_micros() as u64;

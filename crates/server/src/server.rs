@@ -64,6 +64,8 @@ pub struct Server {
     pub replid: String,
     /// TCP port actually bound (differs from the config when it was 0).
     pub bound_port: AtomicU64,
+    /// Clients blocked on keys (BLPOP, BZPOPMIN...).
+    pub blocking: crate::blocking::Registry,
 }
 
 impl Server {
@@ -108,6 +110,7 @@ impl Server {
             last_reset_ms: Mutex::new(start_ms),
             replid,
             bound_port: AtomicU64::new(0),
+            blocking: crate::blocking::Registry::default(),
         })
     }
 
@@ -157,7 +160,7 @@ impl Server {
         self.clock.now_ms()
     }
 
-    fn count_errors(&self, out: &mut Reply) -> u32 {
+    pub(crate) fn count_errors(&self, out: &mut Reply) -> u32 {
         let (n, code) = out.take_errors();
         if n > 0 {
             self.stats.total_error_replies.fetch_add(n as u64, Ordering::Relaxed);
@@ -200,6 +203,7 @@ impl Server {
             self.keyspace.active_expire(256);
         }
         let now = self.now_ms();
+        self.blocking.expire(now);
         // Rates use a monotonic clock (DEBUG ADVANCE-CLOCK must not skew them).
         self.stats.sample(self.started.elapsed().as_millis() as u64 + 1);
         let mut pause = self.pause.lock();

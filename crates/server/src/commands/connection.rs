@@ -167,6 +167,12 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("client|setname", 3, SUB_FLAGS, SUB, client_setname)
         .doc("connection", "2.6.9", "Sets the connection name.", "O(1)")
         .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    CommandSpec::new("client|unblock", -3, ADMIN | SUB_FLAGS, SUB_ADMIN, client_unblock).doc(
+        "connection",
+        "5.0.0",
+        "Unblocks a client blocked by a blocking command from a different connection.",
+        "O(log N) where N is the number of client connections",
+    ),
     CommandSpec::new("client|unpause", 2, ADMIN | SUB_FLAGS, SUB_ADMIN, client_unpause).doc(
         "connection",
         "6.2.0",
@@ -436,6 +442,36 @@ fn subcommand_syntax_error(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     ctx.out.error(&format!(
         "unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."
     ));
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if the client was blocked on
+/// keys (BLPOP...) and is now woken, else 0.
+fn client_unblock(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    if args.len() > 4 {
+        ctx.out
+            .error("unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.");
+        return;
+    }
+    let Some(id) = crate::util::parse_i64(args[2]) else {
+        ctx.out.error(crate::util::ERR_NOT_INT);
+        return;
+    };
+    let why = match args.get(3) {
+        None => crate::blocking::Cancel::Timeout,
+        Some(a) if a.eq_ignore_ascii_case(b"timeout") => crate::blocking::Cancel::Timeout,
+        Some(a) if a.eq_ignore_ascii_case(b"error") => crate::blocking::Cancel::Error,
+        Some(_) => {
+            ctx.out.error("CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    };
+    let woke = id >= 0 && ctx.server.blocking.unblock(id as u64, why);
+    if woke && why == crate::blocking::Cancel::Error {
+        // The blocked client's error reply, counted as Redis counts it.
+        ctx.server.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
+        *ctx.server.errorstats.lock().entry("UNBLOCKED".into()).or_insert(0) += 1;
+    }
+    ctx.out.integer(woke as i64);
 }
 
 fn client_id(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {

@@ -412,7 +412,12 @@ fn info_clients(server: &Server, out: &mut String) {
     field!(out, "maxclients", "{}", server.config.read().maxclients);
     field!(out, "client_recent_max_input_buffer", "{max_in}");
     field!(out, "client_recent_max_output_buffer", "{max_out}");
-    field!(out, "blocked_clients", "0");
+    let (blocking_keys, timed) = server.blocking.stats();
+    field!(out, "blocked_clients", "{}", server.blocking.count());
+    field!(out, "tracking_clients", "0");
+    field!(out, "clients_in_timeout_table", "{timed}");
+    field!(out, "total_blocking_keys", "{blocking_keys}");
+    field!(out, "total_blocking_keys_on_nokey", "0");
 }
 
 /// (used_memory, rss, client buffers) for INFO memory.

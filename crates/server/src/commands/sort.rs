@@ -9,6 +9,7 @@
 
 use std::cmp::Ordering;
 
+use larder_engine::types::List;
 use larder_engine::value::itoa_buf;
 use larder_engine::{Limits, Value, ValueType};
 
@@ -72,21 +73,20 @@ const ERR_NOT_DOUBLE: &str = "One or more scores can't be converted into double"
 /// SORT refuses (WRONGTYPE).
 fn sort_elements(value: &Value) -> Option<Vec<Vec<u8>>> {
     match value {
-        // TODO(merge): return the elements once the list, set and zset
-        // types land: `l.iter()` in list order, `s.iter()`, and the
-        // sorted set's members by ascending rank. The stubs hold none.
-        Value::List(_) | Value::Set(_) | Value::ZSet(_) => Some(Vec::new()),
+        Value::List(l) => Some(l.iter().map(<[u8]>::to_vec).collect()),
+        Value::Set(s) => Some(s.iter().map(|m| m.to_vec()).collect()),
+        Value::ZSet(z) => Some(z.to_vec().into_iter().map(|(m, _)| m).collect()),
         Value::Int(_) | Value::Str(_) | Value::Raw(_) | Value::Hash(_) => None,
     }
 }
 
-/// The list STORE writes.
-// TODO(merge): build it with the list type's constructor (listpack or
-// quicklist per `list-max-listpack-size`). Until then no source yields
-// elements, so this is never called with any.
+/// The list STORE writes (listpack or quicklist per
+/// `list-max-listpack-size`, as Redis builds it).
 fn list_value(items: Vec<Vec<u8>>, limits: &Limits) -> Option<Value> {
-    let _ = (items, limits);
-    None
+    Some(Value::List(Box::new(List::from_items(
+        &items,
+        limits.list_max_listpack_size,
+    ))))
 }
 
 /// Parsed SORT options.

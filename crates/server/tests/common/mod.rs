@@ -21,6 +21,35 @@ fn free_port() -> u16 {
         .expect("no free port")
 }
 
+/// Whether the server answering on `conn` is process `pid` (INFO server's
+/// process_id).
+fn served_by(mut conn: TcpStream, pid: u32) -> bool {
+    conn.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    if conn.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n").is_err() {
+        return false;
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let want = format!("process_id:{pid}\r\n");
+    while let Ok(n) = conn.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got);
+        if text.starts_with('-') && text.contains("\r\n") {
+            // NOAUTH (requirepass) or similar: cannot tell, assume ours.
+            return true;
+        }
+        if let Some(at) = text.find("process_id:") {
+            if text[at..].contains("\r\n") {
+                return text[at..].starts_with(&want);
+            }
+        }
+    }
+    false
+}
+
 impl TestServer {
     /// Starts a server with default settings plus `args`
     /// (`["--requirepass", "x"]`).
@@ -52,8 +81,15 @@ impl TestServer {
         let mut s = TestServer { child, port, dir };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(s);
+            if let Ok(conn) = TcpStream::connect(("127.0.0.1", port)) {
+                // The port was free when chosen, but another test's server
+                // may have taken it since: make sure this is ours.
+                if served_by(conn, s.child.id()) {
+                    return Some(s);
+                }
+                let _ = s.child.kill();
+                let _ = s.child.wait();
+                return None;
             }
             if let Ok(Some(_)) = s.child.try_wait() {
                 return None;
