@@ -679,6 +679,11 @@ fn zscan() {
     z.ok("ZSCAN z 0 COUNT x", NOT_INT);
     z.ok("ZSCAN z 0 TYPE zset", SYNTAX);
     z.ok("ZSCAN z 0 MATCH", SYNTAX);
+    // The key is looked up before the options are parsed, as in Redis.
+    z.ok("ZSCAN nokey 0 COUNT 0", "*[0 *[]]");
+    z.ok("ZSCAN nokey 0 BOGUS", "*[0 *[]]");
+    z.ok("SET zstr x", "+OK");
+    z.ok("ZSCAN zstr 0 COUNT x", WRONGTYPE);
     // RESP3 still gives scores as bulk strings.
     let mut z3 = Z::new(&srv, true);
     z3.ok("ZSCAN z 0", "*[0 *[a 1 b 2.5 c 3]]");

@@ -1899,31 +1899,35 @@ fn zscan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let Some(cursor) = parse_cursor(args[2]) else {
         return ctx.out.error("invalid cursor");
     };
-    let mut count: usize = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let more = args.len() - i >= 2;
-        if is(args[i], "count") && more {
-            match parse_i64(args[i + 1]) {
-                Some(c) if c >= 1 => count = usize::try_from(c).unwrap_or(usize::MAX),
-                Some(_) => return ctx.out.error(ERR_SYNTAX),
-                None => return ctx.out.error(ERR_NOT_INT),
-            }
-        } else if is(args[i], "match") && more {
-            let p = args[i + 1];
-            pattern = (p != b"*").then_some(p);
-        } else {
-            return ctx.out.error(ERR_SYNTAX);
-        }
-        i += 2;
-    }
+    // As Redis's zscanCommand: the key first (a missing key answers an
+    // empty scan, a wrong type WRONGTYPE), then the options.
     let now = ctx.now;
     let touch = !ctx.client.no_touch;
     let db = db!(ctx, args[1]);
     let Ok(z) = read_zset(db, ctx.out, args[1], now, touch) else {
         return;
     };
+    let mut count: usize = 10;
+    let mut pattern: Option<&[u8]> = None;
+    if z.is_some() {
+        let mut i = 3;
+        while i < args.len() {
+            let more = args.len() - i >= 2;
+            if is(args[i], "count") && more {
+                match parse_i64(args[i + 1]) {
+                    Some(c) if c >= 1 => count = usize::try_from(c).unwrap_or(usize::MAX),
+                    Some(_) => return ctx.out.error(ERR_SYNTAX),
+                    None => return ctx.out.error(ERR_NOT_INT),
+                }
+            } else if is(args[i], "match") && more {
+                let p = args[i + 1];
+                pattern = (p != b"*").then_some(p);
+            } else {
+                return ctx.out.error(ERR_SYNTAX);
+            }
+            i += 2;
+        }
+    }
     let mut found: Vec<(Vec<u8>, String)> = Vec::new();
     let next = match z {
         None => 0,
