@@ -37,7 +37,7 @@
 //!   `expiry_opt`);
 //! - OBJECT REFCOUNT of a COPY of a small integer (see [`Norm::Refcount`]);
 //! - the oracle is Redis 7.0 where Larder follows 7.2: small sets of
-//!   strings are listpacks (see [`Norm::Encoding`]), ZRANK/ZREVRANK
+//!   strings and small lists are listpacks (see [`Norm::Encoding`]), ZRANK/ZREVRANK
 //!   WITHSCORE is not sent.
 
 mod common;
@@ -240,8 +240,9 @@ enum Norm {
     /// HSCAN/ZSCAN when the flag is set).
     ScanAll(usize, bool),
     /// OBJECT ENCODING: exact, except that Redis 7.0 (the oracle here)
-    /// reports `hashtable` for small sets of strings where Redis 7.2, which
-    /// Larder follows, uses `listpack` (checked with TYPE).
+    /// reports `hashtable` for small sets of strings and `quicklist` for
+    /// small lists where Redis 7.2, which Larder follows, uses `listpack`
+    /// (checked against the key's type and size, `Pair::listpack_in_7_2`).
     Encoding,
     /// OBJECT REFCOUNT: exact, except Larder's "shared" (2147483647) for a
     /// small integer where Redis says 1: Redis's COPY duplicates the
@@ -452,10 +453,7 @@ impl Pair {
                 let mut eq = same(Norm::Exact, &ra, &rb);
                 if !eq {
                     if let (Resp::Ok(_, Frame::Bulk(x)), Resp::Ok(_, Frame::Bulk(y))) = (&ra, &rb) {
-                        if x == b"listpack" && y == b"hashtable" {
-                            let t = self.b.cmd(&[b"TYPE".to_vec(), op.args[2].clone()]);
-                            eq = matches!(t, Resp::Ok(_, Frame::Simple(ref s)) if s == b"set");
-                        }
+                        eq = x == b"listpack" && self.listpack_in_7_2(&op.args[2], y);
                     }
                 }
                 (ra, rb, eq)
@@ -511,6 +509,46 @@ impl Pair {
             }
         }
         None
+    }
+
+    /// Whether Redis 7.2 would report `listpack` for `key`, which the
+    /// 7.0 oracle reports as `oracle` (`hashtable` or `quicklist`): 7.2
+    /// keeps small sets of strings (at most 128 members of at most 64
+    /// bytes) and small lists (one listpack within 8 KB,
+    /// list-max-listpack-size -2) as listpacks. Judged from the oracle's
+    /// contents; near the list limit the size is only estimated, so
+    /// either answer is accepted there.
+    fn listpack_in_7_2(&mut self, key: &[u8], oracle: &[u8]) -> bool {
+        let t = self.b.cmd(&[b"TYPE".to_vec(), key.to_vec()]);
+        let Resp::Ok(_, Frame::Simple(t)) = t else {
+            return false;
+        };
+        let members = |r: Resp| match r {
+            Resp::Ok(_, Frame::Array(v) | Frame::Set(v)) => v
+                .into_iter()
+                .map(|f| match f {
+                    Frame::Bulk(b) => b.len(),
+                    _ => usize::MAX / 1024,
+                })
+                .collect::<Vec<_>>(),
+            _ => vec![usize::MAX / 1024],
+        };
+        match (t.as_slice(), oracle) {
+            (b"set", b"hashtable") => {
+                let m = members(self.b.cmd(&[b"SMEMBERS".to_vec(), key.to_vec()]));
+                m.len() <= 128 && m.iter().all(|&l| l <= 64)
+            }
+            (b"list", b"quicklist") => {
+                let m = members(
+                    self.b
+                        .cmd(&[b"LRANGE".to_vec(), key.to_vec(), b"0".to_vec(), b"-1".to_vec()]),
+                );
+                // Entry: about 2 bytes of header and back-length each.
+                let approx: usize = 7 + m.iter().map(|l| l + 2).sum::<usize>();
+                approx <= 9000
+            }
+            _ => false,
+        }
     }
 
     /// Replays `ops` on emptied servers; the index of the first mismatch.
