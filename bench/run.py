@@ -441,16 +441,14 @@ MEMORY_ROWS = [
 def section_memory(ctx):
     mode = ctx["mode"]
     results = []
-    servers = {}
-    try:
-        for kind in ("redis", "larder"):
-            servers[kind] = Server(kind)
-        for rid, label, counts, gen, per_key in MEMORY_ROWS:
-            n = MEMORY_KEYS[mode] if counts is None else counts[0 if mode == "full" else 1]
-            row = {"id": rid, "label": label, "keys": n, "elements_per_key": per_key}
-            for kind in ("redis", "larder"):  # A B
-                s = servers[kind]
-                s.cmd("FLUSHALL")
+    for rid, label, counts, gen, per_key in MEMORY_ROWS:
+        n = MEMORY_KEYS[mode] if counts is None else counts[0 if mode == "full" else 1]
+        row = {"id": rid, "label": label, "keys": n, "elements_per_key": per_key}
+        for kind in ("redis", "larder"):  # A B
+            # A fresh server per row: RSS freed by an earlier row would
+            # otherwise be reused and hide this row's growth.
+            s = Server(kind)
+            try:
                 time.sleep(0.3)
                 um0, rss0 = s.used_memory(), s.rss()
                 t0 = time.time()
@@ -464,24 +462,24 @@ def section_memory(ctx):
                 time.sleep(0.3)
                 um1, rss1 = s.used_memory(), s.rss()
                 dbsize = s.cmd("DBSIZE")
-                row[kind] = {"used_per_key": (um1 - um0) / n, "rss_per_key": (rss1 - rss0) / n,
-                             "dbsize": dbsize, "load_s": dt}
-                log(f"  memory {rid} {s.name}: {row[kind]['used_per_key']:.1f} B/key used, "
-                    f"{row[kind]['rss_per_key']:.1f} B/key RSS ({n} keys, {dt:.1f} s)")
-            if row.get("redis") and row.get("larder"):
-                row["used_ratio"] = row["larder"]["used_per_key"] / row["redis"]["used_per_key"]
-                row["rss_ratio"] = (row["larder"]["rss_per_key"] / row["redis"]["rss_per_key"]
-                                    if row["redis"]["rss_per_key"] > 0 else None)
-            results.append(row)
-    finally:
-        for s in servers.values():
-            s.stop()
+            finally:
+                s.stop()
+            row[kind] = {"used_per_key": (um1 - um0) / n, "rss_per_key": (rss1 - rss0) / n,
+                         "dbsize": dbsize, "load_s": dt}
+            log(f"  memory {rid} {s.name}: {row[kind]['used_per_key']:.1f} B/key used, "
+                f"{row[kind]['rss_per_key']:.1f} B/key RSS ({n} keys, {dt:.1f} s)")
+        if row.get("redis") and row.get("larder"):
+            row["used_ratio"] = row["larder"]["used_per_key"] / row["redis"]["used_per_key"]
+            row["rss_ratio"] = (row["larder"]["rss_per_key"] / row["redis"]["rss_per_key"]
+                                if row["redis"]["rss_per_key"] > 0 else None)
+        results.append(row)
     ctx["commands"]["memory"] = [
         "SET key:<n> <16 bytes>            (pipelined, raw RESP, batches of 10,000)",
         "SET key:<n> <16 bytes> EX 100000  (the TTL row)",
         "HSET hash:<n> field:<f> <16 bytes> (100 fields per key)",
         "ZADD zset:<n> <m> member:<m>       (1,000 members per key)",
-        "growth = INFO memory used_memory / VmRSS (from /proc) after minus before, divided by the key count",
+        "growth = INFO memory used_memory / VmRSS (from /proc) after minus before, divided by the key count;",
+        "each row on freshly started servers",
     ]
     return results
 
