@@ -105,7 +105,15 @@ impl RedisServer {
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return RedisServer { child, port, dir };
+                    // The port was free when chosen, but another test's
+                    // server may have taken it since: make sure it is ours.
+                    let mut c = Conn::open(port, false);
+                    let info = c.cmd(&[b"INFO".to_vec(), b"server".to_vec()]);
+                    let want = format!("process_id:{}\r\n", child.id());
+                    if matches!(info, Resp::Ok(_, Frame::Bulk(ref t)) if String::from_utf8_lossy(t).contains(&want)) {
+                        return RedisServer { child, port, dir };
+                    }
+                    break;
                 }
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
@@ -114,6 +122,7 @@ impl RedisServer {
             }
             let _ = child.kill();
             let _ = child.wait();
+            let _ = std::fs::remove_dir_all(&dir);
         }
         panic!("redis-server did not start");
     }
