@@ -10,6 +10,7 @@ pub mod db;
 pub mod encoding;
 pub mod expire;
 pub mod keyspace;
+pub mod small_bytes;
 pub mod types;
 pub mod value;
 
