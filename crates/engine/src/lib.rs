@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod db;
 pub mod encoding;
+pub mod entry;
 pub mod expire;
 pub mod keyspace;
 pub mod small_bytes;
