@@ -157,6 +157,7 @@ impl Entry {
         unsafe { self.ptr.as_mut() }
     }
 
+    #[inline]
     fn key_len(&self) -> usize {
         let bits = self.header().meta & LEN_MASK;
         if bits == LONG_KEY {
@@ -185,10 +186,13 @@ impl Entry {
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().cast::<u8>().add(HDR), lay.size() - HDR) }
     }
 
+    #[inline]
     pub fn key(&self) -> &[u8] {
         let klen = self.key_len();
-        let start = key_offset(klen) - HDR;
-        &self.tail()[start..start + klen]
+        // SAFETY: the key's `klen` bytes start at `key_offset(klen)` in
+        // the block and were initialised by `new`; the slice borrows
+        // `self`, which owns the block.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().cast::<u8>().add(key_offset(klen)), klen) }
     }
 
     pub fn value(&self) -> &Value {
@@ -217,6 +221,7 @@ impl Entry {
     }
 
     /// The TTL deadline (ms since the epoch), if any.
+    #[inline]
     pub fn expire_at(&self) -> Option<u64> {
         let w = deadline_width(self.header().meta);
         if w == 0 {
