@@ -641,7 +641,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(200))]
+            #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 3 } else { 200 }))]
             #[test]
             fn db_matches_a_hashmap(ops in proptest::collection::vec(op(), 1..120)) {
                 let mut db = Db::new();

@@ -361,6 +361,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 20 } else { 256 }))]
         #[test]
         fn any_key_value_deadline(key in proptest::collection::vec(any::<u8>(), 0..80),
                                   val in proptest::collection::vec(any::<u8>(), 0..80),
