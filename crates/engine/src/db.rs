@@ -5,54 +5,9 @@ use hashbrown::hash_table::Entry as TableEntry;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
+pub use crate::entry::Entry;
 use crate::expire::ExpiryIndex;
 use crate::value::Value;
-
-/// A key and what it holds.
-#[derive(Debug)]
-pub struct Entry {
-    key: Box<[u8]>,
-    value: Value,
-    /// Absolute deadline in ms since the epoch; 0 means no TTL.
-    expire_at: u64,
-    /// Last access time in seconds (for OBJECT IDLETIME and LRU).
-    access: u32,
-}
-
-impl Entry {
-    pub fn key(&self) -> &[u8] {
-        &self.key
-    }
-    pub fn value(&self) -> &Value {
-        &self.value
-    }
-    pub fn value_mut(&mut self) -> &mut Value {
-        &mut self.value
-    }
-    pub fn set_value(&mut self, v: Value) {
-        self.value = v;
-    }
-    pub fn into_value(self) -> Value {
-        self.value
-    }
-    /// The TTL deadline (ms since the epoch), if any.
-    pub fn expire_at(&self) -> Option<u64> {
-        (self.expire_at != 0).then_some(self.expire_at)
-    }
-    /// Seconds-resolution time of the last access.
-    pub fn access_secs(&self) -> u32 {
-        self.access
-    }
-    fn is_expired(&self, now: u64) -> bool {
-        self.expire_at != 0 && self.expire_at <= now
-    }
-    /// Whether the key is still live at `now` (its TTL, if any, has not
-    /// passed). Entries met by iteration may be expired but not yet
-    /// reclaimed.
-    pub fn is_live(&self, now: u64) -> bool {
-        !self.is_expired(now)
-    }
-}
 
 /// What one [`Db::scan_from`] step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,15 +87,15 @@ impl Db {
     fn find_live_split(&mut self, key: &[u8], now: u64) -> (Option<&mut Entry>, &mut DbStats) {
         let hash = self.hasher.hash_one(key);
         let stats = &mut self.stats;
-        let Ok(occ) = self.table.find_entry(hash, |e| &*e.key == key) else {
+        let Ok(occ) = self.table.find_entry(hash, |e| e.key() == key) else {
             return (None, stats);
         };
-        if occ.get().is_expired(now) {
+        if !occ.get().is_live(now) {
             let (e, _) = occ.remove();
             self.volatile -= 1;
             stats.expired += 1;
             if self.log_expired {
-                self.expired_log.push(e.key);
+                self.expired_log.push(e.key().into());
             }
             return (None, stats);
         }
@@ -155,7 +110,7 @@ impl Db {
             Some(e) => {
                 stats.hits += 1;
                 if touch {
-                    e.access = secs(now);
+                    e.set_access(secs(now));
                 }
                 Some(e)
             }
@@ -169,7 +124,7 @@ impl Db {
     /// Lookup for a command about to write the key: no hit/miss counting.
     pub fn lookup_write(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let e = self.find_live(key, now)?;
-        e.access = secs(now);
+        e.set_access(secs(now));
         Some(e)
     }
 
@@ -184,7 +139,7 @@ impl Db {
     /// with `lookup_read`).
     pub fn get(&self, key: &[u8], now: u64) -> Option<&Entry> {
         let hash = self.hasher.hash_one(key);
-        self.table.find(hash, |e| &*e.key == key).filter(|e| !e.is_expired(now))
+        self.table.find(hash, |e| e.key() == key).filter(|e| e.is_live(now))
     }
 
     pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
@@ -195,7 +150,7 @@ impl Db {
     pub fn touch(&mut self, key: &[u8], now: u64) -> bool {
         match self.find_live(key, now) {
             Some(e) => {
-                e.access = secs(now);
+                e.set_access(secs(now));
                 true
             }
             None => false,
@@ -210,17 +165,17 @@ impl Db {
         let new_exp = expire_at.unwrap_or(0);
         let access = secs(now);
         let hasher = &self.hasher;
-        match self.table.entry(hash, |e| &*e.key == key, |e| hasher.hash_one(&*e.key)) {
+        match self.table.entry(hash, |e| e.key() == key, |e| hasher.hash_one(e.key())) {
             TableEntry::Occupied(mut occ) => {
                 let e = occ.get_mut();
-                let was_expired = e.is_expired(now);
-                let old = std::mem::replace(&mut e.value, value);
-                let old_exp = e.expire_at;
+                let was_expired = !e.is_live(now);
+                let old = std::mem::replace(e.value_mut(), value);
+                let old_exp = e.deadline();
                 if !keep_ttl || was_expired {
-                    e.expire_at = new_exp;
+                    e.set_deadline(new_exp);
                 }
-                e.access = access;
-                let cur_exp = e.expire_at;
+                e.set_access(access);
+                let cur_exp = e.deadline();
                 if old_exp != 0 && cur_exp == 0 {
                     self.volatile -= 1;
                 } else if old_exp == 0 && cur_exp != 0 {
@@ -240,12 +195,7 @@ impl Db {
                 }
             }
             TableEntry::Vacant(vac) => {
-                vac.insert(Entry {
-                    key: key.into(),
-                    value,
-                    expire_at: new_exp,
-                    access,
-                });
+                vac.insert(Entry::new(key, value, access, new_exp));
                 if new_exp != 0 {
                     self.volatile += 1;
                     self.expires.push(new_exp, hash);
@@ -258,13 +208,13 @@ impl Db {
     /// Removes a live key, returning its entry.
     pub fn remove(&mut self, key: &[u8], now: u64) -> Option<Entry> {
         let hash = self.hash(key);
-        let occ = self.table.find_entry(hash, |e| &*e.key == key).ok()?;
+        let occ = self.table.find_entry(hash, |e| e.key() == key).ok()?;
         let (e, _) = occ.remove();
-        if e.expire_at != 0 {
+        if e.deadline() != 0 {
             self.volatile -= 1;
         }
-        if e.is_expired(now) {
-            self.note_expired(e.key);
+        if !e.is_live(now) {
+            self.note_expired(e.key().into());
             return None;
         }
         Some(e)
@@ -272,12 +222,12 @@ impl Db {
 
     /// Inserts an entry taken from elsewhere (RENAME, MOVE, COPY) keeping
     /// its TTL and access time, under `key`.
-    pub fn insert_entry(&mut self, key: &[u8], mut entry: Entry, now: u64) {
-        entry.key = key.into();
-        let exp = entry.expire_at;
-        self.set(key, entry.value, (exp != 0).then_some(exp), false, now);
+    pub fn insert_entry(&mut self, key: &[u8], entry: Entry, now: u64) {
+        let exp = entry.deadline();
+        let access = entry.access_secs();
+        self.set(key, entry.into_value(), (exp != 0).then_some(exp), false, now);
         if let Some(e) = self.find_live(key, now) {
-            e.access = entry.access;
+            e.set_access(access);
         }
     }
 
@@ -287,9 +237,9 @@ impl Db {
         let Some(e) = self.find_live(key, now) else {
             return false;
         };
-        let old = e.expire_at;
+        let old = e.deadline();
         let new = expire_at.unwrap_or(0);
-        e.expire_at = new;
+        e.set_deadline(new);
         if old == 0 && new != 0 {
             self.volatile += 1;
         } else if old != 0 && new == 0 {
@@ -324,10 +274,10 @@ impl Db {
             // Any expired entry on this hash's probe path can go: whether
             // it is the key the record was made for does not matter, its
             // time has passed.
-            while let Ok(occ) = self.table.find_entry(hash, |e| e.is_expired(now)) {
+            while let Ok(occ) = self.table.find_entry(hash, |e| !e.is_live(now)) {
                 let (e, _) = occ.remove();
                 self.volatile -= 1;
-                self.note_expired(e.key);
+                self.note_expired(e.key().into());
                 removed += 1;
             }
         }
@@ -342,8 +292,8 @@ impl Db {
     fn rebuild_expiry_index(&mut self) {
         let mut idx = ExpiryIndex::default();
         for e in self.table.iter() {
-            if e.expire_at != 0 {
-                idx.push(e.expire_at, self.hasher.hash_one(&*e.key));
+            if let Some(d) = e.expire_at() {
+                idx.push(d, self.hasher.hash_one(e.key()));
             }
         }
         self.expires = idx;
@@ -364,8 +314,8 @@ impl Db {
     pub fn keys_where(&self, now: u64, mut f: impl FnMut(&Entry) -> bool) -> Vec<Box<[u8]>> {
         self.table
             .iter()
-            .filter(|e| !e.is_expired(now) && f(e))
-            .map(|e| e.key.clone())
+            .filter(|e| e.is_live(now) && f(e))
+            .map(|e| e.key().into())
             .collect()
     }
 
@@ -383,16 +333,16 @@ impl Db {
     ) -> usize {
         let mut n = 0;
         for e in self.table.iter() {
-            if e.is_expired(now) {
+            if !e.is_live(now) {
                 continue;
             }
-            let h = self.hasher.hash_one(&*e.key);
+            let h = self.hasher.hash_one(e.key());
             if h < lo || hi.is_some_and(|hi| h >= hi) {
                 continue;
             }
             n += 1;
             if keep(e) {
-                out.push(e.key.clone());
+                out.push(e.key().into());
             }
         }
         n
@@ -423,8 +373,8 @@ impl Db {
         let mut hashes: Vec<u64> = self
             .table
             .iter()
-            .filter(|e| !e.is_expired(now))
-            .map(|e| self.hasher.hash_one(&*e.key))
+            .filter(|e| e.is_live(now))
+            .map(|e| self.hasher.hash_one(e.key()))
             .filter(|&h| h >= from)
             .collect();
         if hashes.len() <= count {
@@ -467,7 +417,7 @@ impl Db {
                 return None;
             }
             let idx = rng.gen_range(0..n);
-            let key = self.table.iter().nth(idx).map(|e| e.key.clone())?;
+            let key: Box<[u8]> = self.table.iter().nth(idx).map(|e| e.key().into())?;
             if self.find_live(&key, now).is_some() {
                 return Some(key);
             }
@@ -483,7 +433,7 @@ impl Db {
     /// Approximate heap bytes held by this db (table + keys + values).
     pub fn memory_estimate(&self) -> usize {
         let slots = self.table.capacity() * (std::mem::size_of::<Entry>() + 1);
-        let data: usize = self.table.iter().map(|e| e.key.len() + e.value.heap_size()).sum();
+        let data: usize = self.table.iter().map(|e| e.block_size() + e.value().heap_size()).sum();
         slots + data + self.expires.len() * 16
     }
 }
@@ -645,5 +595,129 @@ mod tests {
         assert_eq!((t.len(), n), (2, 2));
         assert_eq!((db.len(), db.volatile_len()), (0, 0));
         assert_eq!(db.expire_due(1000, usize::MAX), (0, false));
+    }
+
+    mod model {
+        use super::super::*;
+        use proptest::prelude::*;
+        use std::collections::HashMap;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Set(u8, u8, Option<u64>, bool),
+            Remove(u8),
+            Expire(u8, Option<u64>),
+            Read(u8),
+            Rename(u8, u8),
+            Tick(u64),
+            ExpireDue,
+        }
+
+        fn key(k: u8) -> Vec<u8> {
+            // Short and long keys (the long ones exceed the test's
+            // out-of-line length threshold in entry.rs).
+            if k.is_multiple_of(4) {
+                format!("long-key-{k}-{}", "x".repeat(40)).into_bytes()
+            } else {
+                format!("k{k}").into_bytes()
+            }
+        }
+
+        fn val(v: u8) -> Value {
+            Value::from_bytes(format!("{v}-{}", "v".repeat(v as usize % 40)).as_bytes())
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            let ttl = prop_oneof![Just(None), (1u64..200).prop_map(Some), Just(Some(u64::MAX - 1))];
+            prop_oneof![
+                (0u8..16, any::<u8>(), ttl.clone(), any::<bool>()).prop_map(|(k, v, t, keep)| Op::Set(k, v, t, keep)),
+                (0u8..16).prop_map(Op::Remove),
+                (0u8..16, ttl).prop_map(|(k, t)| Op::Expire(k, t)),
+                (0u8..16).prop_map(Op::Read),
+                (0u8..16, 0u8..16).prop_map(|(a, b)| Op::Rename(a, b)),
+                (0u64..30).prop_map(Op::Tick),
+                Just(Op::ExpireDue),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 3 } else { 200 }))]
+            #[test]
+            fn db_matches_a_hashmap(ops in proptest::collection::vec(op(), 1..120)) {
+                let mut db = Db::new();
+                // key -> (value, deadline or 0)
+                let mut m: HashMap<Vec<u8>, (Value, u64)> = HashMap::new();
+                let mut now = 1u64;
+                for op in ops {
+                    m.retain(|_, (_, d)| *d == 0 || *d > now);
+                    match op {
+                        Op::Set(k, v, t, keep) => {
+                            let k = key(k);
+                            let old = db.set(&k, val(v), t, keep, now);
+                            let prev = m.get(&k).cloned();
+                            prop_assert_eq!(old, prev.as_ref().map(|p| p.0.clone()));
+                            let d = match (keep, prev) {
+                                (true, Some((_, d))) => d,
+                                _ => t.unwrap_or(0),
+                            };
+                            m.insert(k, (val(v), d));
+                        }
+                        Op::Remove(k) => {
+                            let k = key(k);
+                            let got = db.remove(&k, now).map(|e| (e.key().to_vec(), e.into_value()));
+                            prop_assert_eq!(got, m.remove(&k).map(|(v, _)| (k.clone(), v)));
+                        }
+                        Op::Expire(k, t) => {
+                            let k = key(k);
+                            let ok = db.set_expire(&k, t, now);
+                            prop_assert_eq!(ok, m.contains_key(&k));
+                            if let Some(e) = m.get_mut(&k) {
+                                e.1 = t.unwrap_or(0);
+                            }
+                        }
+                        Op::Read(k) => {
+                            let k = key(k);
+                            let got = db.lookup_read(&k, now, true).map(|e| (e.value().clone(), e.expire_at()));
+                            prop_assert_eq!(got, m.get(&k).map(|(v, d)| (v.clone(), (*d != 0).then_some(*d))));
+                        }
+                        Op::Rename(a, b) => {
+                            let (a, b) = (key(a), key(b));
+                            if let Some(e) = db.remove(&a, now) {
+                                db.remove(&b, now);
+                                db.insert_entry(&b, e, now);
+                                let x = m.remove(&a);
+                                m.remove(&b);
+                                if let Some(x) = x {
+                                    m.insert(b, x);
+                                }
+                            } else {
+                                prop_assert!(!m.contains_key(&a));
+                            }
+                        }
+                        Op::Tick(n) => now += n,
+                        Op::ExpireDue => {
+                            db.expire_due(now, usize::MAX);
+                            prop_assert_eq!(db.len(), m.len());
+                        }
+                    }
+                    prop_assert!(db.len() >= m.len());
+                    prop_assert_eq!(db.volatile_len(), db.iter().filter(|e| e.expire_at().is_some()).count());
+                }
+                m.retain(|_, (_, d)| *d == 0 || *d > now);
+                let mut live: Vec<(Vec<u8>, Value, Option<u64>)> = db
+                    .iter()
+                    .filter(|e| e.is_live(now))
+                    .map(|e| (e.key().to_vec(), e.value().clone(), e.expire_at()))
+                    .collect();
+                live.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut want: Vec<(Vec<u8>, Value, Option<u64>)> =
+                    m.into_iter().map(|(k, (v, d))| (k, v, (d != 0).then_some(d))).collect();
+                want.sort_by(|a, b| a.0.cmp(&b.0));
+                prop_assert_eq!(live, want);
+                let (t, _) = db.take_all();
+                std::thread::spawn(move || drop(t)).join().ok();
+                prop_assert_eq!(db.len(), 0);
+            }
+        }
     }
 }

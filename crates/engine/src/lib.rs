@@ -8,8 +8,10 @@
 pub mod clock;
 pub mod db;
 pub mod encoding;
+pub mod entry;
 pub mod expire;
 pub mod keyspace;
+pub mod small_bytes;
 pub mod types;
 pub mod value;
 

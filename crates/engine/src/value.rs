@@ -1,6 +1,7 @@
 //! The values a key can hold: strings (in Redis's three encodings) and the
 //! collection types of [`crate::types`], boxed so a `Value` stays small.
 
+pub use crate::small_bytes::SmallBytes;
 use crate::types::{Hash, List, Set, ZSet};
 
 /// Longest string Redis stores as `embstr` (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).
@@ -10,11 +11,13 @@ pub const EMBSTR_MAX: usize = 44;
 pub enum Value {
     /// A string that is the canonical decimal form of an i64 ("int").
     Int(i64),
-    /// A string stored as set ("embstr" when short, "raw" otherwise).
-    Str(Box<[u8]>),
+    /// A string stored as set ("embstr" when short, "raw" otherwise);
+    /// up to 22 bytes inline, longer ones boxed.
+    Str(SmallBytes),
     /// A string that has been modified in place (APPEND, SETRANGE...):
-    /// keeps spare capacity, always "raw".
-    Raw(Vec<u8>),
+    /// keeps spare capacity, always "raw". Boxed so `Value` stays 24
+    /// bytes (the inline string takes them all).
+    Raw(Box<Vec<u8>>),
     List(Box<List>),
     Hash(Box<Hash>),
     Set(Box<Set>),
@@ -113,10 +116,10 @@ impl Value {
     pub fn make_raw(&mut self) -> Option<&mut Vec<u8>> {
         match self {
             Value::Int(n) => {
-                *self = Value::Raw(itoa_buf::Buf::default().format(*n).to_vec());
+                *self = Value::Raw(Box::new(itoa_buf::Buf::default().format(*n).to_vec()));
             }
             Value::Str(b) => {
-                *self = Value::Raw(std::mem::take(b).into_vec());
+                *self = Value::Raw(Box::new(std::mem::take(b).into_vec()));
             }
             Value::Raw(_) => {}
             _ => return None,
@@ -131,8 +134,8 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Int(_) => 0,
-            Value::Str(b) => b.len(),
-            Value::Raw(v) => v.capacity(),
+            Value::Str(b) => b.heap_size(),
+            Value::Raw(v) => std::mem::size_of::<Vec<u8>>() + v.capacity(),
             Value::List(l) => std::mem::size_of::<List>() + l.heap_size(),
             Value::Hash(h) => std::mem::size_of::<Hash>() + h.heap_size(),
             Value::Set(x) => std::mem::size_of::<Set>() + x.heap_size(),
@@ -217,6 +220,24 @@ mod tests {
         assert_eq!(v.encoding(), "raw");
         let mut s = itoa_buf::Buf::default();
         assert_eq!(v.as_bytes(&mut s).unwrap(), b"123");
+    }
+
+    #[test]
+    fn value_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Option<Value>>(), 24);
+    }
+
+    #[test]
+    fn short_strings_are_inline_and_keep_redis_encodings() {
+        for n in [1usize, 16, 22, 23, 44, 45, 100] {
+            let v = Value::from_bytes(&vec![b'x'; n]);
+            assert_eq!(v.encoding(), if n <= EMBSTR_MAX { "embstr" } else { "raw" });
+            assert_eq!(v.heap_size(), if n <= 22 { 0 } else { n });
+            assert_eq!(v.str_len(), Some(n));
+            let mut s = itoa_buf::Buf::default();
+            assert_eq!(v.as_bytes(&mut s).unwrap(), &vec![b'x'; n][..]);
+        }
     }
 
     #[test]

@@ -621,3 +621,51 @@ fn raw_resp_binary_values() {
     r.send(b"*4\r\n$8\r\nGETRANGE\r\n$3\r\nb\0k\r\n$1\r\n2\r\n$2\r\n-1\r\n");
     assert_eq!(r.read_replies(1), b"$3\r\n\0\xff\x01\r\n");
 }
+
+/// Values around the inline limit (22 bytes) and Redis's embstr limit (44),
+/// and TTLs added, changed and removed on keys short and long (the entry
+/// block is resized each time).
+#[test]
+fn inline_boundaries_and_ttl_changes() {
+    let srv = server();
+    let mut r = srv.raw();
+    for (n, enc) in [
+        (1, "embstr"),
+        (22, "embstr"),
+        (23, "embstr"),
+        (44, "embstr"),
+        (45, "raw"),
+        (300, "raw"),
+    ] {
+        let v = "x".repeat(n);
+        let k = format!("k{n}");
+        assert_eq!(r.cmd(&["SET", &k, &v]), OK);
+        assert_eq!(r.cmd(&["GET", &k]), bulk(&v));
+        assert_eq!(r.cmd(&["OBJECT", "ENCODING", &k]), bulk(enc));
+        assert_eq!(r.cmd(&["STRLEN", &k]), format!(":{n}\r\n"));
+        assert_eq!(r.cmd(&["APPEND", &k, "y"]), format!(":{}\r\n", n + 1));
+        assert_eq!(r.cmd(&["OBJECT", "ENCODING", &k]), bulk("raw"));
+        assert_eq!(r.cmd(&["GET", &k]), bulk(&format!("{v}y")));
+    }
+    let long_key = "K".repeat(1000);
+    for k in ["a", long_key.as_str()] {
+        assert_eq!(r.cmd(&["SET", k, "v"]), OK);
+        assert_eq!(r.cmd(&["TTL", k]), ":-1\r\n");
+        assert_eq!(r.cmd(&["EXPIRE", k, "100"]), ":1\r\n");
+        assert_eq!(r.cmd(&["TTL", k]), ":100\r\n");
+        // A deadline beyond 2^48 ms takes the wide form.
+        assert_eq!(r.cmd(&["PEXPIREAT", k, "900000000000000000"]), ":1\r\n");
+        assert_eq!(r.cmd(&["PEXPIRETIME", k]), ":900000000000000000\r\n");
+        assert_eq!(r.cmd(&["SET", k, "w", "KEEPTTL"]), OK);
+        assert_eq!(r.cmd(&["PEXPIRETIME", k]), ":900000000000000000\r\n");
+        assert_eq!(r.cmd(&["PERSIST", k]), ":1\r\n");
+        assert_eq!(r.cmd(&["TTL", k]), ":-1\r\n");
+        assert_eq!(r.cmd(&["SET", k, "z", "PX", "50"]), OK);
+        assert_eq!(r.cmd(&["RENAME", k, "renamed"]), OK);
+        assert_eq!(r.cmd(&["GET", "renamed"]), bulk("z"));
+        advance(&mut r, 60);
+        assert_eq!(r.cmd(&["GET", "renamed"]), NIL);
+        assert_eq!(r.cmd(&["EXISTS", k]), ":0\r\n");
+    }
+    assert_eq!(r.cmd(&["DBSIZE"]), ":6\r\n");
+}

@@ -27,7 +27,8 @@ pub struct Hash {
 #[derive(Clone)]
 enum Repr {
     Listpack(Listpack),
-    Table(Table),
+    /// Boxed so a small (listpack) hash is 32 bytes, not the table's 80.
+    Table(Box<Table>),
 }
 
 impl Default for Repr {
@@ -68,6 +69,17 @@ fn put_len(buf: &mut Vec<u8>, mut n: usize) {
         }
         buf.push(b | 0x80);
     }
+}
+
+/// Bytes `put_item` writes for `n` bytes of data.
+fn item_size(n: usize) -> usize {
+    let mut len = 1;
+    let mut v = n >> 7;
+    while v != 0 {
+        len += 1;
+        v >>= 7;
+    }
+    len + n
 }
 
 fn put_item(buf: &mut Vec<u8>, data: &[u8]) {
@@ -145,6 +157,10 @@ impl Listpack {
                 false
             }
             None => {
+                // Exact growth, as Redis's listpack: a small hash's buffer
+                // is the size of its contents (jemalloc reallocs within a
+                // size class in place).
+                self.buf.reserve_exact(item_size(field.len()) + item_size(value.len()));
                 put_item(&mut self.buf, field);
                 put_item(&mut self.buf, value);
                 self.len += 1;
@@ -320,7 +336,7 @@ impl Hash {
     pub fn heap_size(&self) -> usize {
         match &self.repr {
             Repr::Listpack(lp) => lp.buf.capacity(),
-            Repr::Table(t) => t.heap_size(),
+            Repr::Table(t) => std::mem::size_of::<Table>() + t.heap_size(),
         }
     }
 
@@ -411,7 +427,7 @@ impl Hash {
         for (f, v) in lp.iter() {
             t.set(f, v);
         }
-        self.repr = Repr::Table(t);
+        self.repr = Repr::Table(Box::new(t));
     }
 
     /// A uniformly random pair, or None if empty.
@@ -594,6 +610,21 @@ mod tests {
         let mut rng = rand::thread_rng();
         let (f, v) = h.random_pair(&mut rng).unwrap();
         assert_eq!(h.get(f), Some(v));
+    }
+
+    #[test]
+    fn small_hashes_are_compact() {
+        assert_eq!(std::mem::size_of::<Hash>(), 32);
+        let l = limits(128, 64);
+        let mut h = Hash::new();
+        for i in 0..5 {
+            h.insert(format!("f{i}").as_bytes(), format!("value{i}").as_bytes(), &l);
+        }
+        assert_eq!(h.encoding(), "listpack");
+        // 5 x (1 + 2 + 1 + 6): no spare capacity.
+        assert_eq!(h.heap_size(), 50);
+        assert_eq!(item_size(127), 128);
+        assert_eq!(item_size(128), 130);
     }
 
     #[test]

@@ -745,7 +745,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
             let mut v = vec![0u8; offset as usize + value.len()];
             v[offset as usize..].copy_from_slice(value);
             let n = v.len();
-            db.set(key, Value::Raw(v), None, false, now);
+            db.set(key, Value::Raw(Box::new(v)), None, false, now);
             n
         }
         Some(e) => {
