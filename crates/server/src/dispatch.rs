@@ -140,6 +140,15 @@ impl<'a> Ctx<'a> {
         self.locks.shard(ks, idx).db(dbi)
     }
 
+    /// The locked part of the selected database holding `key`, and the
+    /// reply buffer, borrowed together.
+    pub fn db_out(&mut self, key: &[u8]) -> (&mut Db, &mut Reply) {
+        let dbi = self.client.db;
+        let ks = &self.server.keyspace;
+        let db = self.locks.shard(ks, ks.shard_of(key)).db(dbi);
+        (db, &mut *self.out)
+    }
+
     /// Shard `idx`, locked.
     pub fn shard(&mut self, idx: usize) -> &mut Shard {
         let ks = &self.server.keyspace;

@@ -13,13 +13,6 @@ fn server() -> TestServer {
     TestServer::start(&[])
 }
 
-fn resp3(srv: &TestServer) -> RawConn {
-    let mut r = srv.raw();
-    let hello = r.cmd(&["HELLO", "3"]);
-    assert!(hello.starts_with('%'), "{hello}");
-    r
-}
-
 /// Sends a command and parses the reply.
 fn frame(r: &mut RawConn, args: &[&str]) -> Frame {
     let raw = r.cmd(args);
@@ -123,7 +116,7 @@ fn hmget_hlen_hstrlen_hexists() {
     assert_eq!(r.cmd(&["HEXISTS", "h", "a"]), ":1\r\n");
     assert_eq!(r.cmd(&["HEXISTS", "h", "zz"]), ":0\r\n");
     assert_eq!(r.cmd(&["HEXISTS", "nokey", "a"]), ":0\r\n");
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(
         r3.cmd(&["HMGET", "h", "zz", "a"]),
         format!("*2\r\n_\r\n{}", bulk("hello"))
@@ -160,7 +153,7 @@ fn hkeys_hvals_hgetall_shapes() {
     assert_eq!(r.cmd(&["HKEYS", "nokey"]), "*0\r\n");
     assert_eq!(r.cmd(&["HVALS", "nokey"]), "*0\r\n");
     assert_eq!(r.cmd(&["HGETALL", "nokey"]), "*0\r\n");
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(
         r3.cmd(&["HGETALL", "h"]),
         format!(
@@ -305,7 +298,7 @@ fn hincrbyfloat() {
     r.cmd(&["SET", "str", "1"]);
     assert_eq!(r.cmd(&["HINCRBYFLOAT", "str", "f", "1"]), WRONGTYPE);
     // The same bulk reply in RESP3.
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(r3.cmd(&["HINCRBYFLOAT", "h", "g", "1"]), bulk("1.3"));
 }
 
@@ -430,7 +423,7 @@ fn hrandfield_shapes() {
         err("value is out of range")
     );
     // RESP3 WITHVALUES: an array of [field, value] arrays.
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     for args in [
         &["HRANDFIELD", "h", "2", "WITHVALUES"][..],
         &["HRANDFIELD", "h", "-4", "WITHVALUES"],
@@ -528,7 +521,7 @@ fn hscan_listpack_and_errors() {
     assert_eq!(r.cmd(&["HSCAN", "h", "0", "MATCH"]), SYNTAX);
     assert_eq!(r.cmd(&["HSCAN", "h", "0", "TYPE", "string"]), SYNTAX);
     assert_eq!(r.cmd(&["HSCAN", "h", "0", "FOO", "bar"]), SYNTAX);
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(r3.cmd(&["HSCAN", "h", "0"]), all);
 }
 

@@ -11,13 +11,6 @@ fn server() -> TestServer {
     TestServer::start(&["--enable-debug-command", "yes"])
 }
 
-fn resp3(srv: &TestServer) -> RawConn {
-    let mut r = srv.raw();
-    let hello = r.cmd(&["HELLO", "3"]);
-    assert!(hello.starts_with('%'), "{hello}");
-    r
-}
-
 const NIL: &str = "$-1\r\n";
 const NIL_ARRAY: &str = "*-1\r\n";
 const EMPTY: &str = "*0\r\n";
@@ -128,7 +121,7 @@ fn wrongtype_everywhere() {
 fn pop_with_and_without_count() {
     let srv = server();
     let mut r = srv.raw();
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(r.cmd(&["RPUSH", "l", "a", "b", "c", "d", "e"]), int(5));
     assert_eq!(r.cmd(&["LPOP", "l"]), bulk("a"));
     assert_eq!(r.cmd(&["RPOP", "l"]), bulk("e"));
@@ -160,7 +153,7 @@ fn pop_with_and_without_count() {
 fn lindex_lset() {
     let srv = server();
     let mut r = srv.raw();
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(r.cmd(&["RPUSH", "l", "a", "b", "c"]), int(3));
     assert_eq!(r.cmd(&["LINDEX", "l", "0"]), bulk("a"));
     assert_eq!(r.cmd(&["LINDEX", "l", "-3"]), bulk("a"));
@@ -221,7 +214,7 @@ fn lrem_ltrim_linsert() {
 fn lpos_options_and_errors() {
     let srv = server();
     let mut r = srv.raw();
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(r.cmd(&["RPUSH", "l", "a", "b", "c", "1", "2", "3", "c", "c"]), int(8));
     assert_eq!(r.cmd(&["LPOS", "l", "c"]), int(2));
     assert_eq!(r.cmd(&["LPOS", "l", "zz"]), NIL);
@@ -274,7 +267,7 @@ fn lpos_options_and_errors() {
 fn lmove_and_rpoplpush() {
     let srv = server();
     let mut r = srv.raw();
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(r.cmd(&["RPUSH", "src", "a", "b", "c"]), int(3));
     assert_eq!(r.cmd(&["LMOVE", "src", "dst", "LEFT", "RIGHT"]), bulk("a"));
     assert_eq!(r.cmd(&["LMOVE", "src", "dst", "right", "left"]), bulk("c"));
@@ -299,7 +292,7 @@ fn lmove_and_rpoplpush() {
 fn lmpop_shapes_and_errors() {
     let srv = server();
     let mut r = srv.raw();
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(r.cmd(&["RPUSH", "b", "1", "2", "3"]), int(3));
     assert_eq!(
         r.cmd(&["LMPOP", "2", "a", "b", "LEFT"]),

@@ -5,17 +5,10 @@
 
 mod common;
 
-use common::{RawConn, TestServer};
+use common::TestServer;
 
 fn server() -> TestServer {
     TestServer::start(&["--enable-debug-command", "yes"])
-}
-
-fn resp3(srv: &TestServer) -> RawConn {
-    let mut r = srv.raw();
-    let hello = r.cmd(&["HELLO", "3"]);
-    assert!(hello.starts_with('%'), "{hello}");
-    r
 }
 
 const OK: &str = "+OK\r\n";
@@ -254,7 +247,7 @@ fn encoding_thresholds_follow_config_set() {
 #[test]
 fn resp3_shapes() {
     let srv = server();
-    let mut r = resp3(&srv);
+    let mut r = srv.raw3();
     assert_eq!(r.cmd(&["SADD", "s", "1", "2"]), int(2));
     assert_eq!(r.cmd(&["SADD", "t", "2", "3"]), int(2));
     assert_eq!(r.cmd(&["SMEMBERS", "s"]), set3(&["1", "2"]));

@@ -11,13 +11,6 @@ fn server() -> TestServer {
     TestServer::start(&["--enable-debug-command", "yes"])
 }
 
-fn resp3(srv: &TestServer) -> RawConn {
-    let mut r = srv.raw();
-    let hello = r.cmd(&["HELLO", "3"]);
-    assert!(hello.starts_with('%'), "{hello}");
-    r
-}
-
 fn advance(r: &mut RawConn, ms: u64) {
     assert_eq!(r.cmd(&["DEBUG", "ADVANCE-CLOCK", &ms.to_string()]), "+OK\r\n");
 }
@@ -99,7 +92,7 @@ fn set_option_combinations() {
 #[test]
 fn set_resp3_null_and_redis_crate() {
     let srv = server();
-    let mut r = resp3(&srv);
+    let mut r = srv.raw3();
     assert_eq!(r.cmd(&["SET", "k", "v", "XX"]), "_\r\n");
     assert_eq!(r.cmd(&["SET", "k", "v", "GET"]), "_\r\n");
     assert_eq!(r.cmd(&["SET", "k", "w", "GET"]), bulk("v"));
@@ -271,7 +264,7 @@ fn getdel_and_getex() {
         "-ERR wrong number of arguments for 'getex' command\r\n"
     );
 
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(r3.cmd(&["GETEX", "nokey", "PERSIST"]), "_\r\n");
     assert_eq!(r3.cmd(&["GETDEL", "nokey"]), "_\r\n");
 }
@@ -331,7 +324,7 @@ fn mget_mset_msetnx() {
     }
     assert_eq!(vals[200], None);
 
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(r3.cmd(&["MGET", "a", "nokey"]), "*2\r\n$1\r\n3\r\n_\r\n");
 }
 
@@ -554,7 +547,7 @@ fn incrbyfloat_long_double_formatting() {
     assert_eq!(r.cmd(&["GET", "t"]), NIL);
 
     // A bulk string in RESP3 too, not a double.
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(r3.cmd(&["INCRBYFLOAT", "d", "1.25"]), bulk("1.25"));
 }
 
@@ -596,7 +589,7 @@ fn lcs_replies() {
     assert_eq!(r.cmd(&["MSET", "i1", "12345", "i2", "2345"]), OK);
     assert_eq!(r.cmd(&["LCS", "i1", "i2"]), bulk("2345"));
 
-    let mut r3 = resp3(&srv);
+    let mut r3 = srv.raw3();
     assert_eq!(
         r3.cmd(&["LCS", "k1", "k2", "IDX", "WITHMATCHLEN"]),
         "%2\r\n$7\r\nmatches\r\n*2\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n*3\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n:2\r\n$3\r\nlen\r\n:6\r\n"

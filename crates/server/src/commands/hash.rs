@@ -135,14 +135,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 const ERR_HASH_NOT_INT: &str = "hash value is not an integer";
 const ERR_HASH_NOT_FLOAT: &str = "hash value is not a float";
 
-/// The database holding `key` and the reply buffer, borrowed together.
-fn db_out<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> (&'c mut Db, &'c mut Reply) {
-    let dbi = ctx.client.db;
-    let ks = &ctx.server.keyspace;
-    let db = ctx.locks.shard(ks, ks.shard_of(key)).db(dbi);
-    (db, &mut *ctx.out)
-}
-
 /// What a read lookup found.
 enum Found<'a> {
     Missing,
@@ -164,7 +156,7 @@ fn read<'d>(db: &'d mut Db, key: &[u8], now: u64, touch: bool) -> Found<'d> {
 fn with_hash(ctx: &mut Ctx<'_>, key: &[u8], missing: impl FnOnce(&mut Reply), f: impl FnOnce(&Hash, &mut Reply)) {
     let now = ctx.now;
     let touch = !ctx.client.no_touch;
-    let (db, out) = db_out(ctx, key);
+    let (db, out) = ctx.db_out(key);
     match read(db, key, now, touch) {
         Found::Missing => missing(out),
         Found::WrongType => out.error(ERR_WRONGTYPE),
@@ -215,7 +207,7 @@ fn hset_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], hmset: bool) {
     let key = args[1];
     let now = ctx.now;
     let limits = ctx.server.limits();
-    let (db, out) = db_out(ctx, key);
+    let (db, out) = ctx.db_out(key);
     if check_write(db, key, now).is_err() {
         return out.error(ERR_WRONGTYPE);
     }
@@ -241,7 +233,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let (key, field, value) = (args[1], args[2], args[3]);
     let now = ctx.now;
     let limits = ctx.server.limits();
-    let (db, out) = db_out(ctx, key);
+    let (db, out) = ctx.db_out(key);
     match check_write(db, key, now) {
         Err(()) => return out.error(ERR_WRONGTYPE),
         Ok(true) => {
@@ -367,7 +359,7 @@ fn hgetall(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 fn hdel(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let key = args[1];
     let now = ctx.now;
-    let (db, out) = db_out(ctx, key);
+    let (db, out) = ctx.db_out(key);
     let mut deleted = 0;
     let mut emptied = false;
     match db.lookup_write(key, now).map(|e| e.value_mut()) {
@@ -403,7 +395,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     };
     let now = ctx.now;
     let limits = ctx.server.limits();
-    let (db, out) = db_out(ctx, key);
+    let (db, out) = ctx.db_out(key);
     if check_write(db, key, now).is_err() {
         return out.error(ERR_WRONGTYPE);
     }
@@ -449,7 +441,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     }
     let now = ctx.now;
     let limits = ctx.server.limits();
-    let (db, out) = db_out(ctx, key);
+    let (db, out) = ctx.db_out(key);
     if check_write(db, key, now).is_err() {
         return out.error(ERR_WRONGTYPE);
     }
@@ -585,7 +577,7 @@ fn hscan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let key = args[1];
     let now = ctx.now;
     let touch = !ctx.client.no_touch;
-    let (db, out) = db_out(ctx, key);
+    let (db, out) = ctx.db_out(key);
     let h = match read(db, key, now, touch) {
         Found::Missing => {
             out.array(2);

@@ -12,7 +12,7 @@
 use rand::Rng;
 
 use larder_engine::types::set::{Member, Set};
-use larder_engine::{Db, Keyspace, Limits, Shard, Value};
+use larder_engine::{Keyspace, Limits, Shard, Value};
 use larder_protocol::Reply;
 
 use super::{acl, flags::*, BeginSearch, CommandSpec, FindKeys, KeySpec};
@@ -183,14 +183,6 @@ const ERR_POSITIVE: &str = "value is out of range, must be positive";
 // ---------------------------------------------------------------------
 // helpers
 
-/// The locked db holding `key` and the reply buffer, borrowed together.
-fn db_out<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> (&'c mut Db, &'c mut Reply) {
-    let dbi = ctx.client.db;
-    let ks = &ctx.server.keyspace;
-    let db = ctx.locks.shard(ks, ks.shard_of(key)).db(dbi);
-    (db, &mut *ctx.out)
-}
-
 /// What a lookup found.
 enum Found<'a> {
     Missing,
@@ -241,7 +233,7 @@ fn lookup_sets(ctx: &mut Ctx<'_>, keys: &[&[u8]]) -> Result<Vec<bool>, ()> {
     let touch = !ctx.client.no_touch;
     let mut exists = Vec::with_capacity(keys.len());
     for key in keys {
-        let (db, _) = db_out(ctx, key);
+        let (db, _) = ctx.db_out(key);
         match as_set(db.lookup_read(key, now, touch)) {
             Found::Missing => exists.push(false),
             Found::WrongType => return Err(()),
@@ -268,7 +260,7 @@ fn borrow_sets<'l>(locks: &'l Locks<'_>, ks: &Keyspace, dbi: usize, now: u64, ke
 /// deletes `dst` when the result is empty, as Redis's *STORE commands.
 fn store(ctx: &mut Ctx<'_>, dst: &[u8], result: Set) {
     let now = ctx.now;
-    let (db, out) = db_out(ctx, dst);
+    let (db, out) = ctx.db_out(dst);
     if result.is_empty() {
         let deleted = db.remove(dst, now).is_some();
         out.integer(0);
@@ -291,7 +283,7 @@ fn sadd(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let now = ctx.now;
     let key = args[1];
     let members = &args[2..];
-    let (db, out) = db_out(ctx, key);
+    let (db, out) = ctx.db_out(key);
     let added = match as_set(db.lookup_write(key, now)) {
         Found::WrongType => return out.error(ERR_WRONGTYPE),
         Found::Set(s) => {
@@ -312,7 +304,7 @@ fn sadd(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 fn srem(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let now = ctx.now;
     let key = args[1];
-    let (db, out) = db_out(ctx, key);
+    let (db, out) = ctx.db_out(key);
     let (deleted, empty) = match as_set(db.lookup_write(key, now)) {
         Found::Missing => return out.integer(0),
         Found::WrongType => return out.error(ERR_WRONGTYPE),
@@ -339,7 +331,7 @@ fn srem(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 fn smembers(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let now = ctx.now;
     let touch = !ctx.client.no_touch;
-    let (db, out) = db_out(ctx, args[1]);
+    let (db, out) = ctx.db_out(args[1]);
     match as_set(db.lookup_read(args[1], now, touch)) {
         Found::Missing => out.set(0),
         Found::WrongType => out.error(ERR_WRONGTYPE),
@@ -350,7 +342,7 @@ fn smembers(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 fn sismember(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let now = ctx.now;
     let touch = !ctx.client.no_touch;
-    let (db, out) = db_out(ctx, args[1]);
+    let (db, out) = ctx.db_out(args[1]);
     match as_set(db.lookup_read(args[1], now, touch)) {
         Found::Missing => out.integer(0),
         Found::WrongType => out.error(ERR_WRONGTYPE),
@@ -361,7 +353,7 @@ fn sismember(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 fn smismember(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let now = ctx.now;
     let touch = !ctx.client.no_touch;
-    let (db, out) = db_out(ctx, args[1]);
+    let (db, out) = ctx.db_out(args[1]);
     let set = match as_set(db.lookup_read(args[1], now, touch)) {
         Found::Missing => None,
         Found::WrongType => return out.error(ERR_WRONGTYPE),
@@ -376,7 +368,7 @@ fn smismember(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 fn scard(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let now = ctx.now;
     let touch = !ctx.client.no_touch;
-    let (db, out) = db_out(ctx, args[1]);
+    let (db, out) = ctx.db_out(args[1]);
     match as_set(db.lookup_read(args[1], now, touch)) {
         Found::Missing => out.integer(0),
         Found::WrongType => out.error(ERR_WRONGTYPE),
@@ -400,7 +392,7 @@ fn spop(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 
 fn spop_one(ctx: &mut Ctx<'_>, key: &[u8]) {
     let now = ctx.now;
-    let (db, out) = db_out(ctx, key);
+    let (db, out) = ctx.db_out(key);
     let (member, empty) = match as_set(db.lookup_write(key, now)) {
         Found::Missing => return out.null(),
         Found::WrongType => return out.error(ERR_WRONGTYPE),
@@ -421,7 +413,7 @@ fn spop_count(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let limits = ctx.server.limits();
     let now = ctx.now;
     let key = args[1];
-    let (db, out) = db_out(ctx, key);
+    let (db, out) = ctx.db_out(key);
     let set = match as_set(db.lookup_write(key, now)) {
         Found::Missing => return out.set(0),
         Found::WrongType => return out.error(ERR_WRONGTYPE),
@@ -488,7 +480,7 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     };
     let now = ctx.now;
     let touch = !ctx.client.no_touch;
-    let (db, out) = db_out(ctx, args[1]);
+    let (db, out) = ctx.db_out(args[1]);
     let set = match as_set(db.lookup_read(args[1], now, touch)) {
         Found::Missing if count.is_some() => return out.array(0),
         Found::Missing => return out.null(),
@@ -568,7 +560,7 @@ fn smove(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let limits = ctx.server.limits();
     let now = ctx.now;
     let src_is_member = {
-        let (db, out) = db_out(ctx, src);
+        let (db, out) = ctx.db_out(src);
         match as_set(db.lookup_write(src, now)) {
             Found::Missing => return out.integer(0),
             Found::WrongType => return out.error(ERR_WRONGTYPE),
@@ -576,7 +568,7 @@ fn smove(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         }
     };
     let dst_exists = {
-        let (db, out) = db_out(ctx, dst);
+        let (db, out) = ctx.db_out(dst);
         match as_set(db.lookup_write(dst, now)) {
             Found::Missing => false,
             Found::WrongType => return out.error(ERR_WRONGTYPE),
@@ -590,7 +582,7 @@ fn smove(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         return ctx.out.integer(0);
     }
     {
-        let (db, _) = db_out(ctx, src);
+        let (db, _) = ctx.db_out(src);
         if let Found::Set(s) = as_set(db.lookup_write(src, now)) {
             s.remove(ele);
             if s.is_empty() {
@@ -599,7 +591,7 @@ fn smove(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         }
     }
     ctx.dirty(1);
-    let (db, out) = db_out(ctx, dst);
+    let (db, out) = ctx.db_out(dst);
     let added = if dst_exists {
         match as_set(db.lookup_write(dst, now)) {
             Found::Set(s) => s.insert(ele, &limits),
@@ -819,7 +811,7 @@ fn sscan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     };
     let now = ctx.now;
     let touch = !ctx.client.no_touch;
-    let (db, out) = db_out(ctx, args[1]);
+    let (db, out) = ctx.db_out(args[1]);
     let set = match as_set(db.lookup_read(args[1], now, touch)) {
         Found::Missing => {
             out.array(2);

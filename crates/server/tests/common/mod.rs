@@ -125,6 +125,14 @@ impl TestServer {
         RawConn { s }
     }
 
+    /// A raw connection switched to RESP3 with HELLO 3.
+    pub fn raw3(&self) -> RawConn {
+        let mut r = self.raw();
+        let hello = r.cmd(&["HELLO", "3"]);
+        assert!(hello.starts_with('%'), "{hello}");
+        r
+    }
+
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
