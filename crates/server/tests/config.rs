@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -49,9 +49,7 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use common::free_port;
 
 /// Starts `larder-server <args...>`; the config must set `port`.
 fn start(args: &[&str], port: u16) -> Proc {
@@ -63,7 +61,11 @@ fn start(args: &[&str], port: u16) -> Proc {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if let Ok(probe) = TcpStream::connect(("127.0.0.1", port)) {
+            assert!(
+                common::served_by(probe, child.id()),
+                "another process answers on port {port}"
+            );
             return Proc { child, port };
         }
         if let Ok(Some(st)) = child.try_wait() {

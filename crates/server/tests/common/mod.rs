@@ -14,16 +14,27 @@ pub struct TestServer {
     pub dir: std::path::PathBuf,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
+/// A loopback port that was free a moment ago and that no other test in
+/// this process has been given (tests run in parallel threads, and the
+/// kernel may hand a just-released port out again).
+pub fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("no free port");
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// Whether the server answering on `conn` is process `pid` (INFO server's
 /// process_id).
-fn served_by(mut conn: TcpStream, pid: u32) -> bool {
+pub fn served_by(mut conn: TcpStream, pid: u32) -> bool {
     conn.set_read_timeout(Some(Duration::from_secs(5))).ok();
     if conn.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n").is_err() {
         return false;
