@@ -1,0 +1,48 @@
+"""Caching patterns through redis-py, the most used Python client, against a
+running server: hashes, sorted-set leaderboards and rate limits, sets,
+lists, blocking pops woken from another connection, SORT; RESP2 and RESP3.
+
+Usage: python3 tests/clients/redis_py_smoke.py PORT   (.ci/run starts Larder
+and runs it; the same script passes against redis-server).
+"""
+import sys
+import threading
+import time
+
+import redis
+
+PORT = int(sys.argv[1])
+for proto in (2, 3):
+    r = redis.Redis(port=PORT, protocol=proto, decode_responses=True)
+    r.flushall()
+    r.hset("user:1", mapping={"name": "Ada", "visits": 1})
+    assert r.hgetall("user:1") == {"name": "Ada", "visits": "1"}
+    assert r.hincrby("user:1", "visits", 2) == 3
+    r.zadd("board", {"ada": 120, "bob": 95, "cy": 130})
+    assert [tuple(x) for x in r.zrevrange("board", 0, 1, withscores=True)] == [("cy", 130.0), ("ada", 120.0)]
+    assert r.zrank("board", "ada") == 1
+    assert r.zscore("board", "bob") == 95.0
+    r.sadd("tags", "a", "b", "c")
+    assert r.smembers("tags") == {"a", "b", "c"}
+    assert r.sinter("tags", "tags") == {"a", "b", "c"}
+    r.rpush("q", 1, 2, 3)
+    assert r.lrange("q", 0, -1) == ["1", "2", "3"]
+    assert r.lpop("q", 2) == ["1", "2"]
+    # sliding-window rate limit with a sorted set
+    now = time.time()
+    p = r.pipeline(transaction=False)
+    p.zremrangebyscore("rl", 0, now - 60)
+    p.zadd("rl", {f"req{now}": now})
+    p.zcard("rl")
+    p.expire("rl", 60)
+    assert p.execute()[2] == 1
+    # blocking pop woken from another connection
+    got = {}
+    def waiter():
+        got["v"] = redis.Redis(port=PORT, protocol=proto, decode_responses=True).blpop(["jobs"], timeout=5)
+    t = threading.Thread(target=waiter); t.start(); time.sleep(0.2)
+    r.rpush("jobs", "job-1"); t.join()
+    assert got["v"] in (("jobs", "job-1"), ["jobs", "job-1"]), got
+    assert r.blpop(["nothing"], timeout=0.1) is None
+    assert r.sort("q") == ["3"]
+    print("redis-py RESP%d ok" % proto)
