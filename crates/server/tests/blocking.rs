@@ -5,28 +5,14 @@
 
 mod common;
 
+use common::resp::{arr, bulk, int};
+
 use std::time::{Duration, Instant};
 
 use common::{RawConn, TestServer};
 
 fn server() -> TestServer {
     TestServer::start(&[])
-}
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn int(n: i64) -> String {
-    format!(":{n}\r\n")
-}
-
-fn arr(items: &[&str]) -> String {
-    let mut s = format!("*{}\r\n", items.len());
-    for i in items {
-        s.push_str(&bulk(i));
-    }
-    s
 }
 
 /// Encodes a command as a multibulk.

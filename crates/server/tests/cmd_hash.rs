@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::resp::bulk;
+
 use std::collections::{HashMap, HashSet};
 
 use common::{RawConn, TestServer};
@@ -19,10 +21,6 @@ fn frame(r: &mut RawConn, args: &[&str]) -> Frame {
     let (f, used) = parse_frame(raw.as_bytes()).unwrap().unwrap();
     assert_eq!(used, raw.len(), "one reply");
     f
-}
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
 }
 
 fn b(s: &str) -> Frame {

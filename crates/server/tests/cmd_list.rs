@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::resp::{arr, bulk, int};
+
 use common::{RawConn, TestServer};
 
 fn server() -> TestServer {
@@ -18,22 +20,6 @@ const OK: &str = "+OK\r\n";
 const SYNTAX: &str = "-ERR syntax error\r\n";
 const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn int(n: i64) -> String {
-    format!(":{n}\r\n")
-}
-
-fn arr(items: &[&str]) -> String {
-    let mut s = format!("*{}\r\n", items.len());
-    for i in items {
-        s.push_str(&bulk(i));
-    }
-    s
-}
 
 fn err(msg: &str) -> String {
     format!("-ERR {msg}\r\n")

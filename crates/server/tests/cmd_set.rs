@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::resp::{arr, bulk, int};
+
 use common::TestServer;
 
 fn server() -> TestServer {
@@ -18,22 +20,6 @@ const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 const POSITIVE: &str = "-ERR value is out of range, must be positive\r\n";
 const EMPTY_SCAN: &str = "*2\r\n$1\r\n0\r\n*0\r\n";
-
-fn int(n: i64) -> String {
-    format!(":{n}\r\n")
-}
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn arr(items: &[&str]) -> String {
-    let mut s = format!("*{}\r\n", items.len());
-    for i in items {
-        s.push_str(&bulk(i));
-    }
-    s
-}
 
 fn set3(items: &[&str]) -> String {
     let mut s = format!("~{}\r\n", items.len());

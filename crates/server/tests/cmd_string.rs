@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::resp::bulk;
+
 use common::{RawConn, TestServer};
 
 fn server() -> TestServer {
@@ -20,10 +22,6 @@ const OK: &str = "+OK\r\n";
 const SYNTAX: &str = "-ERR syntax error\r\n";
 const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
 const NOT_FLOAT: &str = "-ERR value is not a valid float\r\n";
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
 
 fn unix_secs() -> u64 {
     std::time::SystemTime::now()

@@ -227,3 +227,22 @@ pub fn count_frames(buf: &[u8]) -> usize {
     }
     n
 }
+
+/// Expected RESP2 replies, byte for byte.
+pub mod resp {
+    pub fn bulk(s: &str) -> String {
+        format!("${}\r\n{}\r\n", s.len(), s)
+    }
+
+    pub fn int(n: i64) -> String {
+        format!(":{n}\r\n")
+    }
+
+    pub fn arr(items: &[&str]) -> String {
+        let mut s = format!("*{}\r\n", items.len());
+        for i in items {
+            s.push_str(&bulk(i));
+        }
+        s
+    }
+}
