@@ -39,6 +39,48 @@ pub fn parse_f64(arg: &[u8]) -> Option<f64> {
     Some(v)
 }
 
+/// The arguments of LMPOP/BLMPOP/ZMPOP/BZMPOP from `numkeys_idx` on:
+/// `numkeys key... <where> [COUNT count]`, where `<where>` is one of the
+/// two `words` (LEFT|RIGHT, MIN|MAX). Returns the keys, whether `<where>`
+/// is the second word, and the count (default 1), with Redis's errors in
+/// its order (mpopGenericCommand: numkeys, where, COUNT).
+pub fn parse_mpop<'a>(
+    args: &[&'a [u8]],
+    numkeys_idx: usize,
+    words: [&str; 2],
+) -> Result<(Vec<&'a [u8]>, bool, usize), &'static str> {
+    let numkeys = match parse_i64(args[numkeys_idx]) {
+        Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => return Err("numkeys should be greater than 0"),
+    };
+    let where_idx = numkeys_idx.saturating_add(numkeys).saturating_add(1);
+    if where_idx >= args.len() {
+        return Err(ERR_SYNTAX);
+    }
+    let second = if is(args[where_idx], words[0]) {
+        false
+    } else if is(args[where_idx], words[1]) {
+        true
+    } else {
+        return Err(ERR_SYNTAX);
+    };
+    let mut count: Option<usize> = None;
+    let mut j = where_idx + 1;
+    while j < args.len() {
+        if count.is_none() && is(args[j], "count") && j + 1 < args.len() {
+            j += 1;
+            match parse_i64(args[j]) {
+                Some(n) if n >= 1 => count = Some(usize::try_from(n).unwrap_or(usize::MAX)),
+                _ => return Err("count should be greater than 0"),
+            }
+        } else {
+            return Err(ERR_SYNTAX);
+        }
+        j += 1;
+    }
+    Ok((args[numkeys_idx + 1..where_idx].to_vec(), second, count.unwrap_or(1)))
+}
+
 /// Case-insensitive comparison of an argument with an ASCII keyword.
 #[inline]
 pub fn is(arg: &[u8], keyword: &str) -> bool {

@@ -479,6 +479,9 @@ fn pops_resp2() {
     z.ok("BZMPOP 0 0 z MIN", "-ERR numkeys should be greater than 0");
     z.ok("BZMPOP x 1 z MIN", "-ERR timeout is not a float or out of range");
     z.ok("BZMPOP 0 1 z FOO", SYNTAX);
+    // The mpop arguments are checked before the timeout, as Redis does.
+    z.ok("BZMPOP abc 0 z MIN", "-ERR numkeys should be greater than 0");
+    z.ok("BZMPOP -1 1 z FOO", SYNTAX);
 }
 
 #[test]

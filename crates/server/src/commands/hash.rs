@@ -7,11 +7,10 @@ use larder_engine::{Db, Value};
 use larder_protocol::Reply;
 use rand::Rng;
 
-use super::keyspace::parse_cursor;
+use super::keyspace::{parse_cursor, ScanOptions};
 use super::string::ld::Ld;
 use super::{acl, flags::*, CommandSpec, KeySpec};
 use crate::dispatch::Ctx;
-use crate::glob::glob_match;
 use crate::util::{int_arg, is, parse_i64, ERR_NOT_FLOAT, ERR_NOT_INT, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE};
 
 const KEY_RW_UPDATE: &[KeySpec] = &[KeySpec::single(1, &["RW", "UPDATE"])];
@@ -587,28 +586,13 @@ fn hscan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         Found::WrongType => return out.error(ERR_WRONGTYPE),
         Found::Hash(h) => h,
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let more = args.len() - i >= 2;
-        if is(args[i], "count") && more {
-            match parse_i64(args[i + 1]) {
-                Some(c) if c >= 1 => count = c,
-                Some(_) => return out.error(ERR_SYNTAX),
-                None => return out.error(ERR_NOT_INT),
-            }
-        } else if is(args[i], "match") && more {
-            let p = args[i + 1];
-            pattern = (p != b"*").then_some(p);
-        } else {
-            return out.error(ERR_SYNTAX);
-        }
-        i += 2;
-    }
+    let o = match ScanOptions::parse(&args[3..], false) {
+        Ok(o) => o,
+        Err(e) => return out.error(e),
+    };
     let mut found: Vec<(&[u8], &[u8])> = Vec::new();
-    let next = h.scan(cursor, usize::try_from(count).unwrap_or(usize::MAX), |f, v| {
-        if pattern.is_none_or(|p| glob_match(p, f, false)) {
+    let next = h.scan(cursor, o.count, |f, v| {
+        if o.matches(f) {
             found.push((f, v));
         }
     });

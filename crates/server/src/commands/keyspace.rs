@@ -437,6 +437,51 @@ pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
+/// The options of SCAN, HSCAN, SSCAN and ZSCAN after the cursor:
+/// `[MATCH pattern] [COUNT count]`, and `[TYPE type]` for SCAN only, with
+/// Redis's errors (scanGenericCommand).
+pub(crate) struct ScanOptions<'a> {
+    pub count: usize,
+    /// None for no pattern or `*`.
+    pub pattern: Option<&'a [u8]>,
+    pub type_name: Option<&'a [u8]>,
+}
+
+impl<'a> ScanOptions<'a> {
+    pub(crate) fn parse(opts: &[&'a [u8]], allow_type: bool) -> Result<ScanOptions<'a>, &'static str> {
+        let mut o = ScanOptions {
+            count: 10,
+            pattern: None,
+            type_name: None,
+        };
+        let mut i = 0;
+        while i < opts.len() {
+            let more = opts.len() - i >= 2;
+            if is(opts[i], "count") && more {
+                match parse_i64(opts[i + 1]) {
+                    Some(c) if c >= 1 => o.count = usize::try_from(c).unwrap_or(usize::MAX),
+                    Some(_) => return Err(ERR_SYNTAX),
+                    None => return Err(ERR_NOT_INT),
+                }
+            } else if is(opts[i], "match") && more {
+                let p = opts[i + 1];
+                o.pattern = (p != b"*").then_some(p);
+            } else if allow_type && is(opts[i], "type") && more {
+                o.type_name = Some(opts[i + 1]);
+            } else {
+                return Err(ERR_SYNTAX);
+            }
+            i += 2;
+        }
+        Ok(o)
+    }
+
+    /// Whether `item` matches the MATCH pattern (always, without one).
+    pub(crate) fn matches(&self, item: &[u8]) -> bool {
+        self.pattern.is_none_or(|p| glob_match(p, item, false))
+    }
+}
+
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. The cursor
 /// walks the shards in order and each shard's hash space (see
 /// `Keyspace::scan`), one shard lock at a time.
@@ -445,42 +490,18 @@ fn scan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         ctx.out.error("invalid cursor");
         return;
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < args.len() {
-        let more = args.len() - i >= 2;
-        if is(args[i], "count") && more {
-            match parse_i64(args[i + 1]) {
-                Some(c) if c >= 1 => count = c,
-                Some(_) => return ctx.out.error(ERR_SYNTAX),
-                None => return ctx.out.error(ERR_NOT_INT),
-            }
-        } else if is(args[i], "match") && more {
-            let p = args[i + 1];
-            pattern = (p != b"*").then_some(p);
-        } else if is(args[i], "type") && more {
-            type_name = Some(args[i + 1]);
-        } else {
-            return ctx.out.error(ERR_SYNTAX);
-        }
-        i += 2;
-    }
+    let o = match ScanOptions::parse(&args[2..], true) {
+        Ok(o) => o,
+        Err(e) => return ctx.out.error(e),
+    };
     let now = ctx.now;
     let dbi = ctx.client.db;
     let mut found = Vec::new();
-    let next = ctx.server.keyspace.scan(
-        dbi,
-        cursor,
-        usize::try_from(count).unwrap_or(usize::MAX),
-        now,
-        &mut found,
-        |e| {
-            pattern.is_none_or(|p| glob_match(p, e.key(), false))
-                && type_name.is_none_or(|t| t.eq_ignore_ascii_case(e.value().value_type().name().as_bytes()))
-        },
-    );
+    let next = ctx.server.keyspace.scan(dbi, cursor, o.count, now, &mut found, |e| {
+        o.matches(e.key())
+            && o.type_name
+                .is_none_or(|t| t.eq_ignore_ascii_case(e.value().value_type().name().as_bytes()))
+    });
     ctx.out.array(2);
     ctx.out.bulk(next.to_string().as_bytes());
     ctx.out.array(found.len());

@@ -7,7 +7,7 @@ use larder_engine::{Db, Value};
 use super::{acl, flags::*, BeginSearch, CommandSpec, FindKeys, KeySpec};
 use crate::blocking::{parse_timeout, TimeoutReply};
 use crate::dispatch::Ctx;
-use crate::util::{int_arg, is, parse_i64, ERR_NOT_INT, ERR_NO_KEY, ERR_SYNTAX, ERR_WRONGTYPE};
+use crate::util::{int_arg, is, parse_i64, parse_mpop, ERR_NOT_INT, ERR_NO_KEY, ERR_SYNTAX, ERR_WRONGTYPE};
 
 const KEY_RW_INSERT: &[KeySpec] = &[KeySpec::single(1, &["RW", "INSERT"])];
 const KEY_RW_ACCESS_DELETE: &[KeySpec] = &[KeySpec::single(1, &["RW", "ACCESS", "DELETE"])];
@@ -677,38 +677,14 @@ fn mpop_first(ctx: &mut Ctx<'_>, keys: &[&[u8]], end: End, count: usize) -> bool
     false
 }
 
-/// Parses `numkeys key... LEFT|RIGHT [COUNT n]` starting at `numkeys_idx`.
-fn parse_mpop<'a>(args: &[&'a [u8]], numkeys_idx: usize) -> Result<(Vec<&'a [u8]>, End, usize), &'static str> {
-    const ERR_NUMKEYS: &str = "numkeys should be greater than 0";
-    let numkeys = match parse_i64(args[numkeys_idx]) {
-        Some(n) if n >= 1 => n as u64,
-        _ => return Err(ERR_NUMKEYS),
-    };
-    let where_idx = (numkeys_idx as u64 + numkeys + 1) as usize;
-    if numkeys >= args.len() as u64 || where_idx >= args.len() {
-        return Err(ERR_SYNTAX);
-    }
-    let end = parse_end(args[where_idx]).ok_or(ERR_SYNTAX)?;
-    let mut count: Option<usize> = None;
-    let mut j = where_idx + 1;
-    while j < args.len() {
-        if count.is_none() && is(args[j], "count") && j + 1 < args.len() {
-            j += 1;
-            match parse_i64(args[j]) {
-                Some(n) if n >= 1 => count = Some(n as usize),
-                _ => return Err("count should be greater than 0"),
-            }
-        } else {
-            return Err(ERR_SYNTAX);
-        }
-        j += 1;
-    }
-    let keys = args[numkeys_idx + 1..where_idx].to_vec();
-    Ok((keys, end, count.unwrap_or(1)))
+/// LMPOP/BLMPOP's `numkeys key... LEFT|RIGHT [COUNT n]` from `numkeys_idx`.
+fn parse_lmpop<'a>(args: &[&'a [u8]], numkeys_idx: usize) -> Result<(Vec<&'a [u8]>, End, usize), &'static str> {
+    let (keys, right, count) = parse_mpop(args, numkeys_idx, ["left", "right"])?;
+    Ok((keys, if right { End::Tail } else { End::Head }, count))
 }
 
 fn lmpop(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
-    let (keys, end, count) = match parse_mpop(args, 1) {
+    let (keys, end, count) = match parse_lmpop(args, 1) {
         Ok(x) => x,
         Err(e) => return ctx.out.error(e),
     };
@@ -718,7 +694,7 @@ fn lmpop(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 }
 
 fn blmpop(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
-    let (keys, end, count) = match parse_mpop(args, 2) {
+    let (keys, end, count) = match parse_lmpop(args, 2) {
         Ok(x) => x,
         Err(e) => return ctx.out.error(e),
     };

@@ -17,10 +17,9 @@ use larder_protocol::Reply;
 
 use super::{acl, flags::*, BeginSearch, CommandSpec, FindKeys, KeySpec};
 use crate::dispatch::{Ctx, Locks};
-use crate::glob::glob_match;
 use crate::util::{is, parse_i64, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGTYPE};
 
-use super::keyspace::parse_cursor;
+use super::keyspace::{parse_cursor, ScanOptions};
 
 const KEY_RW_INSERT: &[KeySpec] = &[KeySpec::single(1, &["RW", "INSERT"])];
 const KEY_RW_DELETE: &[KeySpec] = &[KeySpec::single(1, &["RW", "DELETE"])];
@@ -821,28 +820,13 @@ fn sscan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         Found::WrongType => return out.error(ERR_WRONGTYPE),
         Found::Set(s) => &*s,
     };
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let more = i + 1 < args.len();
-        if is(args[i], "count") && more {
-            match parse_i64(args[i + 1]) {
-                Some(c) if c >= 1 => count = usize::try_from(c).unwrap_or(usize::MAX),
-                Some(_) => return out.error(ERR_SYNTAX),
-                None => return out.error(ERR_NOT_INT),
-            }
-        } else if is(args[i], "match") && more {
-            let p = args[i + 1];
-            pattern = (p != b"*").then_some(p);
-        } else {
-            return out.error(ERR_SYNTAX);
-        }
-        i += 2;
-    }
+    let o = match ScanOptions::parse(&args[3..], false) {
+        Ok(o) => o,
+        Err(e) => return out.error(e),
+    };
     let mut found: Vec<Member<'_>> = Vec::new();
-    let next = set.scan(cursor, count, |m| {
-        if pattern.is_none_or(|p| m.with_bytes(|b| glob_match(p, b, false))) {
+    let next = set.scan(cursor, o.count, |m| {
+        if m.with_bytes(|b| o.matches(b)) {
             found.push(m);
         }
     });

@@ -11,10 +11,9 @@ use larder_protocol::Reply;
 
 use super::{acl, flags::*, BeginSearch, CommandSpec, FindKeys, KeySpec};
 use crate::blocking::{parse_timeout, TimeoutReply};
-use crate::commands::keyspace::parse_cursor;
+use crate::commands::keyspace::{parse_cursor, ScanOptions};
 use crate::dispatch::Ctx;
-use crate::glob::glob_match;
-use crate::util::{is, parse_i64, ERR_NOT_FLOAT, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGTYPE};
+use crate::util::{is, parse_i64, parse_mpop, ERR_NOT_FLOAT, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGTYPE};
 
 const KEY_RW_UPDATE: &[KeySpec] = &[KeySpec::single(1, &["RW", "UPDATE"])];
 const KEY_RW_ACCESS_UPDATE: &[KeySpec] = &[KeySpec::single(1, &["RW", "ACCESS", "UPDATE"])];
@@ -1418,53 +1417,20 @@ fn zpop_cmd(ctx: &mut Ctx<'_>, args: &[&[u8]], max: bool) {
     }
 }
 
-/// Parses `numkeys key... MIN|MAX [COUNT count]` from `args[idx..]`.
+/// ZMPOP/BZMPOP's `numkeys key... MIN|MAX [COUNT count]` from `args[idx..]`.
 /// Returns (keys, max, count) or writes the error.
-fn parse_mpop<'a>(ctx: &mut Ctx<'_>, args: &[&'a [u8]], idx: usize) -> Option<(Vec<&'a [u8]>, bool, usize)> {
-    let numkeys = match parse_i64(args[idx]) {
-        Some(n) if n >= 1 => n as usize,
-        _ => {
-            ctx.out.error("numkeys should be greater than 0");
-            return None;
+fn parse_zmpop<'a>(ctx: &mut Ctx<'_>, args: &[&'a [u8]], idx: usize) -> Option<(Vec<&'a [u8]>, bool, usize)> {
+    match parse_mpop(args, idx, ["min", "max"]) {
+        Ok(x) => Some(x),
+        Err(e) => {
+            ctx.out.error(e);
+            None
         }
-    };
-    let where_idx = idx.saturating_add(numkeys).saturating_add(1);
-    if where_idx >= args.len() {
-        ctx.out.error(ERR_SYNTAX);
-        return None;
     }
-    let max = if is(args[where_idx], "min") {
-        false
-    } else if is(args[where_idx], "max") {
-        true
-    } else {
-        ctx.out.error(ERR_SYNTAX);
-        return None;
-    };
-    let mut count: Option<usize> = None;
-    let mut j = where_idx + 1;
-    while j < args.len() {
-        let more = args.len() - 1 - j;
-        if count.is_none() && is(args[j], "count") && more > 0 {
-            j += 1;
-            match parse_i64(args[j]) {
-                Some(c) if c >= 1 => count = Some(usize::try_from(c).unwrap_or(usize::MAX)),
-                _ => {
-                    ctx.out.error("count should be greater than 0");
-                    return None;
-                }
-            }
-        } else {
-            ctx.out.error(ERR_SYNTAX);
-            return None;
-        }
-        j += 1;
-    }
-    Some((args[idx + 1..where_idx].to_vec(), max, count.unwrap_or(1)))
 }
 
 fn zmpop(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
-    let Some((keys, max, count)) = parse_mpop(ctx, args, 1) else {
+    let Some((keys, max, count)) = parse_zmpop(ctx, args, 1) else {
         return;
     };
     if !pop_generic(ctx, &keys, max, count, PopShape::Nested) {
@@ -1492,12 +1458,13 @@ fn bzpop_cmd(ctx: &mut Ctx<'_>, args: &[&[u8]], max: bool) {
 }
 
 fn bzmpop(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    // As Redis: the mpop arguments first, then the timeout.
+    let Some((keys, max, count)) = parse_zmpop(ctx, args, 2) else {
+        return;
+    };
     let deadline = match parse_timeout(args[1], ctx.now) {
         Ok(d) => d,
         Err(e) => return ctx.out.error(e),
-    };
-    let Some((keys, max, count)) = parse_mpop(ctx, args, 2) else {
-        return;
     };
     if !pop_generic(ctx, &keys, max, count, PopShape::Nested) {
         ctx.block(&keys, deadline, TimeoutReply::NullArray);
@@ -1907,34 +1874,17 @@ fn zscan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let Ok(z) = read_zset(db, ctx.out, args[1], now, touch) else {
         return;
     };
-    let mut count: usize = 10;
-    let mut pattern: Option<&[u8]> = None;
-    if z.is_some() {
-        let mut i = 3;
-        while i < args.len() {
-            let more = args.len() - i >= 2;
-            if is(args[i], "count") && more {
-                match parse_i64(args[i + 1]) {
-                    Some(c) if c >= 1 => count = usize::try_from(c).unwrap_or(usize::MAX),
-                    Some(_) => return ctx.out.error(ERR_SYNTAX),
-                    None => return ctx.out.error(ERR_NOT_INT),
-                }
-            } else if is(args[i], "match") && more {
-                let p = args[i + 1];
-                pattern = (p != b"*").then_some(p);
-            } else {
-                return ctx.out.error(ERR_SYNTAX);
-            }
-            i += 2;
-        }
-    }
     let mut found: Vec<(Vec<u8>, String)> = Vec::new();
     let next = match z {
         None => 0,
         Some(z) => {
+            let o = match ScanOptions::parse(&args[3..], false) {
+                Ok(o) => o,
+                Err(e) => return ctx.out.error(e),
+            };
             let compact = z.encoding() == "listpack";
-            z.scan(cursor, count, &mut |m, s| {
-                if pattern.is_none_or(|p| glob_match(p, m, false)) {
+            z.scan(cursor, o.count, &mut |m, s| {
+                if o.matches(m) {
                     let s = if compact { listpack_double(s) } else { g17(s) };
                     found.push((m.to_vec(), s));
                 }
