@@ -4,8 +4,10 @@
 use hashbrown::hash_table::Entry as TableEntry;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 pub use crate::entry::Entry;
+use crate::evict::{in_fifo_small, FastRng, Mode, Tracking};
 use crate::expire::ExpiryIndex;
 use crate::value::Value;
 
@@ -39,15 +41,40 @@ pub struct Db {
     /// `log_expired` is set (for AOF/replica DELs and notifications).
     pub expired_log: Vec<Box<[u8]>>,
     pub log_expired: bool,
+    /// The eviction policy's access tracking, shared by the keyspace.
+    tracking: Arc<Tracking>,
+    rng: FastRng,
+    /// Keys not in S3-FIFO's main queue (every key, under other
+    /// policies, whose keys never join it).
+    fifo_small: usize,
+    /// S3-FIFO's ghost: fingerprints of keys recently evicted from the
+    /// small queue, direct-mapped by hash (empty unless that policy
+    /// evicts here).
+    ghost: Vec<u32>,
 }
 
-fn secs(now_ms: u64) -> u32 {
-    (now_ms / 1000) as u32
+/// The caller's view of a `Db` while it holds one of its entries.
+struct Aux<'a> {
+    stats: &'a mut DbStats,
+    tracking: &'a Tracking,
+    rng: &'a mut FastRng,
 }
 
 impl Db {
     pub fn new() -> Self {
         Db::default()
+    }
+
+    /// A db whose keys track access as `tracking` says.
+    pub fn with_tracking(tracking: Arc<Tracking>) -> Self {
+        Db {
+            tracking,
+            ..Db::default()
+        }
+    }
+
+    pub fn tracking(&self) -> &Arc<Tracking> {
+        &self.tracking
     }
 
     #[inline]
@@ -68,6 +95,16 @@ impl Db {
         self.volatile
     }
 
+    /// Keys in S3-FIFO's small queue (all keys under other policies).
+    pub fn fifo_small_len(&self) -> usize {
+        self.fifo_small
+    }
+
+    /// A key of the small queue was promoted to main.
+    pub(crate) fn fifo_promoted(&mut self) {
+        self.fifo_small -= 1;
+    }
+
     fn note_expired(&mut self, key: Box<[u8]>) {
         self.stats.expired += 1;
         if self.log_expired {
@@ -82,40 +119,45 @@ impl Db {
         e
     }
 
-    /// `find_live` that also lends out the stats, so callers can count
-    /// while holding the entry.
-    fn find_live_split(&mut self, key: &[u8], now: u64) -> (Option<&mut Entry>, &mut DbStats) {
+    /// `find_live` that also lends out the stats and access tracking, so
+    /// callers can count and touch while holding the entry.
+    fn find_live_split(&mut self, key: &[u8], now: u64) -> (Option<&mut Entry>, Aux<'_>) {
         let hash = self.hasher.hash_one(key);
-        let stats = &mut self.stats;
+        let aux = Aux {
+            stats: &mut self.stats,
+            tracking: &self.tracking,
+            rng: &mut self.rng,
+        };
         let Ok(occ) = self.table.find_entry(hash, |e| e.key() == key) else {
-            return (None, stats);
+            return (None, aux);
         };
         if !occ.get().is_live(now) {
             let (e, _) = occ.remove();
             self.volatile -= 1;
-            stats.expired += 1;
+            self.fifo_small -= usize::from(in_fifo_small(&e));
+            aux.stats.expired += 1;
             if self.log_expired {
                 self.expired_log.push(e.key().into());
             }
-            return (None, stats);
+            return (None, aux);
         }
-        (Some(occ.into_mut()), stats)
+        (Some(occ.into_mut()), aux)
     }
 
     /// Lookup for a command that reads the key: counts a hit or a miss and
-    /// refreshes the access time unless `touch` is false.
+    /// records the access for the eviction policy unless `touch` is false.
     pub fn lookup_read(&mut self, key: &[u8], now: u64, touch: bool) -> Option<&mut Entry> {
-        let (e, stats) = self.find_live_split(key, now);
+        let (e, aux) = self.find_live_split(key, now);
         match e {
             Some(e) => {
-                stats.hits += 1;
+                aux.stats.hits += 1;
                 if touch {
-                    e.set_access(secs(now));
+                    aux.tracking.touch(e, now, aux.rng);
                 }
                 Some(e)
             }
             None => {
-                stats.misses += 1;
+                aux.stats.misses += 1;
                 None
             }
         }
@@ -123,9 +165,15 @@ impl Db {
 
     /// Lookup for a command about to write the key: no hit/miss counting.
     pub fn lookup_write(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
-        let e = self.find_live(key, now)?;
-        e.set_access(secs(now));
+        let (e, aux) = self.find_live_split(key, now);
+        let e = e?;
+        aux.tracking.touch(e, now, aux.rng);
         Some(e)
+    }
+
+    /// A live entry by mutable reference, without counting or touching.
+    pub(crate) fn peek_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        self.find_live(key, now)
     }
 
     /// Lookup that neither counts nor touches (EXISTS-like internals,
@@ -148,12 +196,12 @@ impl Db {
 
     /// Updates the access time only (TOUCH).
     pub fn touch(&mut self, key: &[u8], now: u64) -> bool {
-        match self.find_live(key, now) {
-            Some(e) => {
-                e.set_access(secs(now));
+        match self.find_live_split(key, now) {
+            (Some(e), aux) => {
+                aux.tracking.touch(e, now, aux.rng);
                 true
             }
-            None => false,
+            (None, _) => false,
         }
     }
 
@@ -163,8 +211,8 @@ impl Db {
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, keep_ttl: bool, now: u64) -> Option<Value> {
         let hash = self.hash(key);
         let new_exp = expire_at.unwrap_or(0);
-        let access = secs(now);
         let hasher = &self.hasher;
+        let tracking = &*self.tracking;
         match self.table.entry(hash, |e| e.key() == key, |e| hasher.hash_one(e.key())) {
             TableEntry::Occupied(mut occ) => {
                 let e = occ.get_mut();
@@ -174,7 +222,16 @@ impl Db {
                 if !keep_ttl || was_expired {
                     e.set_deadline(new_exp);
                 }
-                e.set_access(access);
+                if was_expired {
+                    // A new key in the old one's place.
+                    let (access, bits) = tracking.initial(now, false);
+                    self.fifo_small -= usize::from(in_fifo_small(e));
+                    e.set_access(access);
+                    e.set_policy_bits(bits);
+                    self.fifo_small += usize::from(in_fifo_small(e));
+                } else {
+                    tracking.touch(e, now, &mut self.rng);
+                }
                 let cur_exp = e.deadline();
                 if old_exp != 0 && cur_exp == 0 {
                     self.volatile -= 1;
@@ -195,7 +252,14 @@ impl Db {
                 }
             }
             TableEntry::Vacant(vac) => {
-                vac.insert(Entry::new(key, value, access, new_exp));
+                let ghost = tracking.mode() == Mode::Fifo && ghost_take(&mut self.ghost, hash);
+                let (access, bits) = tracking.initial(now, ghost);
+                let mut e = Entry::new(key, value, access, new_exp);
+                if bits != 0 {
+                    e.set_policy_bits(bits);
+                }
+                self.fifo_small += usize::from(in_fifo_small(&e));
+                vac.insert(e);
                 if new_exp != 0 {
                     self.volatile += 1;
                     self.expires.push(new_exp, hash);
@@ -210,6 +274,7 @@ impl Db {
         let hash = self.hash(key);
         let occ = self.table.find_entry(hash, |e| e.key() == key).ok()?;
         let (e, _) = occ.remove();
+        self.fifo_small -= usize::from(in_fifo_small(&e));
         if e.deadline() != 0 {
             self.volatile -= 1;
         }
@@ -224,11 +289,16 @@ impl Db {
     /// its TTL and access time, under `key`.
     pub fn insert_entry(&mut self, key: &[u8], entry: Entry, now: u64) {
         let exp = entry.deadline();
-        let access = entry.access_secs();
+        let (access, bits) = (entry.access(), entry.policy_bits());
         self.set(key, entry.into_value(), (exp != 0).then_some(exp), false, now);
+        let mut small = 0;
         if let Some(e) = self.find_live(key, now) {
+            small -= isize::from(in_fifo_small(e));
             e.set_access(access);
+            e.set_policy_bits(bits);
+            small += isize::from(in_fifo_small(e));
         }
+        self.fifo_small = self.fifo_small.wrapping_add_signed(small);
     }
 
     /// Sets or clears the TTL of a live key. Returns false if it is missing.
@@ -254,6 +324,8 @@ impl Db {
     /// Removes every key. Returns how many there were.
     pub fn clear(&mut self) -> usize {
         let n = self.table.len();
+        self.ghost = Vec::new();
+        self.fifo_small = 0;
         self.table = HashTable::new();
         self.expires = ExpiryIndex::default();
         self.volatile = 0;
@@ -277,6 +349,7 @@ impl Db {
             while let Ok(occ) = self.table.find_entry(hash, |e| !e.is_live(now)) {
                 let (e, _) = occ.remove();
                 self.volatile -= 1;
+                self.fifo_small -= usize::from(in_fifo_small(&e));
                 self.note_expired(e.key().into());
                 removed += 1;
             }
@@ -307,6 +380,40 @@ impl Db {
     /// Number of buckets in the table: the cursor space SCAN walks.
     pub fn buckets(&self) -> usize {
         self.table.capacity()
+    }
+
+    /// Number of bucket positions (a power of two, or 0), for sampling.
+    pub(crate) fn num_buckets(&self) -> usize {
+        self.table.num_buckets()
+    }
+
+    /// The entry in bucket `i`, if that bucket is full.
+    #[inline]
+    pub(crate) fn bucket(&self, i: usize) -> Option<&Entry> {
+        self.table.get_bucket(i)
+    }
+
+    /// The expiry index (key hashes of keys with a TTL, some stale), for
+    /// sampling keys with a TTL.
+    pub(crate) fn expiry_index(&self) -> &ExpiryIndex {
+        &self.expires
+    }
+
+    /// The entry whose key has `hash`, if any (the first if several).
+    pub(crate) fn find_by_hash(&self, hash: u64) -> Option<&Entry> {
+        self.table.find(hash, |e| self.hasher.hash_one(e.key()) == hash)
+    }
+
+    /// Remembers `key` in the S3-FIFO ghost. The ghost has about as many
+    /// slots as the db has keys (4 bytes each).
+    pub(crate) fn ghost_insert(&mut self, key: &[u8]) {
+        let want = (self.table.len() + 1).next_power_of_two().max(64);
+        if self.ghost.len() < want / 2 || self.ghost.len() > want * 4 {
+            self.ghost = vec![0; want];
+        }
+        let hash = self.hash(key);
+        let slot = hash as usize & (self.ghost.len() - 1);
+        self.ghost[slot] = ghost_fingerprint(hash);
     }
 
     /// Keys of every entry, for SCAN-like walks that must not hold
@@ -403,6 +510,8 @@ impl Db {
     pub fn take_all(&mut self) -> (HashTable<Entry>, usize) {
         let n = self.table.len();
         let t = std::mem::take(&mut self.table);
+        self.ghost = Vec::new();
+        self.fifo_small = 0;
         self.expires = ExpiryIndex::default();
         self.volatile = 0;
         (t, n)
@@ -434,8 +543,25 @@ impl Db {
     pub fn memory_estimate(&self) -> usize {
         let slots = self.table.capacity() * (std::mem::size_of::<Entry>() + 1);
         let data: usize = self.table.iter().map(|e| e.block_size() + e.value().heap_size()).sum();
-        slots + data + self.expires.len() * 16
+        slots + data + self.expires.len() * 16 + self.ghost.len() * 4
     }
+}
+
+fn ghost_fingerprint(hash: u64) -> u32 {
+    (hash >> 32) as u32 | 1
+}
+
+/// Whether the ghost remembers the key with `hash`; forgets it if so.
+fn ghost_take(ghost: &mut [u32], hash: u64) -> bool {
+    if ghost.is_empty() {
+        return false;
+    }
+    let slot = hash as usize & (ghost.len() - 1);
+    if ghost[slot] == ghost_fingerprint(hash) {
+        ghost[slot] = 0;
+        return true;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -600,6 +726,7 @@ mod tests {
     mod model {
         use super::super::*;
         use proptest::prelude::*;
+        use rand::SeedableRng;
         use std::collections::HashMap;
 
         #[derive(Debug, Clone)]
@@ -611,6 +738,9 @@ mod tests {
             Rename(u8, u8),
             Tick(u64),
             ExpireDue,
+            /// An S3-FIFO eviction step (evicts one key, maybe after
+            /// promoting or reinserting others).
+            Evict,
         }
 
         fn key(k: u8) -> Vec<u8> {
@@ -637,14 +767,21 @@ mod tests {
                 (0u8..16, 0u8..16).prop_map(|(a, b)| Op::Rename(a, b)),
                 (0u64..30).prop_map(Op::Tick),
                 Just(Op::ExpireDue),
+                Just(Op::Evict),
             ]
         }
 
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 3 } else { 200 }))]
             #[test]
-            fn db_matches_a_hashmap(ops in proptest::collection::vec(op(), 1..120)) {
-                let mut db = Db::new();
+            fn db_matches_a_hashmap(ops in proptest::collection::vec(op(), 1..120), fifo in any::<bool>()) {
+                // Under S3-FIFO tracking (with evictions) or the default LRU.
+                let tracking = Arc::new(Tracking::default());
+                if fifo {
+                    tracking.set_mode(Mode::Fifo);
+                }
+                let mut db = Db::with_tracking(tracking);
+                let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
                 // key -> (value, deadline or 0)
                 let mut m: HashMap<Vec<u8>, (Value, u64)> = HashMap::new();
                 let mut now = 1u64;
@@ -699,7 +836,18 @@ mod tests {
                             db.expire_due(now, usize::MAX);
                             prop_assert_eq!(db.len(), m.len());
                         }
+                        Op::Evict => {
+                            if fifo {
+                                let live = db.iter().filter(|e| e.is_live(now)).count();
+                                let got = db.fifo_evict(false, 3, &mut rng, now);
+                                prop_assert_eq!(got.is_some(), live > 0);
+                                if let Some(e) = got {
+                                    prop_assert!(m.remove(e.key()).is_some());
+                                }
+                            }
+                        }
                     }
+                    prop_assert_eq!(db.fifo_small_len(), db.iter().filter(|e| crate::evict::in_fifo_small(e)).count());
                     prop_assert!(db.len() >= m.len());
                     prop_assert_eq!(db.volatile_len(), db.iter().filter(|e| e.expire_at().is_some()).count());
                 }

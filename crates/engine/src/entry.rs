@@ -11,8 +11,11 @@
 //!                          unaligned; 6 bytes while it is below 2^48 ms)
 //! ```
 //!
-//! `meta` holds the key length (bits 0..30, or `LONG_KEY` when the length
-//! is in the extra word) and two flags: `TTL` (a deadline follows the
+//! `access` is the eviction policy's per-key word (a millisecond LRU
+//! clock, Redis's LFU counter and decay time, or an insertion time; see
+//! `evict.rs`). `meta` holds the key length (bits 0..27, or `LONG_KEY`
+//! when the length is in the extra word), three bits the eviction policy
+//! may use (bits 27..30) and two flags: `TTL` (a deadline follows the
 //! key) and `WIDE` (it takes 8 bytes rather than 6). A key without a TTL
 //! pays nothing for it; setting or clearing one reallocates the block
 //! (the deadline is last, so `realloc` keeps everything before it).
@@ -40,13 +43,15 @@ struct Header {
 const HDR: usize = size_of::<Header>();
 const TTL: u32 = 1 << 31;
 const WIDE: u32 = 1 << 30;
+const POLICY_SHIFT: u32 = 27;
+const POLICY_MASK: u32 = 0b111 << POLICY_SHIFT;
+const LEN_MASK: u32 = (1 << POLICY_SHIFT) - 1;
 /// Key lengths from this one on are stored in an extra u64 word (small
 /// under test so the tests cover that path).
 #[cfg(not(test))]
-const LONG_KEY: u32 = WIDE - 1;
+const LONG_KEY: u32 = LEN_MASK;
 #[cfg(test)]
 const LONG_KEY: u32 = 40;
-const LEN_MASK: u32 = WIDE - 1;
 /// Deadlines below this fit in 6 bytes (year 10889).
 const NARROW_LIMIT: u64 = 1 << 48;
 
@@ -118,6 +123,7 @@ impl Entry {
             key.len() as u32
         };
         let meta = len_bits | ttl_flags(deadline);
+        debug_assert_eq!(meta & POLICY_MASK, 0);
         let lay = layout(key.len(), meta);
         // SAFETY: `lay` has a non-zero size (at least HDR).
         let raw = unsafe { alloc::alloc(lay) };
@@ -238,13 +244,27 @@ impl Entry {
         self.expire_at().unwrap_or(0)
     }
 
-    /// Seconds-resolution time of the last access.
-    pub fn access_secs(&self) -> u32 {
+    /// The eviction policy's access word (see `evict.rs`).
+    #[inline]
+    pub fn access(&self) -> u32 {
         self.header().access
     }
 
-    pub(crate) fn set_access(&mut self, secs: u32) {
-        self.header_mut().access = secs;
+    #[inline]
+    pub(crate) fn set_access(&mut self, access: u32) {
+        self.header_mut().access = access;
+    }
+
+    /// The eviction policy's three spare bits.
+    #[inline]
+    pub fn policy_bits(&self) -> u8 {
+        ((self.header().meta & POLICY_MASK) >> POLICY_SHIFT) as u8
+    }
+
+    #[inline]
+    pub(crate) fn set_policy_bits(&mut self, bits: u8) {
+        let h = self.header_mut();
+        h.meta = (h.meta & !POLICY_MASK) | ((u32::from(bits) << POLICY_SHIFT) & POLICY_MASK);
     }
 
     fn is_expired(&self, now: u64) -> bool {
@@ -321,7 +341,8 @@ impl fmt::Debug for Entry {
             .field("key", &self.key())
             .field("value", self.value())
             .field("expire_at", &self.expire_at())
-            .field("access", &self.access_secs())
+            .field("access", &self.access())
+            .field("policy_bits", &self.policy_bits())
             .finish()
     }
 }
@@ -344,7 +365,7 @@ mod tests {
     #[test]
     fn fields_round_trip_through_ttl_changes() {
         let mut e = Entry::new(b"abc", Value::from_bytes(b"hello"), 5, 0);
-        assert_eq!((e.key(), e.expire_at(), e.access_secs()), (&b"abc"[..], None, 5));
+        assert_eq!((e.key(), e.expire_at(), e.access()), (&b"abc"[..], None, 5));
         for d in [1, NARROW_LIMIT - 1, NARROW_LIMIT, u64::MAX, 0, 42, 0] {
             e.set_deadline(d);
             assert_eq!(e.expire_at(), (d != 0).then_some(d));
@@ -352,8 +373,21 @@ mod tests {
             assert_eq!(e.value(), &Value::from_bytes(b"hello"));
         }
         e.set_access(9);
+        e.set_policy_bits(0b101);
+        e.set_deadline(77);
+        assert_eq!(
+            (e.policy_bits(), e.expire_at(), e.key()),
+            (0b101, Some(77), &b"abc"[..])
+        );
+        e.set_policy_bits(0xff);
+        assert_eq!(
+            (e.policy_bits(), e.expire_at(), e.key()),
+            (0b111, Some(77), &b"abc"[..])
+        );
+        e.set_policy_bits(0);
+        e.set_deadline(0);
         *e.value_mut() = Value::from_bytes(&[b'x'; 100]);
-        assert_eq!(e.access_secs(), 9);
+        assert_eq!(e.access(), 9);
         assert_eq!(e.into_value(), Value::from_bytes(&[b'x'; 100]));
         let e = Entry::new(&[b'k'; 100], Value::Int(1), 0, 5);
         assert_eq!((e.key(), e.expire_at()), (&[b'k'; 100][..], Some(5)));
@@ -367,14 +401,17 @@ mod tests {
                                   val in proptest::collection::vec(any::<u8>(), 0..80),
                                   d1 in prop_oneof![Just(0u64), any::<u64>()],
                                   d2 in prop_oneof![Just(0u64), any::<u64>(), 1u64..NARROW_LIMIT],
-                                  access in any::<u32>()) {
+                                  access in any::<u32>(),
+                                  bits in 0u8..8) {
             let mut e = Entry::new(&key, Value::from_bytes(&val), access, d1);
+            e.set_policy_bits(bits);
             prop_assert_eq!(e.key(), &key[..]);
             prop_assert_eq!(e.deadline(), d1);
             e.set_deadline(d2);
             prop_assert_eq!(e.key(), &key[..]);
             prop_assert_eq!(e.deadline(), d2);
-            prop_assert_eq!(e.access_secs(), access);
+            prop_assert_eq!(e.access(), access);
+            prop_assert_eq!(e.policy_bits(), bits);
             prop_assert_eq!(e.value(), &Value::from_bytes(&val));
             let moved = std::thread::spawn(move || (e.key().to_vec(), e.into_value())).join();
             prop_assert_eq!(moved.ok(), Some((key, Value::from_bytes(&val))));

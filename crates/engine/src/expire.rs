@@ -37,6 +37,12 @@ impl ExpiryIndex {
         self.heap.peek().map(|Reverse((d, _))| *d)
     }
 
+    /// The key hash of record `i` (records are in no particular order;
+    /// some may be stale), for sampling keys with a TTL.
+    pub fn hash_at(&self, i: usize) -> Option<u64> {
+        self.heap.as_slice().get(i).map(|Reverse((_, h))| *h)
+    }
+
     pub fn len(&self) -> usize {
         self.heap.len()
     }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::db::{Db, Entry};
+use crate::evict::Tracking;
 
 pub const CLUSTER_SLOTS: usize = 16384;
 
@@ -21,9 +22,9 @@ pub struct Shard {
 }
 
 impl Shard {
-    fn new(databases: usize) -> Self {
+    fn new(databases: usize, tracking: &Arc<Tracking>) -> Self {
         Shard {
-            dbs: (0..databases).map(|_| Db::new()).collect(),
+            dbs: (0..databases).map(|_| Db::with_tracking(tracking.clone())).collect(),
         }
     }
 
@@ -55,6 +56,7 @@ pub struct Keyspace {
     shards: Box<[Mutex<Shard>]>,
     databases: usize,
     clock: Arc<dyn Clock>,
+    tracking: Arc<Tracking>,
 }
 
 const CRC16: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_XMODEM);
@@ -74,11 +76,19 @@ impl Keyspace {
     /// count.
     pub fn new(databases: usize, shards: usize, clock: Arc<dyn Clock>) -> Self {
         let n = shards.clamp(1, CLUSTER_SLOTS).next_power_of_two();
+        let tracking = Arc::new(Tracking::default());
         Keyspace {
-            shards: (0..n).map(|_| Mutex::new(Shard::new(databases))).collect(),
+            shards: (0..n).map(|_| Mutex::new(Shard::new(databases, &tracking))).collect(),
             databases,
             clock,
+            tracking,
         }
+    }
+
+    /// The access tracking every db of this keyspace uses (set from the
+    /// eviction policy and the LFU settings).
+    pub fn tracking(&self) -> &Arc<Tracking> {
+        &self.tracking
     }
 
     pub fn databases(&self) -> usize {

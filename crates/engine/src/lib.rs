@@ -1,5 +1,5 @@
-//! Larder's storage engine: the keyspace, value types, expiry and (later)
-//! eviction and memory accounting.
+//! Larder's storage engine: the keyspace, value types, expiry and
+//! eviction.
 //!
 //! Invariant: no I/O and no async runtime here. Everything is synchronous,
 //! driven by the caller, and reads time from an injected [`Clock`], so the
@@ -9,6 +9,7 @@ pub mod clock;
 pub mod db;
 pub mod encoding;
 pub mod entry;
+pub mod evict;
 pub mod expire;
 pub mod keyspace;
 pub mod small_bytes;
@@ -18,5 +19,6 @@ pub mod value;
 pub use clock::{Clock, MockClock, OffsetClock, SystemClock};
 pub use db::{Db, DbStats, Entry, ScanStep};
 pub use encoding::{EncodingLimits, Limits};
+pub use evict::{Evicted, EvictionPool, Mode, Policy, Tracking};
 pub use keyspace::{key_slot, Keyspace, Shard, CLUSTER_SLOTS};
 pub use value::{canonical_i64, Value, ValueType};

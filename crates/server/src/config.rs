@@ -381,6 +381,8 @@ const MAXMEMORY_POLICIES: &[&str] = &[
     "allkeys-lfu",
     "allkeys-random",
     "noeviction",
+    "allkeys-s3fifo",
+    "volatile-s3fifo",
 ];
 
 const COBL_DEFAULT: &str = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";

@@ -229,6 +229,16 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         return;
     }
 
+    if server.eviction.maxmemory() != 0 {
+        let outcome = server.eviction.perform(&server.keyspace, server.started);
+        if outcome == crate::evict::Outcome::Fail && spec.has(flags::DENYOOM) {
+            out.error("-OOM command not allowed when used memory > 'maxmemory'.");
+            server.count_rejected(out, Some(cmd));
+            client.finish_command(out, reply_start);
+            return;
+        }
+    }
+
     let ks = &server.keyspace;
     let locks = if spec.has(flags::ALL_SHARDS) {
         Locks::all(ks)

@@ -8,12 +8,14 @@
 //! file (`commands/string.rs`, ...), which writes its reply straight into
 //! the connection's output buffer.
 
+pub mod alloc;
 pub mod blocking;
 pub mod client;
 pub mod commands;
 pub mod config;
 pub mod connection;
 pub mod dispatch;
+pub mod evict;
 pub mod glob;
 pub mod log;
 pub mod net;

@@ -2,7 +2,8 @@
 
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static GLOBAL: larder_server::alloc::Counting<tikv_jemallocator::Jemalloc> =
+    larder_server::alloc::Counting(tikv_jemallocator::Jemalloc);
 
 use larder_server::{config::Config, log, net, server::Server};
 
@@ -35,6 +36,8 @@ fn main() {
     };
     #[cfg(not(target_env = "msvc"))]
     larder_server::stats::set_jemalloc_global();
+    #[cfg(not(target_env = "msvc"))]
+    larder_server::alloc::set_installed();
     if let Err(e) = log::init(cfg.loglevel, &cfg.logfile) {
         eprintln!("Can't open the log file: {e}");
         std::process::exit(1);

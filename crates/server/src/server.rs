@@ -66,6 +66,8 @@ pub struct Server {
     pub bound_port: AtomicU64,
     /// Clients blocked on keys (BLPOP, BZPOPMIN...).
     pub blocking: crate::blocking::Registry,
+    /// maxmemory and the eviction policy.
+    pub eviction: crate::evict::Eviction,
 }
 
 impl Server {
@@ -86,6 +88,8 @@ impl Server {
         let auth = config.requirepass.is_some();
         let encoding_limits = EncodingLimits::default();
         encoding_limits.set(&config.encoding_limits());
+        let eviction = crate::evict::Eviction::default();
+        eviction.configure(&config, &keyspace);
         Arc::new(Server {
             config: RwLock::new(config),
             keyspace,
@@ -111,6 +115,7 @@ impl Server {
             replid,
             bound_port: AtomicU64::new(0),
             blocking: crate::blocking::Registry::default(),
+            eviction,
         })
     }
 
@@ -129,6 +134,7 @@ impl Server {
         self.encoding_limits.set(&cfg.encoding_limits());
         self.auth_required.store(cfg.requirepass.is_some(), Ordering::Relaxed);
         crate::log::set_level(cfg.loglevel);
+        self.eviction.configure(&cfg, &self.keyspace);
     }
 
     /// CONFIG RESETSTAT: server, command and error statistics. (The
@@ -136,6 +142,7 @@ impl Server {
     /// command resets them under its locks.)
     pub fn reset_stats(&self) {
         self.stats.reset();
+        self.eviction.reset_stats();
         self.errorstats.lock().clear();
         for cmd in self.commands.commands.values() {
             cmd.walk(&mut |c| c.stats.reset());
@@ -201,6 +208,10 @@ impl Server {
     pub fn cron(&self) {
         if self.active_expire_enabled.load(Ordering::Relaxed) {
             self.keyspace.active_expire(256);
+        }
+        if self.eviction.maxmemory() != 0 {
+            // Finishes what commands left when their time budget ran out.
+            self.eviction.perform(&self.keyspace, self.started);
         }
         let now = self.now_ms();
         self.blocking.expire(now);

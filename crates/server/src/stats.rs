@@ -118,10 +118,11 @@ pub fn allocated() -> Option<u64> {
     None
 }
 
-/// INFO's used_memory: jemalloc's count of allocated bytes, or the
-/// resident set size when jemalloc's statistics are not available.
+/// INFO's used_memory: the counting allocator's total (what maxmemory
+/// is checked against), else jemalloc's count of allocated bytes, else
+/// the resident set size.
 pub fn used_memory() -> Option<u64> {
-    allocated().or_else(rss)
+    crate::alloc::used().or_else(allocated).or_else(rss)
 }
 
 fn page_size() -> u64 {

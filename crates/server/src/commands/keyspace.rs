@@ -715,7 +715,10 @@ fn flush_dbs(ctx: &mut Ctx<'_>, dbs: std::ops::Range<usize>, lazy: bool) -> usiz
         }
     }
     if lazy && removed > 1024 {
-        std::thread::spawn(move || drop(garbage));
+        std::thread::spawn(move || {
+            drop(garbage);
+            crate::alloc::flush_thread();
+        });
     } else {
         drop(garbage);
     }
@@ -882,12 +885,7 @@ fn persist(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 
 /// Redis's refcount for shared small integers (OBJ_SHARED_REFCOUNT).
 const SHARED_REFCOUNT: i64 = i32::MAX as i64;
-/// Redis's LFU_INIT_VAL: the counter a new key starts with.
-const LFU_INIT_VAL: i64 = 5;
-
-fn policy_is_lfu(policy: &str) -> bool {
-    policy.ends_with("-lfu")
-}
+use larder_engine::Mode;
 
 fn object_help(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     let lines = [
@@ -929,7 +927,7 @@ fn object_refcount(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     // maxmemory policy needs per-object access data.
     let shared_ints = {
         let cfg = ctx.server.config.read();
-        cfg.maxmemory == 0 || !(cfg.maxmemory_policy.ends_with("-lru") || policy_is_lfu(&cfg.maxmemory_policy))
+        cfg.maxmemory == 0 || !(cfg.maxmemory_policy.ends_with("-lru") || cfg.maxmemory_policy.ends_with("-lfu"))
     };
     let now = ctx.now;
     let rc = match ctx.db(args[2]).lookup_read(args[2], now, false) {
@@ -943,31 +941,32 @@ fn object_refcount(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 }
 
 fn object_idletime(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
-    let lfu = policy_is_lfu(&ctx.server.config.read().maxmemory_policy);
+    let lfu = ctx.server.eviction.policy().mode() == Mode::Lfu;
     let now = ctx.now;
     let Some(e) = ctx.db(args[2]).lookup_read(args[2], now, false) else {
         return ctx.out.null();
     };
-    let access = e.access_secs();
     if lfu {
         return ctx.out.error("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     }
-    let idle = (now / 1000).saturating_sub(u64::from(access));
+    // Under the S3-FIFO policies the word holds the time the key entered
+    // its queue, which is what that policy's idleness means.
+    let idle = larder_engine::evict::lru_idle_ms(e.access(), now) / 1000;
     ctx.out.integer(idle as i64);
 }
 
 fn object_freq(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
-    let lfu = policy_is_lfu(&ctx.server.config.read().maxmemory_policy);
+    let lfu = ctx.server.eviction.policy().mode() == Mode::Lfu;
     let now = ctx.now;
-    if ctx.db(args[2]).lookup_read(args[2], now, false).is_none() {
+    let tracking = ctx.server.keyspace.tracking().clone();
+    let Some(e) = ctx.db(args[2]).lookup_read(args[2], now, false) else {
         return ctx.out.null();
-    }
+    };
     if !lfu {
         return ctx.out.error("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     }
-    // Access frequency is not tracked yet: report the counter a new key
-    // starts with.
-    ctx.out.integer(LFU_INIT_VAL);
+    let freq = tracking.lfu_freq(e, now);
+    ctx.out.integer(i64::from(freq));
 }
 
 #[cfg(test)]

@@ -528,8 +528,20 @@ fn info_stats(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
     field!(out, "sync_partial_ok", "0");
     field!(out, "sync_partial_err", "0");
     field!(out, "expired_keys", "{expired}");
-    field!(out, "evicted_keys", "0");
+    field!(out, "evicted_keys", "{}", ld(&server.eviction.evicted_keys));
     field!(out, "evicted_clients", "0");
+    field!(
+        out,
+        "total_eviction_exceeded_time",
+        "{}",
+        ld(&server.eviction.exceeded_total_ms)
+    );
+    field!(
+        out,
+        "current_eviction_exceeded_time",
+        "{}",
+        server.eviction.exceeded_current_ms(server.started)
+    );
     field!(out, "keyspace_hits", "{hits}");
     field!(out, "keyspace_misses", "{misses}");
     field!(out, "latest_fork_usec", "0");

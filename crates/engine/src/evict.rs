@@ -1,0 +1,697 @@
+//! Eviction: the maxmemory policies, the per-key access data they keep,
+//! and choosing victims by sampling.
+//!
+//! Each key's block has one 32-bit `access` word and three policy bits
+//! (`entry.rs`). What they hold depends on the tracking [`Mode`], which
+//! follows the policy as in Redis (switching policy at runtime leaves old
+//! keys' words to be reinterpreted; Redis warns about the same):
+//!
+//! - `Lru` (every policy but the LFU and S3-FIFO ones): the time of the
+//!   last access in milliseconds, modulo 2^32 (wraps after 49.7 days;
+//!   Redis keeps seconds in 24 bits). OBJECT IDLETIME reads it.
+//! - `Lfu`: Redis's layout, `minutes << 8 | log counter` (16-bit decay
+//!   time in minutes, 8-bit logarithmic counter with `lfu-log-factor`
+//!   and `lfu-decay-time`). OBJECT FREQ reads it.
+//! - `Fifo` (`*-s3fifo`): the insertion time (ms, reset when the key is
+//!   promoted or reinserted), and in the policy bits a 2-bit access
+//!   counter and a "main queue" flag: S3-FIFO (Yang et al., SOSP'23)
+//!   with its FIFO queues replaced by sampling; see `docs/eviction.md`.
+//!
+//! The keyspace is a set of hash tables with no per-key list, so victims
+//! are found as Redis finds them: sample a few keys (`maxmemory-samples`)
+//! from a random shard, keep the best in a small pool across rounds, and
+//! evict the best. The engine only chooses and removes; the server
+//! decides when (memory over `maxmemory`) and measures what was freed.
+
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+
+use rand::Rng;
+
+use crate::db::{Db, Entry};
+
+/// The `maxmemory-policy` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    NoEviction,
+    AllKeysLru,
+    AllKeysLfu,
+    AllKeysRandom,
+    AllKeysS3Fifo,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+    VolatileS3Fifo,
+}
+
+/// Every policy by its config name (Redis's eight, then Larder's).
+pub const POLICIES: &[(&str, Policy)] = &[
+    ("volatile-lru", Policy::VolatileLru),
+    ("volatile-lfu", Policy::VolatileLfu),
+    ("volatile-random", Policy::VolatileRandom),
+    ("volatile-ttl", Policy::VolatileTtl),
+    ("allkeys-lru", Policy::AllKeysLru),
+    ("allkeys-lfu", Policy::AllKeysLfu),
+    ("allkeys-random", Policy::AllKeysRandom),
+    ("noeviction", Policy::NoEviction),
+    ("allkeys-s3fifo", Policy::AllKeysS3Fifo),
+    ("volatile-s3fifo", Policy::VolatileS3Fifo),
+];
+
+impl Policy {
+    pub fn from_name(name: &str) -> Option<Policy> {
+        POLICIES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|&(_, p)| p)
+    }
+
+    pub fn name(self) -> &'static str {
+        POLICIES
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map_or("noeviction", |(n, _)| n)
+    }
+
+    /// Whether only keys with a TTL may be evicted.
+    pub fn volatile_only(self) -> bool {
+        matches!(
+            self,
+            Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileRandom
+                | Policy::VolatileTtl
+                | Policy::VolatileS3Fifo
+        )
+    }
+
+    /// What the keys' access words hold under this policy.
+    pub fn mode(self) -> Mode {
+        match self {
+            Policy::AllKeysLfu | Policy::VolatileLfu => Mode::Lfu,
+            Policy::AllKeysS3Fifo | Policy::VolatileS3Fifo => Mode::Fifo,
+            _ => Mode::Lru,
+        }
+    }
+}
+
+/// What the per-key access word holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Mode {
+    Lru = 0,
+    Lfu = 1,
+    Fifo = 2,
+}
+
+/// Redis's LFU_INIT_VAL: the counter a new key starts with.
+pub const LFU_INIT_VAL: u8 = 5;
+
+/// The LRU clock: milliseconds modulo 2^32.
+#[inline]
+pub fn lru_clock(now_ms: u64) -> u32 {
+    now_ms as u32
+}
+
+/// Milliseconds since `access` (an LRU clock value) at `now_ms`.
+#[inline]
+pub fn lru_idle_ms(access: u32, now_ms: u64) -> u64 {
+    u64::from(lru_clock(now_ms).wrapping_sub(access))
+}
+
+/// Redis's LFUGetTimeInMinutes: minutes modulo 2^16.
+#[inline]
+fn lfu_minutes(now_ms: u64) -> u32 {
+    ((now_ms / 60_000) & 0xffff) as u32
+}
+
+/// Redis's LFUDecrAndReturn: the counter after the decay due since its
+/// last decrement time (one per `decay_time` minutes).
+pub fn lfu_decayed(access: u32, now_ms: u64, decay_time: u32) -> u8 {
+    let ldt = access >> 8;
+    let counter = (access & 0xff) as u8;
+    if decay_time == 0 {
+        return counter;
+    }
+    let now = lfu_minutes(now_ms);
+    let elapsed = if now >= ldt { now - ldt } else { 65535 - ldt + now };
+    let periods = elapsed / decay_time;
+    if periods >= u32::from(counter) {
+        0
+    } else {
+        counter - periods as u8
+    }
+}
+
+/// Redis's LFULogIncr: increments with probability 1/((c - 5) * factor + 1).
+fn lfu_log_incr(counter: u8, factor: u32, r: f64) -> u8 {
+    if counter == 255 {
+        return 255;
+    }
+    let base = f64::from(counter.saturating_sub(LFU_INIT_VAL));
+    let p = 1.0 / (base * f64::from(factor) + 1.0);
+    if r < p {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
+fn lfu_word(now_ms: u64, counter: u8) -> u32 {
+    lfu_minutes(now_ms) << 8 | u32::from(counter)
+}
+
+/// S3-FIFO policy bits: a 2-bit access counter and the main-queue flag.
+const FIFO_FREQ: u8 = 0b011;
+const FIFO_MAIN: u8 = 0b100;
+
+/// The share of sampled keys the small queue aims for (S3-FIFO's 10%).
+const FIFO_SMALL_TARGET: f64 = 0.10;
+
+/// The tracking settings every `Db` of a keyspace reads on each access.
+#[derive(Debug)]
+pub struct Tracking {
+    mode: AtomicU8,
+    lfu_log_factor: AtomicU32,
+    lfu_decay_time: AtomicU32,
+}
+
+impl Default for Tracking {
+    fn default() -> Self {
+        Tracking {
+            mode: AtomicU8::new(Mode::Lru as u8),
+            lfu_log_factor: AtomicU32::new(10),
+            lfu_decay_time: AtomicU32::new(1),
+        }
+    }
+}
+
+/// A cheap random number generator state for LFU's probabilistic
+/// increments (xorshift64*), one per `Db`.
+#[derive(Debug, Clone)]
+pub(crate) struct FastRng(u64);
+
+impl Default for FastRng {
+    fn default() -> Self {
+        FastRng(rand::random::<u64>() | 1)
+    }
+}
+
+impl FastRng {
+    fn next_f64(&mut self) -> f64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+impl Tracking {
+    pub fn mode(&self) -> Mode {
+        match self.mode.load(Ordering::Relaxed) {
+            1 => Mode::Lfu,
+            2 => Mode::Fifo,
+            _ => Mode::Lru,
+        }
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.mode.store(mode as u8, Ordering::Relaxed);
+    }
+
+    pub fn set_lfu_log_factor(&self, v: u32) {
+        self.lfu_log_factor.store(v, Ordering::Relaxed);
+    }
+
+    pub fn set_lfu_decay_time(&self, v: u32) {
+        self.lfu_decay_time.store(v, Ordering::Relaxed);
+    }
+
+    pub fn lfu_decay_time(&self) -> u32 {
+        self.lfu_decay_time.load(Ordering::Relaxed)
+    }
+
+    /// The access word and policy bits of a key created at `now`.
+    /// `ghost` says whether the key was recently evicted (S3-FIFO admits
+    /// those straight to the main queue).
+    #[inline]
+    pub(crate) fn initial(&self, now_ms: u64, ghost: bool) -> (u32, u8) {
+        match self.mode() {
+            Mode::Lru => (lru_clock(now_ms), 0),
+            Mode::Lfu => (lfu_word(now_ms, LFU_INIT_VAL), 0),
+            Mode::Fifo => (lru_clock(now_ms), if ghost { FIFO_MAIN } else { 0 }),
+        }
+    }
+
+    /// Records an access to `e` (Redis's updateLFU / LRU touch).
+    #[inline]
+    pub(crate) fn touch(&self, e: &mut Entry, now_ms: u64, rng: &mut FastRng) {
+        match self.mode() {
+            Mode::Lru => e.set_access(lru_clock(now_ms)),
+            Mode::Lfu => {
+                let c = lfu_decayed(e.access(), now_ms, self.lfu_decay_time());
+                let c = lfu_log_incr(c, self.lfu_log_factor.load(Ordering::Relaxed), rng.next_f64());
+                e.set_access(lfu_word(now_ms, c));
+            }
+            Mode::Fifo => {
+                let b = e.policy_bits();
+                if b & FIFO_FREQ < FIFO_FREQ {
+                    e.set_policy_bits(b + 1);
+                }
+            }
+        }
+    }
+
+    /// OBJECT FREQ: the decayed LFU counter.
+    pub fn lfu_freq(&self, e: &Entry, now_ms: u64) -> u8 {
+        lfu_decayed(e.access(), now_ms, self.lfu_decay_time())
+    }
+
+    /// How strongly `e` should be evicted under `policy` (higher first):
+    /// Redis's eviction-pool "idle" score.
+    pub fn score(&self, policy: Policy, e: &Entry, now_ms: u64) -> u64 {
+        match policy {
+            Policy::VolatileTtl => u64::MAX - e.expire_at().unwrap_or(u64::MAX),
+            Policy::AllKeysLfu | Policy::VolatileLfu => 255 - u64::from(self.lfu_freq(e, now_ms)),
+            _ => lru_idle_ms(e.access(), now_ms),
+        }
+    }
+}
+
+/// A key the pool would evict.
+#[derive(Debug, Clone)]
+struct Candidate {
+    score: u64,
+    shard: usize,
+    db: usize,
+    key: Box<[u8]>,
+}
+
+/// Redis's eviction pool: the best candidates seen over recent sampling
+/// rounds, kept sorted by score (best last).
+#[derive(Debug, Default)]
+pub struct EvictionPool {
+    cands: Vec<Candidate>,
+}
+
+/// Redis's EVPOOL_SIZE.
+const POOL_SIZE: usize = 16;
+
+impl EvictionPool {
+    fn insert(&mut self, c: Candidate) {
+        if self.cands.len() == POOL_SIZE && self.cands[0].score >= c.score {
+            return;
+        }
+        if let Some(i) = self
+            .cands
+            .iter()
+            .position(|x| x.shard == c.shard && x.db == c.db && x.key == c.key)
+        {
+            self.cands.remove(i);
+        }
+        if self.cands.len() == POOL_SIZE {
+            self.cands.remove(0);
+        }
+        let at = self.cands.partition_point(|x| x.score <= c.score);
+        self.cands.insert(at, c);
+    }
+
+    pub fn len(&self) -> usize {
+        self.cands.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cands.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.cands.clear();
+    }
+}
+
+/// A key removed by eviction. Dropping it frees its memory.
+#[derive(Debug)]
+pub struct Evicted {
+    pub db: usize,
+    pub entry: Entry,
+}
+
+impl Db {
+    /// Calls `f` with up to `n` live keys sampled at random: any key, or
+    /// only keys with a TTL when `volatile`.
+    pub fn sample(&self, rng: &mut impl Rng, n: usize, volatile: bool, now: u64, f: impl FnMut(&Entry)) {
+        self.sample_where(rng, n, volatile, now, |_| true, f)
+    }
+
+    /// `sample` among the keys `keep` accepts.
+    pub fn sample_where(
+        &self,
+        rng: &mut impl Rng,
+        n: usize,
+        volatile: bool,
+        now: u64,
+        mut keep: impl FnMut(&Entry) -> bool,
+        mut f: impl FnMut(&Entry),
+    ) {
+        if volatile {
+            let idx = self.expiry_index();
+            if idx.is_empty() || self.volatile_len() == 0 {
+                return;
+            }
+            // The index may hold stale records; bound the tries.
+            for _ in 0..n * 4 {
+                let Some(hash) = idx.hash_at(rng.gen_range(0..idx.len())) else {
+                    continue;
+                };
+                if let Some(e) = self.find_by_hash(hash) {
+                    if e.expire_at().is_some() && e.is_live(now) && keep(e) {
+                        f(e);
+                    }
+                }
+            }
+            return;
+        }
+        let buckets = self.num_buckets();
+        if self.is_empty() || buckets == 0 {
+            return;
+        }
+        // A walk from a random bucket: positions are in hash order, so
+        // neighbours are unrelated keys (Redis's dictGetSomeKeys walks
+        // the same way).
+        let start = rng.gen_range(0..buckets);
+        let mut got = 0;
+        for i in 0..buckets {
+            if let Some(e) = self.bucket((start + i) & (buckets - 1)) {
+                if e.is_live(now) && keep(e) {
+                    f(e);
+                    got += 1;
+                    if got == n {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl crate::Keyspace {
+    /// Evicts one key under `policy`, or returns None when no key may be
+    /// evicted (noeviction, or a volatile policy and no key has a TTL).
+    /// Locks one shard at a time; the caller holds no shard lock.
+    pub fn evict_one(
+        &self,
+        policy: Policy,
+        samples: usize,
+        pool: &mut EvictionPool,
+        rng: &mut impl Rng,
+    ) -> Option<Evicted> {
+        let samples = samples.max(1);
+        let volatile = policy.volatile_only();
+        match policy {
+            Policy::NoEviction => None,
+            Policy::AllKeysRandom | Policy::VolatileRandom => self.evict_random(volatile, rng),
+            Policy::AllKeysS3Fifo | Policy::VolatileS3Fifo => self.evict_fifo(volatile, samples, rng),
+            _ => self.evict_pooled(policy, samples, pool, rng),
+        }
+    }
+
+    /// Shards in a random rotation, so every shard is tried once.
+    fn shard_order(&self, rng: &mut impl Rng) -> impl Iterator<Item = usize> {
+        let n = self.shard_count();
+        let start = rng.gen_range(0..n);
+        (0..n).map(move |i| (start + i) & (n - 1))
+    }
+
+    fn has_candidates(db: &Db, volatile: bool) -> bool {
+        if volatile {
+            db.volatile_len() > 0
+        } else {
+            !db.is_empty()
+        }
+    }
+
+    fn evict_random(&self, volatile: bool, rng: &mut impl Rng) -> Option<Evicted> {
+        let now = self.now_ms();
+        for s in self.shard_order(rng) {
+            let mut shard = self.lock(s);
+            for dbi in 0..shard.dbs.len() {
+                let db = &mut shard.dbs[dbi];
+                if !Self::has_candidates(db, volatile) {
+                    continue;
+                }
+                let mut key = None;
+                db.sample(rng, 1, volatile, now, |e| key = Some(Box::<[u8]>::from(e.key())));
+                if let Some(entry) = key.and_then(|k| db.remove(&k, now)) {
+                    return Some(Evicted { db: dbi, entry });
+                }
+            }
+        }
+        None
+    }
+
+    fn evict_pooled(
+        &self,
+        policy: Policy,
+        samples: usize,
+        pool: &mut EvictionPool,
+        rng: &mut impl Rng,
+    ) -> Option<Evicted> {
+        let volatile = policy.volatile_only();
+        let tracking = self.tracking().clone();
+        // A few populate rounds; each samples one shard that has
+        // candidates (every db in it), as Redis samples every db.
+        for _round in 0..16 {
+            let now = self.now_ms();
+            let mut sampled = false;
+            for s in self.shard_order(rng) {
+                let shard = self.lock(s);
+                for (dbi, db) in shard.dbs.iter().enumerate() {
+                    if !Self::has_candidates(db, volatile) {
+                        continue;
+                    }
+                    sampled = true;
+                    db.sample(rng, samples, volatile, now, |e| {
+                        pool.insert(Candidate {
+                            score: tracking.score(policy, e, now),
+                            shard: s,
+                            db: dbi,
+                            key: e.key().into(),
+                        })
+                    });
+                }
+                if sampled {
+                    break;
+                }
+            }
+            if !sampled {
+                pool.clear();
+                return None;
+            }
+            while let Some(c) = pool.cands.pop() {
+                let mut shard = self.lock(c.shard);
+                let Some(db) = shard.dbs.get_mut(c.db) else {
+                    continue;
+                };
+                let eligible = db
+                    .peek(&c.key, now)
+                    .is_some_and(|e| !volatile || e.expire_at().is_some());
+                if !eligible {
+                    continue;
+                }
+                if let Some(entry) = db.remove(&c.key, now) {
+                    return Some(Evicted { db: c.db, entry });
+                }
+            }
+        }
+        None
+    }
+
+    /// Sampled S3-FIFO. Each db counts its keys in the small queue. The
+    /// victim comes from the small queue of the first of a few random
+    /// shards whose small queue holds more than its 10% share of the
+    /// shard's keys, else from the main queue of the first shard. Within
+    /// a queue, the oldest of `samples` sampled keys of that queue is
+    /// taken: if it was accessed since it entered the queue it moves on
+    /// (small: promoted to main; main: reinserted with its counter
+    /// decremented) and another is taken; if not, it is evicted (from
+    /// small, remembered in the ghost).
+    fn evict_fifo(&self, volatile: bool, samples: usize, rng: &mut impl Rng) -> Option<Evicted> {
+        let n = self.shard_count();
+        let start = rng.gen_range(0..n);
+        for i in 0..n.min(16) {
+            let s = (start + i) & (n - 1);
+            let mut shard = self.lock(s);
+            for dbi in 0..shard.dbs.len() {
+                let db = &mut shard.dbs[dbi];
+                if Self::has_candidates(db, volatile) && db.fifo_small_over_target() {
+                    if let Some(entry) = db.fifo_evict(volatile, samples, rng, self.now_ms()) {
+                        return Some(Evicted { db: dbi, entry });
+                    }
+                }
+            }
+        }
+        for i in 0..n {
+            let s = (start + i) & (n - 1);
+            let mut shard = self.lock(s);
+            for dbi in 0..shard.dbs.len() {
+                let db = &mut shard.dbs[dbi];
+                if Self::has_candidates(db, volatile) {
+                    if let Some(entry) = db.fifo_evict(volatile, samples, rng, self.now_ms()) {
+                        return Some(Evicted { db: dbi, entry });
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Whether `e` is in S3-FIFO's small queue (every key is, under other
+/// policies).
+#[inline]
+pub(crate) fn in_fifo_small(e: &Entry) -> bool {
+    e.policy_bits() & FIFO_MAIN == 0
+}
+
+impl Db {
+    /// Whether the small queue holds more than its share of this db.
+    fn fifo_small_over_target(&self) -> bool {
+        let small = self.fifo_small_len();
+        small > 0 && small as f64 > FIFO_SMALL_TARGET * self.len() as f64
+    }
+
+    /// S3-FIFO eviction steps in this db until one evicts (see
+    /// `Keyspace::evict_fifo`). Each step evicts or moves one key along;
+    /// a key moves at most four times (promotion, three reinsertions),
+    /// and after 64 steps the oldest sampled key goes regardless.
+    pub(crate) fn fifo_evict(&mut self, volatile: bool, samples: usize, rng: &mut impl Rng, now: u64) -> Option<Entry> {
+        for step in 0..64 {
+            let from_small = self.fifo_small_over_target() || self.fifo_small_len() == self.len();
+            let mut best: Option<(u64, Box<[u8]>)> = None;
+            // The chosen queue may hold only expired or (volatile) keys
+            // without a TTL: then the other one.
+            for small in [from_small, !from_small] {
+                self.sample_where(
+                    rng,
+                    samples,
+                    volatile,
+                    now,
+                    |e| in_fifo_small(e) == small,
+                    |e| {
+                        let age = lru_idle_ms(e.access(), now);
+                        if best.as_ref().is_none_or(|b| age > b.0) {
+                            best = Some((age, e.key().into()));
+                        }
+                    },
+                );
+                if best.is_some() {
+                    break;
+                }
+            }
+            let (_, key) = best.as_ref()?;
+            if let Some(entry) = self.fifo_step(key, now, step == 63) {
+                return Some(entry);
+            }
+        }
+        None
+    }
+
+    /// One S3-FIFO step on `key`: evicts it if it was not accessed since
+    /// it entered its queue (or `force`), else moves it along. Returns
+    /// the evicted entry.
+    fn fifo_step(&mut self, key: &[u8], now: u64, force: bool) -> Option<Entry> {
+        let e = self.peek_mut(key, now)?;
+        let bits = e.policy_bits();
+        let freq = bits & FIFO_FREQ;
+        let main = bits & FIFO_MAIN != 0;
+        if freq == 0 || force {
+            let entry = self.remove(key, now)?;
+            if !main {
+                self.ghost_insert(key);
+            }
+            return Some(entry);
+        }
+        if main {
+            e.set_policy_bits(FIFO_MAIN | (freq - 1));
+        } else {
+            e.set_policy_bits(FIFO_MAIN);
+        }
+        e.set_access(lru_clock(now));
+        if !main {
+            self.fifo_promoted();
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_names_round_trip() {
+        for &(n, p) in POLICIES {
+            assert_eq!(Policy::from_name(n), Some(p));
+            assert_eq!(p.name(), n);
+        }
+        assert_eq!(Policy::from_name("ALLKEYS-LRU"), Some(Policy::AllKeysLru));
+        assert_eq!(Policy::from_name("lru"), None);
+        assert!(Policy::VolatileTtl.volatile_only() && !Policy::AllKeysLfu.volatile_only());
+    }
+
+    #[test]
+    fn lfu_counter_follows_redis() {
+        // Decay: one per decay_time minutes since the stored minute.
+        let t0 = 10 * 60_000;
+        let w = lfu_word(t0, 20);
+        assert_eq!(lfu_decayed(w, t0, 1), 20);
+        assert_eq!(lfu_decayed(w, t0 + 3 * 60_000, 1), 17);
+        assert_eq!(lfu_decayed(w, t0 + 3 * 60_000, 2), 19);
+        assert_eq!(lfu_decayed(w, t0 + 100 * 60_000, 1), 0);
+        assert_eq!(lfu_decayed(w, t0 + 100 * 60_000, 0), 20);
+        // Wrap of the 16-bit minute clock: Redis counts 65535 - ldt + now
+        // (one short of the 8 minutes that passed here).
+        let late = lfu_word(65_530 * 60_000, 9);
+        assert_eq!(lfu_decayed(late, 65_538 * 60_000, 1), 9 - 7);
+        // Increment probability 1/((c-5)*factor+1).
+        assert_eq!(lfu_log_incr(4, 10, 0.99), 5);
+        assert_eq!(lfu_log_incr(5, 10, 0.99), 6);
+        assert_eq!(lfu_log_incr(15, 10, 0.5), 15);
+        assert_eq!(lfu_log_incr(15, 10, 0.005), 16);
+        assert_eq!(lfu_log_incr(255, 0, 0.0), 255);
+    }
+
+    #[test]
+    fn lru_idle_wraps() {
+        assert_eq!(lru_idle_ms(lru_clock(1000), 1500), 500);
+        let t = u64::from(u32::MAX) - 10;
+        assert_eq!(lru_idle_ms(lru_clock(t), t + 20), 20);
+    }
+
+    #[test]
+    fn pool_keeps_the_best_sixteen() {
+        let mut p = EvictionPool::default();
+        for i in 0..40u64 {
+            p.insert(Candidate {
+                score: (i * 7) % 40,
+                shard: 0,
+                db: 0,
+                key: i.to_string().into_bytes().into(),
+            });
+        }
+        assert_eq!(p.len(), POOL_SIZE);
+        let scores: Vec<u64> = p.cands.iter().map(|c| c.score).collect();
+        assert_eq!(scores, (24..40).collect::<Vec<_>>());
+        // The same key again replaces its old record.
+        p.insert(Candidate {
+            score: 100,
+            shard: 0,
+            db: 0,
+            key: p.cands[0].key.clone(),
+        });
+        assert_eq!(p.len(), POOL_SIZE);
+        assert_eq!(p.cands.last().map(|c| c.score), Some(100));
+    }
+}
