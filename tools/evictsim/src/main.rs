@@ -19,6 +19,7 @@
 use hashbrown::HashMap;
 use std::io::Read;
 mod bytes;
+mod sampled;
 use bytes::*;
 
 fn load(path: &str) -> Vec<u32> {
@@ -557,6 +558,37 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
                 freq: vec![0; n],
             })
         }
+        _ if name.starts_with("ss3:") => {
+            // ss3:<samples>:<pool>:<small%>:<thresh>:<ghost x cap>[:lru][:adapt]
+            let v: Vec<&str> = name[4..].split(':').collect();
+            let f = |i: usize| v[i].parse::<f64>().unwrap();
+            Box::new(sampled::Ss3::new(
+                name,
+                cap,
+                n,
+                f(0) as usize,
+                f(1) as usize,
+                f(2) / 100.0,
+                f(3) as u8,
+                f(4),
+                v.contains(&"lru"),
+                v.contains(&"adapt"),
+            ))
+        }
+        _ if name.starts_with("hyper:") => {
+            // hyper:<samples>:<pool>:<counter bits>[:<ghost x cap>]
+            let v: Vec<f64> = name[6..].split(':').map(|x| x.parse().unwrap()).collect();
+            let g = v.get(3).copied().unwrap_or(0.0);
+            Box::new(sampled::Hyper::new(
+                name,
+                cap,
+                n,
+                v[0] as usize,
+                v[1] as usize,
+                v[2] as u32,
+                g,
+            ))
+        }
         _ => panic!("unknown policy {name}"),
     }
 }
@@ -638,25 +670,71 @@ fn main() {
     if a[1] == "bytes" {
         return main_bytes(&a);
     }
-    let args: Vec<String> = std::env::args().collect();
-    let policies: Vec<&str> = args[1].split(',').collect();
-    for path in &args[2..] {
-        let trace = load(path);
-        let n = trace.iter().copied().max().unwrap() as usize + 1;
-        for pct in [1.0, 10.0] {
-            let cap = ((n as f64) * pct / 100.0) as usize;
-            let mut line = format!("{:<28} {:>4}% cap={:<7}", path.rsplit('/').next().unwrap(), pct, cap);
-            for p in &policies {
-                let mut pol = make(p, cap.max(2), n);
-                let mut miss = 0usize;
-                for &k in &trace {
-                    if !pol.access(k) {
-                        miss += 1;
-                    }
+    let policies: Vec<&str> = a[1].split(',').collect();
+    let traces: Vec<(String, Vec<u32>)> = a[2..]
+        .iter()
+        .map(|p| (p.rsplit('/').next().unwrap().to_string(), load(p)))
+        .collect();
+    // cases: (trace, pct); jobs: (case, policy), run on 2 threads
+    let cases: Vec<(usize, f64)> = (0..traces.len()).flat_map(|t| [(t, 1.0), (t, 10.0)]).collect();
+    let jobs: Vec<(usize, usize)> = (0..cases.len())
+        .flat_map(|c| (0..policies.len()).map(move |p| (c, p)))
+        .collect();
+    let res: Vec<std::sync::Mutex<(f64, String)>> = jobs.iter().map(|_| Default::default()).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::env::var("EVICTSIM_THREADS")
+        .ok()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(2);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if j >= jobs.len() {
+                    break;
                 }
-                line += &format!(" {}={:.3}", pol.name(), miss as f64 / trace.len() as f64);
-            }
-            println!("{line}");
+                let (c, p) = jobs[j];
+                let (t, pct) = cases[c];
+                let trace = &traces[t].1;
+                let n = trace.iter().copied().max().unwrap() as usize + 1;
+                let cap = ((n as f64) * pct / 100.0) as usize;
+                let mut pol = make(policies[p], cap.max(2), n);
+                let miss = trace.iter().filter(|&&k| !pol.access(k)).count();
+                *res[j].lock().unwrap() = (miss as f64 / trace.len() as f64, pol.name());
+            });
+        }
+    });
+    let mr = |c: usize, p: usize| res[c * policies.len() + p].lock().unwrap().0;
+    let names: Vec<String> = (0..policies.len()).map(|p| res[p].lock().unwrap().1.clone()).collect();
+    for (c, &(t, pct)) in cases.iter().enumerate() {
+        let mut line = format!("{:<26} {:>3}%", traces[t].0, pct);
+        for (p, name) in names.iter().enumerate() {
+            line += &format!(" {}={:.4}", name, mr(c, p));
+        }
+        println!("{line}");
+    }
+    // Relative gain vs sampled-lru (positive = fewer misses), per case.
+    if let Some(base) = policies.iter().position(|&p| p == "sampled-lru") {
+        println!("\ngain vs sampled-lru (%), cases in the order above; median, worst");
+        for (p, name) in names.iter().enumerate() {
+            let mut g: Vec<f64> = (0..cases.len())
+                .map(|c| 100.0 * (1.0 - mr(c, p) / mr(c, base)))
+                .collect();
+            let cells: Vec<String> = g.iter().map(|x| format!("{x:6.2}")).collect();
+            g.sort_by(|a, b| a.total_cmp(b));
+            let m = g.len();
+            let med = if m % 2 == 0 {
+                (g[m / 2 - 1] + g[m / 2]) / 2.0
+            } else {
+                g[m / 2]
+            };
+            println!(
+                "{:<34} {} | median {:6.2} worst {:6.2}",
+                name,
+                cells.join(" "),
+                med,
+                g[0]
+            );
         }
     }
 }

@@ -1,0 +1,369 @@
+//! Sampled policies that fit the server's keyspace: no per-key lists, no
+//! insertion-ordered queue. Per key only a u32 (logical time, here the
+//! request counter) and a few spare bits; victims are found by sampling
+//! uniformly among resident keys (optionally keeping a Redis-like pool of
+//! the best candidates across rounds); the ghost is a direct-mapped array of
+//! 32-bit fingerprints.
+
+use crate::{xorshift, Policy, NIL};
+
+/// Dense set of resident ids with O(1) uniform sampling (swap-remove).
+pub struct Res {
+    pub keys: Vec<u32>,
+    pub pos: Vec<u32>,
+}
+impl Res {
+    pub fn new(n: usize) -> Self {
+        Res {
+            keys: Vec::new(),
+            pos: vec![NIL; n],
+        }
+    }
+    pub fn contains(&self, k: u32) -> bool {
+        self.pos[k as usize] != NIL
+    }
+    pub fn insert(&mut self, k: u32) {
+        self.pos[k as usize] = self.keys.len() as u32;
+        self.keys.push(k);
+    }
+    pub fn remove(&mut self, k: u32) {
+        let i = self.pos[k as usize] as usize;
+        let last = *self.keys.last().unwrap();
+        self.keys.swap_remove(i);
+        if i < self.keys.len() {
+            self.pos[last as usize] = i as u32;
+        }
+        self.pos[k as usize] = NIL;
+    }
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+    pub fn sample(&self, rng: &mut u64) -> u32 {
+        self.keys[(xorshift(rng) % self.keys.len() as u64) as usize]
+    }
+}
+
+fn mix(k: u32) -> u64 {
+    let mut x = (k as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Ghost: direct-mapped array of 32-bit fingerprints (0 = empty). A newer
+/// ghost overwrites whatever shares its slot; false positives are possible,
+/// as in the server. The top bit of a slot can carry a 1-bit tag (which
+/// queue the key was evicted from), leaving 31 fingerprint bits.
+pub struct Ghost {
+    slots: Vec<u32>,
+}
+impl Ghost {
+    pub fn new(n: usize) -> Self {
+        Ghost {
+            slots: vec![0; n.max(1)],
+        }
+    }
+    fn at(&self, k: u32) -> (usize, u32) {
+        let h = mix(k);
+        let slot = ((h & 0xffff_ffff) % self.slots.len() as u64) as usize;
+        (slot, ((h >> 32) as u32 & 0x7fff_ffff) | 1)
+    }
+    pub fn insert(&mut self, k: u32, tag: bool) {
+        let (s, f) = self.at(k);
+        self.slots[s] = f | if tag { 0x8000_0000 } else { 0 };
+    }
+    /// If the key is in the ghost, remove it and return its tag.
+    pub fn take(&mut self, k: u32) -> Option<bool> {
+        let (s, f) = self.at(k);
+        let v = self.slots[s];
+        if v != 0 && v & 0x7fff_ffff == f {
+            self.slots[s] = 0;
+            return Some(v & 0x8000_0000 != 0);
+        }
+        None
+    }
+}
+
+/// Redis-like candidate selection: add the eligible samples to the pool,
+/// drop entries no longer eligible, keep the `cap` best (lowest score) and
+/// take the best. With `cap == 0` there is no pool: best of this round only.
+fn pick<S: PartialOrd + Copy>(
+    pool: &mut Vec<u32>,
+    samples: &[u32],
+    cap: usize,
+    ok: impl Fn(u32) -> bool,
+    score: impl Fn(u32) -> S,
+) -> Option<u32> {
+    if cap == 0 {
+        pool.clear();
+    }
+    for &c in samples {
+        if ok(c) && !pool.contains(&c) {
+            pool.push(c);
+        }
+    }
+    pool.retain(|&c| ok(c));
+    if pool.is_empty() {
+        return None;
+    }
+    pool.sort_unstable_by(|&a, &b| score(a).partial_cmp(&score(b)).unwrap());
+    let keep = cap.max(1);
+    pool.truncate(keep);
+    Some(pool.remove(0))
+}
+
+/// Sampled S3-FIFO. Per key: `time` (u32: insertion time, reset on
+/// promotion/reinsertion; or last-access time with `main_lru`), `freq`
+/// (2 bits, saturating at 3), `main` (1 bit). Small queue target `small`
+/// (fraction of capacity). Eviction: while the small share >= target, take
+/// the oldest sampled small key: freq >= `thresh` -> promote to main (time =
+/// now, freq = 0), else evict it into the ghost. Otherwise take the oldest
+/// sampled main key: freq > 0 -> freq -= 1, time = now, else evict. A miss
+/// found in the ghost goes straight to main. `adapt` grows the small target
+/// on hits of ghosts evicted from small and shrinks it on hits of ghosts
+/// evicted from main (ARC-like; the ghost then also records main evictions).
+pub struct Ss3 {
+    pub label: String,
+    pub cap: usize,
+    pub res: Res,
+    pub time: Vec<u32>,
+    pub freq: Vec<u8>,
+    pub main: Vec<bool>,
+    pub n_small: usize,
+    pub small: f64,
+    pub thresh: u8,
+    pub samples: usize,
+    pub pool_cap: usize,
+    pub pool_s: Vec<u32>,
+    pub pool_m: Vec<u32>,
+    pub ghost: Ghost,
+    pub main_lru: bool,
+    pub adapt: bool,
+    pub t: u32,
+    pub rng: u64,
+    pub buf: Vec<u32>,
+}
+
+impl Ss3 {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        label: &str,
+        cap: usize,
+        n: usize,
+        samples: usize,
+        pool_cap: usize,
+        small: f64,
+        thresh: u8,
+        ghost_mult: f64,
+        main_lru: bool,
+        adapt: bool,
+    ) -> Self {
+        Ss3 {
+            label: label.to_string(),
+            cap,
+            res: Res::new(n),
+            time: vec![0; n],
+            freq: vec![0; n],
+            main: vec![false; n],
+            n_small: 0,
+            small,
+            thresh,
+            samples,
+            pool_cap,
+            pool_s: Vec::new(),
+            pool_m: Vec::new(),
+            ghost: Ghost::new((cap as f64 * ghost_mult) as usize),
+            main_lru,
+            adapt,
+            t: 0,
+            rng: 88172645463325252,
+            buf: Vec::new(),
+        }
+    }
+
+    fn fill(&mut self) {
+        self.buf.clear();
+        for _ in 0..self.samples {
+            let c = self.res.sample(&mut self.rng);
+            self.buf.push(c);
+        }
+    }
+
+    fn evict(&mut self) {
+        loop {
+            let target = ((self.cap as f64 * self.small) as usize).max(1);
+            if self.n_small >= target || self.n_small == self.res.len() {
+                // Small queue: up to 16 rounds to find a small key.
+                let mut got = None;
+                for _ in 0..16 {
+                    self.fill();
+                    let (main, time, res) = (&self.main, &self.time, &self.res);
+                    got = pick(
+                        &mut self.pool_s,
+                        &self.buf,
+                        self.pool_cap,
+                        |c| res.contains(c) && !main[c as usize],
+                        |c| time[c as usize],
+                    );
+                    if got.is_some() {
+                        break;
+                    }
+                }
+                if let Some(v) = got {
+                    let vu = v as usize;
+                    self.n_small -= 1;
+                    if self.freq[vu] >= self.thresh {
+                        self.main[vu] = true;
+                        self.time[vu] = self.t;
+                        self.freq[vu] = 0;
+                        continue;
+                    }
+                    self.res.remove(v);
+                    self.ghost.insert(v, true);
+                    return;
+                }
+            }
+            self.fill();
+            let (main, time, res) = (&self.main, &self.time, &self.res);
+            let got = pick(
+                &mut self.pool_m,
+                &self.buf,
+                self.pool_cap,
+                |c| res.contains(c) && main[c as usize],
+                |c| time[c as usize],
+            );
+            let Some(v) = got else { continue };
+            let vu = v as usize;
+            if self.freq[vu] > 0 {
+                self.freq[vu] -= 1;
+                self.time[vu] = self.t;
+                continue;
+            }
+            self.res.remove(v);
+            if self.adapt {
+                self.ghost.insert(v, false);
+            }
+            return;
+        }
+    }
+}
+
+impl Policy for Ss3 {
+    fn name(&self) -> String {
+        self.label.clone()
+    }
+    fn access(&mut self, k: u32) -> bool {
+        self.t += 1;
+        let ku = k as usize;
+        if self.res.contains(k) {
+            self.freq[ku] = (self.freq[ku] + 1).min(3);
+            if self.main_lru && self.main[ku] {
+                self.time[ku] = self.t;
+            }
+            return true;
+        }
+        while self.res.len() >= self.cap {
+            self.evict();
+        }
+        self.freq[ku] = 0;
+        self.time[ku] = self.t;
+        let g = self.ghost.take(k);
+        if self.adapt {
+            let step = 1.0 / self.cap as f64;
+            match g {
+                Some(true) => self.small = (self.small + step).min(0.9),
+                Some(false) => self.small = (self.small - step).max(0.01),
+                None => {}
+            }
+        }
+        self.main[ku] = g.is_some();
+        if !self.main[ku] {
+            self.n_small += 1;
+        }
+        self.res.insert(k);
+        false
+    }
+}
+
+/// Sampled hyperbolic caching (Blankstein et al., ATC'17): priority =
+/// hits / (now - insert time), evict the lowest among the samples (and the
+/// pool). Per key: u32 insert time + a saturating hit counter of `bits`
+/// bits (the count starts at 1 on insertion). `ghost` > 0: a miss found in
+/// the ghost starts with a count of 2 (a small frequency hint).
+pub struct Hyper {
+    pub label: String,
+    pub cap: usize,
+    pub res: Res,
+    pub t0: Vec<u32>,
+    pub n: Vec<u32>,
+    pub max_n: u32,
+    pub samples: usize,
+    pub pool_cap: usize,
+    pub pool: Vec<u32>,
+    pub ghost: Option<Ghost>,
+    pub t: u32,
+    pub rng: u64,
+    pub buf: Vec<u32>,
+}
+
+impl Hyper {
+    pub fn new(label: &str, cap: usize, n: usize, samples: usize, pool_cap: usize, bits: u32, ghost: f64) -> Self {
+        Hyper {
+            label: label.to_string(),
+            cap,
+            res: Res::new(n),
+            t0: vec![0; n],
+            n: vec![0; n],
+            max_n: (1u32 << bits) - 1,
+            samples,
+            pool_cap,
+            pool: Vec::new(),
+            ghost: (ghost > 0.0).then(|| Ghost::new((cap as f64 * ghost) as usize)),
+            t: 0,
+            rng: 88172645463325252,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl Policy for Hyper {
+    fn name(&self) -> String {
+        self.label.clone()
+    }
+    fn access(&mut self, k: u32) -> bool {
+        self.t += 1;
+        let ku = k as usize;
+        if self.res.contains(k) {
+            self.n[ku] = (self.n[ku] + 1).min(self.max_n);
+            return true;
+        }
+        while self.res.len() >= self.cap {
+            self.buf.clear();
+            for _ in 0..self.samples {
+                let c = self.res.sample(&mut self.rng);
+                self.buf.push(c);
+            }
+            let (t0, n, t) = (&self.t0, &self.n, self.t);
+            let res = &self.res;
+            let v = pick(
+                &mut self.pool,
+                &self.buf,
+                self.pool_cap,
+                |c| res.contains(c),
+                |c| n[c as usize] as f64 / (t - t0[c as usize]).max(1) as f64,
+            )
+            .unwrap();
+            self.res.remove(v);
+            if let Some(g) = self.ghost.as_mut() {
+                g.insert(v, false);
+            }
+        }
+        let seen = self.ghost.as_mut().and_then(|g| g.take(k)).is_some();
+        self.t0[ku] = self.t;
+        self.n[ku] = if seen { 2 } else { 1 };
+        self.res.insert(k);
+        false
+    }
+}
