@@ -562,7 +562,7 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
             // ss3:<samples>:<pool>:<small%>:<thresh>:<ghost x cap>[:lru][:adapt]
             let v: Vec<&str> = name[4..].split(':').collect();
             let f = |i: usize| v[i].parse::<f64>().unwrap();
-            Box::new(sampled::Ss3::new(
+            let mut p = Box::new(sampled::Ss3::new(
                 name,
                 cap,
                 n,
@@ -573,7 +573,16 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
                 f(4),
                 v.contains(&"lru"),
                 v.contains(&"adapt"),
-            ))
+            ));
+            // rule flags: lfu = rule 1, b<x> = rule 2 with bonus x * cap
+            if v.contains(&"lfu") {
+                p.rule = 1;
+            }
+            if let Some(b) = v.iter().find_map(|x| x.strip_prefix('b')) {
+                p.rule = 2;
+                p.bonus = (b.parse::<f64>().unwrap() * cap as f64) as u32;
+            }
+            p
         }
         _ if name.starts_with("hyper:") => {
             // hyper:<samples>:<pool>:<counter bits>[:<ghost x cap>]
@@ -588,6 +597,23 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
                 v[2] as u32,
                 g,
             ))
+        }
+        _ if name.starts_with("plru:") => {
+            // plru:<samples>:<pool>:<k>:<a>:<ghost x cap>[:all]
+            let v: Vec<&str> = name[5..].split(':').collect();
+            let f = |i: usize| v[i].parse::<f64>().unwrap();
+            let mut p = Box::new(sampled::Plru::new(
+                name,
+                cap,
+                n,
+                f(0) as usize,
+                f(1) as usize,
+                f(2),
+                f(3),
+                f(4),
+            ));
+            p.all_ghost = v.contains(&"all");
+            p
         }
         _ => panic!("unknown policy {name}"),
     }

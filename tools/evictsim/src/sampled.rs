@@ -141,6 +141,12 @@ pub struct Ss3 {
     pub ghost: Ghost,
     pub main_lru: bool,
     pub adapt: bool,
+    /// Main-queue rule: 0 = oldest time, freq > 0 -> decrement and
+    /// reinsert (CLOCK-like); 1 = lowest (freq, time), the sampled main keys
+    /// passed over lose 1 freq (aging); 2 = lowest time + freq * bonus, no
+    /// reinsertion (recency with a bounded frequency bonus).
+    pub rule: u8,
+    pub bonus: u32,
     pub t: u32,
     pub rng: u64,
     pub buf: Vec<u32>,
@@ -177,6 +183,8 @@ impl Ss3 {
             ghost: Ghost::new((cap as f64 * ghost_mult) as usize),
             main_lru,
             adapt,
+            rule: 0,
+            bonus: 0,
             t: 0,
             rng: 88172645463325252,
             buf: Vec::new(),
@@ -226,17 +234,31 @@ impl Ss3 {
                 }
             }
             self.fill();
-            let (main, time, res) = (&self.main, &self.time, &self.res);
+            let (main, time, res, freq) = (&self.main, &self.time, &self.res, &self.freq);
+            let (rule, bonus) = (self.rule, self.bonus as u64);
             let got = pick(
                 &mut self.pool_m,
                 &self.buf,
                 self.pool_cap,
                 |c| res.contains(c) && main[c as usize],
-                |c| time[c as usize],
+                |c| {
+                    let (f, t) = (freq[c as usize] as u64, time[c as usize] as u64);
+                    match rule {
+                        1 => (f << 32) | t,
+                        2 => t + f * bonus,
+                        _ => t,
+                    }
+                },
             );
             let Some(v) = got else { continue };
             let vu = v as usize;
-            if self.freq[vu] > 0 {
+            if self.rule == 1 {
+                for &c in &self.buf {
+                    if c != v && self.main[c as usize] && self.freq[c as usize] > 0 {
+                        self.freq[c as usize] -= 1;
+                    }
+                }
+            } else if self.rule == 0 && self.freq[vu] > 0 {
                 self.freq[vu] -= 1;
                 self.time[vu] = self.t;
                 continue;
@@ -363,6 +385,110 @@ impl Policy for Hyper {
         let seen = self.ghost.as_mut().and_then(|g| g.take(k)).is_some();
         self.t0[ku] = self.t;
         self.n[ku] = if seen { 2 } else { 1 };
+        self.res.insert(k);
+        false
+    }
+}
+
+/// Sampled LRU with probation ("PLRU"): the score to evict is the idle time
+/// (now - last access), multiplied by `k` for a key on probation (inserted on
+/// a miss that the ghost did not know, and not hit since), divided by
+/// (1 + `a` * freq) otherwise (freq: 2 bits, saturating). Evict the highest
+/// score among the samples and the pool. Per key: u32 last-access time,
+/// 2-bit freq, 1 probation bit. Keys evicted on probation are recorded in
+/// the ghost; a miss found there is inserted off probation.
+pub struct Plru {
+    pub label: String,
+    pub cap: usize,
+    pub res: Res,
+    pub time: Vec<u32>,
+    pub freq: Vec<u8>,
+    pub prob: Vec<bool>,
+    pub k: f64,
+    pub a: f64,
+    pub all_ghost: bool,
+    pub samples: usize,
+    pub pool_cap: usize,
+    pub pool: Vec<u32>,
+    pub ghost: Ghost,
+    pub t: u32,
+    pub rng: u64,
+    pub buf: Vec<u32>,
+}
+
+impl Plru {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(label: &str, cap: usize, n: usize, samples: usize, pool_cap: usize, k: f64, a: f64, ghost: f64) -> Self {
+        Plru {
+            label: label.to_string(),
+            cap,
+            res: Res::new(n),
+            time: vec![0; n],
+            freq: vec![0; n],
+            prob: vec![false; n],
+            k,
+            a,
+            all_ghost: false,
+            samples,
+            pool_cap,
+            pool: Vec::new(),
+            ghost: Ghost::new((cap as f64 * ghost) as usize),
+            t: 0,
+            rng: 88172645463325252,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl Policy for Plru {
+    fn name(&self) -> String {
+        self.label.clone()
+    }
+    fn access(&mut self, k: u32) -> bool {
+        self.t += 1;
+        let ku = k as usize;
+        if self.res.contains(k) {
+            self.time[ku] = self.t;
+            if self.prob[ku] {
+                self.prob[ku] = false;
+            } else {
+                self.freq[ku] = (self.freq[ku] + 1).min(3);
+            }
+            return true;
+        }
+        while self.res.len() >= self.cap {
+            self.buf.clear();
+            for _ in 0..self.samples {
+                let c = self.res.sample(&mut self.rng);
+                self.buf.push(c);
+            }
+            let (time, freq, prob, res, t) = (&self.time, &self.freq, &self.prob, &self.res, self.t);
+            let (kk, a) = (self.k, self.a);
+            let v = pick(
+                &mut self.pool,
+                &self.buf,
+                self.pool_cap,
+                |c| res.contains(c),
+                |c| {
+                    let idle = (t - time[c as usize]) as f64;
+                    let s = if prob[c as usize] {
+                        idle * kk
+                    } else {
+                        idle / (1.0 + a * freq[c as usize] as f64)
+                    };
+                    -s
+                },
+            )
+            .unwrap();
+            self.res.remove(v);
+            if self.prob[v as usize] || self.all_ghost {
+                self.ghost.insert(v, false);
+            }
+        }
+        let seen = self.ghost.take(k).is_some();
+        self.time[ku] = self.t;
+        self.freq[ku] = 0;
+        self.prob[ku] = !seen;
         self.res.insert(k);
         false
     }
