@@ -523,7 +523,7 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
             pos: vec![NIL; n],
             last: vec![0; n],
             t: 0,
-            rng: 88172645463325252,
+            rng: sampled::seed(),
             samples: 5,
             pool: Vec::new(),
         }),
@@ -613,6 +613,24 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
                 f(4),
             ));
             p.all_ghost = v.contains(&"all");
+            p
+        }
+        _ if name.starts_with("lru2:") => {
+            // lru2:<samples>:<pool>:<k>:<ghost x cap>:<ghost irr x cap>[:q][:max]
+            let v: Vec<&str> = name[5..].split(':').collect();
+            let f = |i: usize| v[i].parse::<f64>().unwrap();
+            let mut p = Box::new(sampled::Lru2::new(
+                name,
+                cap,
+                n,
+                f(0) as usize,
+                f(1) as usize,
+                f(2),
+                f(3),
+                f(4),
+            ));
+            p.quant = v.contains(&"q");
+            p.max = v.contains(&"max");
             p
         }
         _ => panic!("unknown policy {name}"),

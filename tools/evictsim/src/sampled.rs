@@ -43,6 +43,16 @@ impl Res {
     }
 }
 
+/// RNG seed of the sampled policies (env EVICTSIM_SEED, to check that a
+/// result is not a sampling accident).
+pub fn seed() -> u64 {
+    std::env::var("EVICTSIM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(88172645463325252, |s: u64| s.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        | 1
+}
+
 fn mix(k: u32) -> u64 {
     let mut x = (k as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
     x ^= x >> 30;
@@ -186,7 +196,7 @@ impl Ss3 {
             rule: 0,
             bonus: 0,
             t: 0,
-            rng: 88172645463325252,
+            rng: seed(),
             buf: Vec::new(),
         }
     }
@@ -344,7 +354,7 @@ impl Hyper {
             pool: Vec::new(),
             ghost: (ghost > 0.0).then(|| Ghost::new((cap as f64 * ghost) as usize)),
             t: 0,
-            rng: 88172645463325252,
+            rng: seed(),
             buf: Vec::new(),
         }
     }
@@ -434,7 +444,7 @@ impl Plru {
             pool: Vec::new(),
             ghost: Ghost::new((cap as f64 * ghost) as usize),
             t: 0,
-            rng: 88172645463325252,
+            rng: seed(),
             buf: Vec::new(),
         }
     }
@@ -489,6 +499,135 @@ impl Policy for Plru {
         self.time[ku] = self.t;
         self.freq[ku] = 0;
         self.prob[ku] = !seen;
+        self.res.insert(k);
+        false
+    }
+}
+
+/// Sampled LRU-2 (backward 2-distance): per key the u32 last-access time
+/// and the last inter-reference gap `irr` (exact, or with `quant` a 4-bit
+/// log2 code relative to the capacity, 15 = none). Score to evict (highest
+/// first) = idle + irr; a key with no known gap (seen once, not in the
+/// ghost) scores idle * `k` (k = 0: infinity, i.e. always first). A miss
+/// found in the ghost starts with irr = `gi` x capacity. Every eviction is
+/// recorded in the ghost.
+pub struct Lru2 {
+    pub label: String,
+    pub cap: usize,
+    pub res: Res,
+    pub time: Vec<u32>,
+    pub irr: Vec<u32>,
+    pub k: f64,
+    pub gi: f64,
+    pub quant: bool,
+    pub max: bool,
+    pub samples: usize,
+    pub pool_cap: usize,
+    pub pool: Vec<u32>,
+    pub ghost: Ghost,
+    pub t: u32,
+    pub rng: u64,
+    pub buf: Vec<u32>,
+}
+
+const NO_IRR: u32 = u32::MAX;
+
+impl Lru2 {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        label: &str,
+        cap: usize,
+        n: usize,
+        samples: usize,
+        pool_cap: usize,
+        k: f64,
+        ghost: f64,
+        gi: f64,
+    ) -> Self {
+        Lru2 {
+            label: label.to_string(),
+            cap,
+            res: Res::new(n),
+            time: vec![0; n],
+            irr: vec![NO_IRR; n],
+            k,
+            gi,
+            quant: false,
+            max: false,
+            samples,
+            pool_cap,
+            pool: Vec::new(),
+            ghost: Ghost::new((cap as f64 * ghost) as usize),
+            t: 0,
+            rng: seed(),
+            buf: Vec::new(),
+        }
+    }
+    /// Store a gap: exact, or rounded through a 4-bit log2 code (codes
+    /// 0..=14 cover cap/256 .. cap*64).
+    fn q(&self, r: u32) -> u32 {
+        if !self.quant {
+            return r;
+        }
+        let unit = (self.cap as f64 / 256.0).max(1.0);
+        let c = ((r as f64 / unit).max(1.0).log2().floor() as u32).min(14);
+        (unit * 2f64.powf(c as f64 + 0.5)) as u32
+    }
+}
+
+impl Policy for Lru2 {
+    fn name(&self) -> String {
+        self.label.clone()
+    }
+    fn access(&mut self, k: u32) -> bool {
+        self.t += 1;
+        let ku = k as usize;
+        if self.res.contains(k) {
+            self.irr[ku] = self.q(self.t - self.time[ku]);
+            self.time[ku] = self.t;
+            return true;
+        }
+        while self.res.len() >= self.cap {
+            self.buf.clear();
+            for _ in 0..self.samples {
+                let c = self.res.sample(&mut self.rng);
+                self.buf.push(c);
+            }
+            let (time, irr, res, t) = (&self.time, &self.irr, &self.res, self.t);
+            let (kk, max) = (self.k, self.max);
+            let v = pick(
+                &mut self.pool,
+                &self.buf,
+                self.pool_cap,
+                |c| res.contains(c),
+                |c| {
+                    let idle = (t - time[c as usize]) as f64;
+                    let r = irr[c as usize];
+                    let s = if r == NO_IRR {
+                        if kk == 0.0 {
+                            1e18 + idle
+                        } else {
+                            idle * kk
+                        }
+                    } else if max {
+                        idle.max(r as f64)
+                    } else {
+                        idle + r as f64
+                    };
+                    -s
+                },
+            )
+            .unwrap();
+            self.res.remove(v);
+            self.ghost.insert(v, false);
+        }
+        let seen = self.ghost.take(k).is_some();
+        self.time[ku] = self.t;
+        self.irr[ku] = if seen {
+            self.q((self.gi * self.cap as f64) as u32)
+        } else {
+            NO_IRR
+        };
         self.res.insert(k);
         false
     }
