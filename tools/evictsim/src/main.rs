@@ -578,6 +578,16 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
             if v.contains(&"lfu") {
                 p.rule = 1;
             }
+            if v.contains(&"keep") {
+                p.rule = 3;
+            }
+            // adapt step (x 1/cap per ghost hit) and max small share: s<x>, m<x>
+            if let Some(x) = v.iter().find_map(|x| x.strip_prefix('s')) {
+                p.adapt_step = x.parse().unwrap();
+            }
+            if let Some(x) = v.iter().find_map(|x| x.strip_prefix('m')) {
+                p.adapt_max = x.parse().unwrap();
+            }
             if let Some(b) = v.iter().find_map(|x| x.strip_prefix('b')) {
                 p.rule = 2;
                 p.bonus = (b.parse::<f64>().unwrap() * cap as f64) as u32;

@@ -154,9 +154,12 @@ pub struct Ss3 {
     /// Main-queue rule: 0 = oldest time, freq > 0 -> decrement and
     /// reinsert (CLOCK-like); 1 = lowest (freq, time), the sampled main keys
     /// passed over lose 1 freq (aging); 2 = lowest time + freq * bonus, no
-    /// reinsertion (recency with a bounded frequency bonus).
+    /// reinsertion (recency with a bounded frequency bonus); 3 = oldest time,
+    /// freq > 0 -> decrement, keep its time (weaker protection).
     pub rule: u8,
     pub bonus: u32,
+    pub adapt_step: f64,
+    pub adapt_max: f64,
     pub t: u32,
     pub rng: u64,
     pub buf: Vec<u32>,
@@ -195,6 +198,8 @@ impl Ss3 {
             adapt,
             rule: 0,
             bonus: 0,
+            adapt_step: 1.0,
+            adapt_max: 0.9,
             t: 0,
             rng: seed(),
             buf: Vec::new(),
@@ -272,6 +277,9 @@ impl Ss3 {
                 self.freq[vu] -= 1;
                 self.time[vu] = self.t;
                 continue;
+            } else if self.rule == 3 && self.freq[vu] > 0 {
+                self.freq[vu] -= 1;
+                continue;
             }
             self.res.remove(v);
             if self.adapt {
@@ -305,8 +313,8 @@ impl Policy for Ss3 {
         if self.adapt {
             let step = 1.0 / self.cap as f64;
             match g {
-                Some(true) => self.small = (self.small + step).min(0.9),
-                Some(false) => self.small = (self.small - step).max(0.01),
+                Some(true) => self.small = (self.small + step * self.adapt_step).min(self.adapt_max),
+                Some(false) => self.small = (self.small - step * self.adapt_step).max(0.05),
                 None => {}
             }
         }
