@@ -578,6 +578,9 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
             if v.contains(&"lfu") {
                 p.rule = 1;
             }
+            if let Some(x) = v.iter().find_map(|x| x.strip_prefix('g')) {
+                p.main_ghost = x.parse().unwrap();
+            }
             if v.contains(&"keep") {
                 p.rule = 3;
             }
@@ -642,6 +645,21 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
             p.quant = v.contains(&"q");
             p.max = v.contains(&"max");
             p
+        }
+        _ if name.starts_with("lhd:") => {
+            // lhd:<samples>:<pool>:<age span x cap>:<period x cap>[:<ghost x cap>]
+            let v: Vec<f64> = name[4..].split(':').map(|x| x.parse().unwrap()).collect();
+            let g = v.get(4).copied().unwrap_or(0.0);
+            Box::new(sampled::Lhd::new(
+                name,
+                cap,
+                n,
+                v[0] as usize,
+                v[1] as usize,
+                v[2],
+                v[3],
+                g,
+            ))
         }
         _ => panic!("unknown policy {name}"),
     }

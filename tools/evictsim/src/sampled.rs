@@ -160,6 +160,9 @@ pub struct Ss3 {
     pub bonus: u32,
     pub adapt_step: f64,
     pub adapt_max: f64,
+    /// > 0: main evictions also go to the ghost, and a miss found there as
+    /// a main ghost re-enters main with this freq.
+    pub main_ghost: u8,
     pub t: u32,
     pub rng: u64,
     pub buf: Vec<u32>,
@@ -200,6 +203,7 @@ impl Ss3 {
             bonus: 0,
             adapt_step: 1.0,
             adapt_max: 0.9,
+            main_ghost: 0,
             t: 0,
             rng: seed(),
             buf: Vec::new(),
@@ -282,7 +286,7 @@ impl Ss3 {
                 continue;
             }
             self.res.remove(v);
-            if self.adapt {
+            if self.adapt || self.main_ghost > 0 {
                 self.ghost.insert(v, false);
             }
             return;
@@ -319,6 +323,9 @@ impl Policy for Ss3 {
             }
         }
         self.main[ku] = g.is_some();
+        if g == Some(false) {
+            self.freq[ku] = self.main_ghost;
+        }
         if !self.main[ku] {
             self.n_small += 1;
         }
@@ -636,6 +643,141 @@ impl Policy for Lru2 {
         } else {
             NO_IRR
         };
+        self.res.insert(k);
+        false
+    }
+}
+
+/// Sampled LHD (least hit density, Beckmann et al., NSDI'18), object
+/// count version. Per key: u32 last-access time + 2-bit class (number of
+/// hits since insertion, saturating at 3; with `ghost` a miss found in the
+/// ghost starts in class 1). Global: per class and coarse age, EWMA counts
+/// of hits and evictions, from which the hit density of each (class, age)
+/// is recomputed every `period` requests; evict the lowest density among
+/// `samples` random resident keys (and the pool).
+pub struct Lhd {
+    pub label: String,
+    pub cap: usize,
+    pub res: Res,
+    pub time: Vec<u32>,
+    pub class: Vec<u8>,
+    pub hits: Vec<[f64; LHD_AGES]>,
+    pub evs: Vec<[f64; LHD_AGES]>,
+    pub dens: Vec<[f64; LHD_AGES]>,
+    pub coarse: u32,
+    pub period: u32,
+    pub samples: usize,
+    pub pool_cap: usize,
+    pub pool: Vec<u32>,
+    pub ghost: Option<Ghost>,
+    pub t: u32,
+    pub rng: u64,
+    pub buf: Vec<u32>,
+}
+
+pub const LHD_AGES: usize = 1024;
+
+impl Lhd {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        label: &str,
+        cap: usize,
+        n: usize,
+        samples: usize,
+        pool_cap: usize,
+        span: f64,
+        period: f64,
+        ghost: f64,
+    ) -> Self {
+        let mut dens = vec![[0.0; LHD_AGES]; 4];
+        // Before any statistics: behave like LRU (density falls with age).
+        for d in dens.iter_mut() {
+            for (a, x) in d.iter_mut().enumerate() {
+                *x = 1.0 / (a + 1) as f64;
+            }
+        }
+        Lhd {
+            label: label.to_string(),
+            cap,
+            res: Res::new(n),
+            time: vec![0; n],
+            class: vec![0; n],
+            hits: vec![[0.0; LHD_AGES]; 4],
+            evs: vec![[0.0; LHD_AGES]; 4],
+            dens,
+            coarse: ((span * cap as f64 / LHD_AGES as f64) as u32).max(1),
+            period: ((period * cap as f64) as u32).max(1000),
+            samples,
+            pool_cap,
+            pool: Vec::new(),
+            ghost: (ghost > 0.0).then(|| Ghost::new((cap as f64 * ghost) as usize)),
+            t: 0,
+            rng: seed(),
+            buf: Vec::new(),
+        }
+    }
+    fn age(&self, k: u32) -> usize {
+        (((self.t - self.time[k as usize]) / self.coarse) as usize).min(LHD_AGES - 1)
+    }
+    fn recompute(&mut self) {
+        for c in 0..4 {
+            let (mut th, mut te, mut life) = (0.0, 0.0, 0.0);
+            for a in (0..LHD_AGES).rev() {
+                th += self.hits[c][a];
+                te += self.hits[c][a] + self.evs[c][a];
+                life += te;
+                self.dens[c][a] = if life > 0.0 { th / life } else { 0.0 };
+                self.hits[c][a] *= 0.9;
+                self.evs[c][a] *= 0.9;
+            }
+        }
+    }
+}
+
+impl Policy for Lhd {
+    fn name(&self) -> String {
+        self.label.clone()
+    }
+    fn access(&mut self, k: u32) -> bool {
+        self.t += 1;
+        if self.t % self.period == 0 {
+            self.recompute();
+        }
+        let ku = k as usize;
+        if self.res.contains(k) {
+            let a = self.age(k);
+            let c = self.class[ku] as usize;
+            self.hits[c][a] += 1.0;
+            self.class[ku] = (self.class[ku] + 1).min(3);
+            self.time[ku] = self.t;
+            return true;
+        }
+        while self.res.len() >= self.cap {
+            self.buf.clear();
+            for _ in 0..self.samples {
+                let c = self.res.sample(&mut self.rng);
+                self.buf.push(c);
+            }
+            let me = &*self;
+            let v = pick(
+                &mut self.pool.clone(),
+                &self.buf,
+                self.pool_cap,
+                |c| me.res.contains(c),
+                |c| me.dens[me.class[c as usize] as usize][me.age(c)],
+            )
+            .unwrap();
+            let a = self.age(v);
+            let c = self.class[v as usize] as usize;
+            self.evs[c][a] += 1.0;
+            self.res.remove(v);
+            if let Some(g) = self.ghost.as_mut() {
+                g.insert(v, false);
+            }
+        }
+        let seen = self.ghost.as_mut().and_then(|g| g.take(k)).is_some();
+        self.time[ku] = self.t;
+        self.class[ku] = seen as u8;
         self.res.insert(k);
         false
     }
