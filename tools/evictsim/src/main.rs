@@ -314,6 +314,77 @@ impl Policy for S3Fifo {
     }
 }
 
+/// ARC (Megiddo & Modha), exact reference: T1/T2 resident, B1/B2 ghosts.
+struct Arc {
+    cap: usize,
+    p: usize,
+    l: Lists, // 1 = T1, 2 = T2, 3 = B1, 4 = B2
+}
+impl Arc {
+    fn replace(&mut self, in_b2: bool) {
+        let t1 = self.l.len[1];
+        if t1 > 0 && (t1 > self.p || (in_b2 && t1 == self.p)) {
+            let v = self.l.pop_back(1).unwrap();
+            self.l.push_front(3, v);
+        } else if let Some(v) = self.l.pop_back(2) {
+            self.l.push_front(4, v);
+        } else {
+            let v = self.l.pop_back(1).unwrap();
+            self.l.push_front(3, v);
+        }
+    }
+}
+impl Policy for Arc {
+    fn name(&self) -> String {
+        "arc".into()
+    }
+    fn access(&mut self, k: u32) -> bool {
+        let c = self.cap;
+        match self.l.owner[k as usize] {
+            1 | 2 => {
+                self.l.remove(k);
+                self.l.push_front(2, k);
+                true
+            }
+            3 => {
+                let d = (self.l.len[4] / self.l.len[3]).max(1);
+                self.p = (self.p + d).min(c);
+                self.replace(false);
+                self.l.remove(k);
+                self.l.push_front(2, k);
+                false
+            }
+            4 => {
+                let d = (self.l.len[3] / self.l.len[4]).max(1);
+                self.p = self.p.saturating_sub(d);
+                self.replace(true);
+                self.l.remove(k);
+                self.l.push_front(2, k);
+                false
+            }
+            _ => {
+                let l1 = self.l.len[1] + self.l.len[3];
+                let total = l1 + self.l.len[2] + self.l.len[4];
+                if l1 == c {
+                    if self.l.len[1] < c {
+                        self.l.pop_back(3);
+                        self.replace(false);
+                    } else {
+                        self.l.pop_back(1);
+                    }
+                } else if total >= c {
+                    if total >= 2 * c {
+                        self.l.pop_back(4);
+                    }
+                    self.replace(false);
+                }
+                self.l.push_front(1, k);
+                false
+            }
+        }
+    }
+}
+
 /// 4-bit count-min sketch with periodic halving (TinyLFU).
 struct Sketch {
     table: Vec<u64>,
@@ -541,6 +612,11 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
             small_cap: (cap / 10).max(1),
             l: Lists::new(n, 3),
             freq: vec![0; n],
+        }),
+        "arc" => Box::new(Arc {
+            cap,
+            p: 0,
+            l: Lists::new(n, 4),
         }),
         "wtinylfu-1" => Box::new(WTinyLfu::new(cap, n, 0.01, false)),
         "wtinylfu-20" => Box::new(WTinyLfu::new(cap, n, 0.95, false)),
