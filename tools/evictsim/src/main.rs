@@ -657,6 +657,9 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
             if let Some(x) = v.iter().find_map(|x| x.strip_prefix('g')) {
                 p.main_ghost = x.parse().unwrap();
             }
+            if let Some(x) = v.iter().find_map(|x| x.strip_prefix('f')) {
+                p.fmax = x.parse().unwrap();
+            }
             if v.contains(&"keep") {
                 p.rule = 3;
             }

@@ -163,6 +163,8 @@ pub struct Ss3 {
     /// > 0: main evictions also go to the ghost, and a miss found there as
     /// a main ghost re-enters main with this freq.
     pub main_ghost: u8,
+    /// saturation of the frequency counter (3 = 2 bits)
+    pub fmax: u8,
     pub t: u32,
     pub rng: u64,
     pub buf: Vec<u32>,
@@ -204,6 +206,7 @@ impl Ss3 {
             adapt_step: 1.0,
             adapt_max: 0.9,
             main_ghost: 0,
+            fmax: 3,
             t: 0,
             rng: seed(),
             buf: Vec::new(),
@@ -302,7 +305,7 @@ impl Policy for Ss3 {
         self.t += 1;
         let ku = k as usize;
         if self.res.contains(k) {
-            self.freq[ku] = (self.freq[ku] + 1).min(3);
+            self.freq[ku] = (self.freq[ku] + 1).min(self.fmax);
             if self.main_lru && self.main[ku] {
                 self.time[ku] = self.t;
             }
