@@ -660,6 +660,10 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
             if let Some(x) = v.iter().find_map(|x| x.strip_prefix('f')) {
                 p.fmax = x.parse().unwrap();
             }
+            if let Some(x) = v.iter().find_map(|x| x.strip_prefix('h')) {
+                p.small_ghost = x.parse().unwrap();
+            }
+            p.halve = v.contains(&"half");
             if v.contains(&"keep") {
                 p.rule = 3;
             }

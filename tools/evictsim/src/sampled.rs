@@ -165,6 +165,10 @@ pub struct Ss3 {
     pub main_ghost: u8,
     /// saturation of the frequency counter (3 = 2 bits)
     pub fmax: u8,
+    /// freq given to a miss found as a small-queue ghost (enters main)
+    pub small_ghost: u8,
+    /// main reinsertion halves freq instead of decrementing it
+    pub halve: bool,
     pub t: u32,
     pub rng: u64,
     pub buf: Vec<u32>,
@@ -207,6 +211,8 @@ impl Ss3 {
             adapt_max: 0.9,
             main_ghost: 0,
             fmax: 3,
+            small_ghost: 0,
+            halve: false,
             t: 0,
             rng: seed(),
             buf: Vec::new(),
@@ -281,7 +287,7 @@ impl Ss3 {
                     }
                 }
             } else if self.rule == 0 && self.freq[vu] > 0 {
-                self.freq[vu] -= 1;
+                self.freq[vu] = if self.halve { self.freq[vu] / 2 } else { self.freq[vu] - 1 };
                 self.time[vu] = self.t;
                 continue;
             } else if self.rule == 3 && self.freq[vu] > 0 {
@@ -326,8 +332,10 @@ impl Policy for Ss3 {
             }
         }
         self.main[ku] = g.is_some();
-        if g == Some(false) {
-            self.freq[ku] = self.main_ghost;
+        match g {
+            Some(false) => self.freq[ku] = self.main_ghost,
+            Some(true) => self.freq[ku] = self.small_ghost,
+            None => {}
         }
         if !self.main[ku] {
             self.n_small += 1;
