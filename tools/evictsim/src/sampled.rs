@@ -169,6 +169,9 @@ pub struct Ss3 {
     pub small_ghost: u8,
     /// main reinsertion halves freq instead of decrementing it
     pub halve: bool,
+    /// cost accounting: keys sampled, evictions
+    pub sampled: u64,
+    pub evictions: u64,
     pub t: u32,
     pub rng: u64,
     pub buf: Vec<u32>,
@@ -213,6 +216,8 @@ impl Ss3 {
             fmax: 3,
             small_ghost: 0,
             halve: false,
+            sampled: 0,
+            evictions: 0,
             t: 0,
             rng: seed(),
             buf: Vec::new(),
@@ -220,6 +225,7 @@ impl Ss3 {
     }
 
     fn fill(&mut self) {
+        self.sampled += self.samples as u64;
         self.buf.clear();
         for _ in 0..self.samples {
             let c = self.res.sample(&mut self.rng);
@@ -228,6 +234,7 @@ impl Ss3 {
     }
 
     fn evict(&mut self) {
+        self.evictions += 1;
         loop {
             let target = ((self.cap as f64 * self.small) as usize).max(1);
             if self.n_small >= target || self.n_small == self.res.len() {
@@ -287,7 +294,11 @@ impl Ss3 {
                     }
                 }
             } else if self.rule == 0 && self.freq[vu] > 0 {
-                self.freq[vu] = if self.halve { self.freq[vu] / 2 } else { self.freq[vu] - 1 };
+                self.freq[vu] = if self.halve {
+                    self.freq[vu] / 2
+                } else {
+                    self.freq[vu] - 1
+                };
                 self.time[vu] = self.t;
                 continue;
             } else if self.rule == 3 && self.freq[vu] > 0 {
@@ -305,6 +316,10 @@ impl Ss3 {
 
 impl Policy for Ss3 {
     fn name(&self) -> String {
+        if std::env::var_os("EVICTSIM_COST").is_some() {
+            let per = self.sampled as f64 / self.evictions.max(1) as f64;
+            return format!("{}[{per:.0}/ev]", self.label);
+        }
         self.label.clone()
     }
     fn access(&mut self, k: u32) -> bool {
