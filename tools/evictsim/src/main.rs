@@ -15,6 +15,13 @@
 //! table in the traces' README. Policies: `s3:<small%>:<thresh>:<ghost>`
 //! parameterises S3-FIFO; in bytes mode `s3:<small%>:<ghost x keys>:<large>`
 //! and `gdsf:<size exponent>` (sampled, Redis-style pool).
+//!
+//! Server-shaped sampled policies (module `sampled`, see its docs and
+//! docs/eviction-research.md): `ss3:...` (sampled S3-FIFO, also in bytes
+//! mode), `hyper:...`, `plru:...`, `lru2:...`, `lhd:...`; `arc` is an exact
+//! reference. With `sampled-lru` in the list, a per-case gain table with
+//! median and worst case is printed. EVICTSIM_SEED changes the sampling
+//! seed, EVICTSIM_THREADS the number of worker threads (default 2).
 
 use hashbrown::HashMap;
 use std::io::Read;
@@ -582,6 +589,55 @@ impl Policy for WTinyLfu {
     }
 }
 
+/// Sampled S3-FIFO from its name:
+/// ss3:<samples>:<pool>:<small%>:<thresh>:<ghost x cap>[:flags] (see sampled.rs).
+fn make_ss3(name: &str, cap: usize, n: usize) -> Box<sampled::Ss3> {
+    // ss3:<samples>:<pool>:<small%>:<thresh>:<ghost x cap>[:lru][:adapt]
+    let v: Vec<&str> = name[4..].split(':').collect();
+    let f = |i: usize| v[i].parse::<f64>().unwrap();
+    let mut p = Box::new(sampled::Ss3::new(
+        name,
+        cap,
+        n,
+        f(0) as usize,
+        f(1) as usize,
+        f(2) / 100.0,
+        f(3) as u8,
+        f(4),
+        v.contains(&"lru"),
+        v.contains(&"adapt"),
+    ));
+    // rule flags: lfu = rule 1, b<x> = rule 2 with bonus x * cap
+    if v.contains(&"lfu") {
+        p.rule = 1;
+    }
+    if let Some(x) = v.iter().find_map(|x| x.strip_prefix('g')) {
+        p.main_ghost = x.parse().unwrap();
+    }
+    if let Some(x) = v.iter().find_map(|x| x.strip_prefix('f')) {
+        p.fmax = x.parse().unwrap();
+    }
+    if let Some(x) = v.iter().find_map(|x| x.strip_prefix('h')) {
+        p.small_ghost = x.parse().unwrap();
+    }
+    p.halve = v.contains(&"half");
+    if v.contains(&"keep") {
+        p.rule = 3;
+    }
+    // adapt step (x 1/cap per ghost hit) and max small share: s<x>, m<x>
+    if let Some(x) = v.iter().find_map(|x| x.strip_prefix('s')) {
+        p.adapt_step = x.parse().unwrap();
+    }
+    if let Some(x) = v.iter().find_map(|x| x.strip_prefix('m')) {
+        p.adapt_max = x.parse().unwrap();
+    }
+    if let Some(b) = v.iter().find_map(|x| x.strip_prefix('b')) {
+        p.rule = 2;
+        p.bonus = (b.parse::<f64>().unwrap() * cap as f64) as u32;
+    }
+    p
+}
+
 fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
     match name {
         "lru" => Box::new(Lru {
@@ -634,52 +690,7 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
                 freq: vec![0; n],
             })
         }
-        _ if name.starts_with("ss3:") => {
-            // ss3:<samples>:<pool>:<small%>:<thresh>:<ghost x cap>[:lru][:adapt]
-            let v: Vec<&str> = name[4..].split(':').collect();
-            let f = |i: usize| v[i].parse::<f64>().unwrap();
-            let mut p = Box::new(sampled::Ss3::new(
-                name,
-                cap,
-                n,
-                f(0) as usize,
-                f(1) as usize,
-                f(2) / 100.0,
-                f(3) as u8,
-                f(4),
-                v.contains(&"lru"),
-                v.contains(&"adapt"),
-            ));
-            // rule flags: lfu = rule 1, b<x> = rule 2 with bonus x * cap
-            if v.contains(&"lfu") {
-                p.rule = 1;
-            }
-            if let Some(x) = v.iter().find_map(|x| x.strip_prefix('g')) {
-                p.main_ghost = x.parse().unwrap();
-            }
-            if let Some(x) = v.iter().find_map(|x| x.strip_prefix('f')) {
-                p.fmax = x.parse().unwrap();
-            }
-            if let Some(x) = v.iter().find_map(|x| x.strip_prefix('h')) {
-                p.small_ghost = x.parse().unwrap();
-            }
-            p.halve = v.contains(&"half");
-            if v.contains(&"keep") {
-                p.rule = 3;
-            }
-            // adapt step (x 1/cap per ghost hit) and max small share: s<x>, m<x>
-            if let Some(x) = v.iter().find_map(|x| x.strip_prefix('s')) {
-                p.adapt_step = x.parse().unwrap();
-            }
-            if let Some(x) = v.iter().find_map(|x| x.strip_prefix('m')) {
-                p.adapt_max = x.parse().unwrap();
-            }
-            if let Some(b) = v.iter().find_map(|x| x.strip_prefix('b')) {
-                p.rule = 2;
-                p.bonus = (b.parse::<f64>().unwrap() * cap as f64) as u32;
-            }
-            p
-        }
+        _ if name.starts_with("ss3:") => make_ss3(name, cap, n),
         _ if name.starts_with("hyper:") => {
             // hyper:<samples>:<pool>:<counter bits>[:<ghost x cap>]
             let v: Vec<f64> = name[6..].split(':').map(|x| x.parse().unwrap()).collect();
@@ -749,6 +760,14 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
 }
 
 fn make_b(name: &str, cap: u64, n: usize) -> Box<dyn BPolicy> {
+    if name == "sampled-lru" {
+        return Box::new(sampled::BSampledLru::new(cap, n));
+    }
+    if name.starts_with("ss3:") {
+        // the key-count capacity only sizes the ghost before the first eviction
+        let p = make_ss3(name, 1, n);
+        return Box::new(p.with_bytes(cap));
+    }
     if name == "lru" {
         return Box::new(BLru {
             cap,
@@ -794,6 +813,8 @@ fn make_b(name: &str, cap: u64, n: usize) -> Box<dyn BPolicy> {
 
 fn main_bytes(args: &[String]) {
     let policies: Vec<&str> = args[2].split(',').collect();
+    let base = policies.iter().position(|&p| p == "sampled-lru");
+    let mut gains: Vec<Vec<f64>> = vec![Vec::new(); policies.len()];
     for path in &args[3..] {
         let trace = load_sized(path);
         let n = trace.iter().map(|x| x.0).max().unwrap() as usize + 1;
@@ -805,6 +826,7 @@ fn main_bytes(args: &[String]) {
         for pct in [1.0, 10.0] {
             let cap = ((foot as f64) * pct / 100.0) as u64;
             let mut line = format!("{:<28} {:>4}% cap={:<10}", path.rsplit('/').next().unwrap(), pct, cap);
+            let mut mrs = Vec::new();
             for p in &policies {
                 let mut pol = make_b(p, cap.max(2), n);
                 let mut miss = 0usize;
@@ -813,9 +835,23 @@ fn main_bytes(args: &[String]) {
                         miss += 1;
                     }
                 }
-                line += &format!(" {}={:.3}", pol.name(), miss as f64 / trace.len() as f64);
+                let mr = miss as f64 / trace.len() as f64;
+                mrs.push(mr);
+                line += &format!(" {}={:.4}", pol.name(), mr);
             }
             println!("{line}");
+            if let Some(b) = base {
+                for (i, mr) in mrs.iter().enumerate() {
+                    gains[i].push(100.0 * (1.0 - mr / mrs[b]));
+                }
+            }
+        }
+    }
+    if base.is_some() {
+        println!("\ngain vs sampled-lru (%), cases in the order above");
+        for (p, g) in policies.iter().zip(&gains) {
+            let cells: Vec<String> = g.iter().map(|x| format!("{x:6.2}")).collect();
+            println!("{:<34} {}", p, cells.join(" "));
         }
     }
 }
@@ -878,7 +914,7 @@ fn main() {
             let cells: Vec<String> = g.iter().map(|x| format!("{x:6.2}")).collect();
             g.sort_by(|a, b| a.total_cmp(b));
             let m = g.len();
-            let med = if m % 2 == 0 {
+            let med = if m & 1 == 0 {
                 (g[m / 2 - 1] + g[m / 2]) / 2.0
             } else {
                 g[m / 2]

@@ -141,7 +141,13 @@ pub struct Ss3 {
     pub time: Vec<u32>,
     pub freq: Vec<u8>,
     pub main: Vec<bool>,
-    pub n_small: usize,
+    /// units (keys, or bytes in bytes mode) in the small queue
+    pub n_small: u64,
+    /// units resident; capacity in units; per-key size (bytes mode only)
+    pub used: u64,
+    pub capu: u64,
+    pub size: Vec<u64>,
+    pub ghost_mult: f64,
     pub small: f64,
     pub thresh: u8,
     pub samples: usize,
@@ -160,8 +166,8 @@ pub struct Ss3 {
     pub bonus: u32,
     pub adapt_step: f64,
     pub adapt_max: f64,
-    /// > 0: main evictions also go to the ghost, and a miss found there as
-    /// a main ghost re-enters main with this freq.
+    /// Nonzero: main evictions also go to the ghost, and a miss found
+    /// there as a main ghost re-enters main with this freq.
     pub main_ghost: u8,
     /// saturation of the frequency counter (3 = 2 bits)
     pub fmax: u8,
@@ -199,6 +205,10 @@ impl Ss3 {
             freq: vec![0; n],
             main: vec![false; n],
             n_small: 0,
+            used: 0,
+            capu: cap as u64,
+            size: Vec::new(),
+            ghost_mult,
             small,
             thresh,
             samples,
@@ -224,6 +234,67 @@ impl Ss3 {
         }
     }
 
+    fn sz(&self, k: u32) -> u64 {
+        self.size.get(k as usize).copied().unwrap_or(1)
+    }
+
+    /// Bytes mode: capacity in bytes; the small-queue target is a share of
+    /// the bytes; the ghost gets `ghost_mult` x the number of keys resident
+    /// when the cache first fills.
+    pub fn with_bytes(mut self, capb: u64) -> Self {
+        self.capu = capb;
+        self.size = vec![0; self.time.len()];
+        self
+    }
+
+    /// Hit or insert `k` of `size` units; returns true on a hit.
+    pub fn access_sized(&mut self, k: u32, size: u64) -> bool {
+        self.t += 1;
+        let ku = k as usize;
+        if self.res.contains(k) {
+            self.freq[ku] = (self.freq[ku] + 1).min(self.fmax);
+            if self.main_lru && self.main[ku] {
+                self.time[ku] = self.t;
+            }
+            return true;
+        }
+        if size > self.capu {
+            return false;
+        }
+        if !self.size.is_empty() {
+            self.size[ku] = size;
+        }
+        while self.used + size > self.capu {
+            if self.evictions == 0 && !self.size.is_empty() {
+                self.ghost = Ghost::new((self.res.len() as f64 * self.ghost_mult) as usize);
+            }
+            self.evict();
+        }
+        self.freq[ku] = 0;
+        self.time[ku] = self.t;
+        let g = self.ghost.take(k);
+        if self.adapt {
+            let step = 1.0 / self.cap as f64;
+            match g {
+                Some(true) => self.small = (self.small + step * self.adapt_step).min(self.adapt_max),
+                Some(false) => self.small = (self.small - step * self.adapt_step).max(0.05),
+                None => {}
+            }
+        }
+        self.main[ku] = g.is_some();
+        match g {
+            Some(false) => self.freq[ku] = self.main_ghost,
+            Some(true) => self.freq[ku] = self.small_ghost,
+            None => {}
+        }
+        if !self.main[ku] {
+            self.n_small += size;
+        }
+        self.used += size;
+        self.res.insert(k);
+        false
+    }
+
     fn fill(&mut self) {
         self.sampled += self.samples as u64;
         self.buf.clear();
@@ -236,8 +307,8 @@ impl Ss3 {
     fn evict(&mut self) {
         self.evictions += 1;
         loop {
-            let target = ((self.cap as f64 * self.small) as usize).max(1);
-            if self.n_small >= target || self.n_small == self.res.len() {
+            let target = ((self.capu as f64 * self.small) as u64).max(1);
+            if self.n_small >= target || self.n_small == self.used {
                 // Small queue: up to 16 rounds to find a small key.
                 let mut got = None;
                 for _ in 0..16 {
@@ -256,7 +327,7 @@ impl Ss3 {
                 }
                 if let Some(v) = got {
                     let vu = v as usize;
-                    self.n_small -= 1;
+                    self.n_small -= self.sz(v);
                     if self.freq[vu] >= self.thresh {
                         self.main[vu] = true;
                         self.time[vu] = self.t;
@@ -264,6 +335,7 @@ impl Ss3 {
                         continue;
                     }
                     self.res.remove(v);
+                    self.used -= self.sz(v);
                     self.ghost.insert(v, true);
                     return;
                 }
@@ -306,6 +378,7 @@ impl Ss3 {
                 continue;
             }
             self.res.remove(v);
+            self.used -= self.sz(v);
             if self.adapt || self.main_ghost > 0 {
                 self.ghost.insert(v, false);
             }
@@ -323,40 +396,7 @@ impl Policy for Ss3 {
         self.label.clone()
     }
     fn access(&mut self, k: u32) -> bool {
-        self.t += 1;
-        let ku = k as usize;
-        if self.res.contains(k) {
-            self.freq[ku] = (self.freq[ku] + 1).min(self.fmax);
-            if self.main_lru && self.main[ku] {
-                self.time[ku] = self.t;
-            }
-            return true;
-        }
-        while self.res.len() >= self.cap {
-            self.evict();
-        }
-        self.freq[ku] = 0;
-        self.time[ku] = self.t;
-        let g = self.ghost.take(k);
-        if self.adapt {
-            let step = 1.0 / self.cap as f64;
-            match g {
-                Some(true) => self.small = (self.small + step * self.adapt_step).min(self.adapt_max),
-                Some(false) => self.small = (self.small - step * self.adapt_step).max(0.05),
-                None => {}
-            }
-        }
-        self.main[ku] = g.is_some();
-        match g {
-            Some(false) => self.freq[ku] = self.main_ghost,
-            Some(true) => self.freq[ku] = self.small_ghost,
-            None => {}
-        }
-        if !self.main[ku] {
-            self.n_small += 1;
-        }
-        self.res.insert(k);
-        false
+        self.access_sized(k, 1)
     }
 }
 
@@ -692,6 +732,7 @@ pub struct Lhd {
     pub dens: Vec<[f64; LHD_AGES]>,
     pub coarse: u32,
     pub period: u32,
+    pub next: u32,
     pub samples: usize,
     pub pool_cap: usize,
     pub pool: Vec<u32>,
@@ -733,6 +774,7 @@ impl Lhd {
             dens,
             coarse: ((span * cap as f64 / LHD_AGES as f64) as u32).max(1),
             period: ((period * cap as f64) as u32).max(1000),
+            next: ((period * cap as f64) as u32).max(1000),
             samples,
             pool_cap,
             pool: Vec::new(),
@@ -766,7 +808,8 @@ impl Policy for Lhd {
     }
     fn access(&mut self, k: u32) -> bool {
         self.t += 1;
-        if self.t % self.period == 0 {
+        if self.t >= self.next {
+            self.next = self.t + self.period;
             self.recompute();
         }
         let ku = k as usize;
@@ -804,6 +847,78 @@ impl Policy for Lhd {
         let seen = self.ghost.as_mut().and_then(|g| g.take(k)).is_some();
         self.time[ku] = self.t;
         self.class[ku] = seen as u8;
+        self.res.insert(k);
+        false
+    }
+}
+
+impl crate::bytes::BPolicy for Ss3 {
+    fn name(&self) -> String {
+        self.label.clone()
+    }
+    fn access(&mut self, k: u32, size: u64) -> bool {
+        self.access_sized(k, size)
+    }
+}
+
+/// Redis-style sampled LRU (5 samples, 16-entry pool) with a byte capacity:
+/// the bytes-mode baseline.
+pub struct BSampledLru {
+    pub cap: u64,
+    pub used: u64,
+    pub res: Res,
+    pub time: Vec<u32>,
+    pub size: Vec<u64>,
+    pub pool: Vec<u32>,
+    pub t: u32,
+    pub rng: u64,
+    pub buf: Vec<u32>,
+}
+
+impl BSampledLru {
+    pub fn new(cap: u64, n: usize) -> Self {
+        BSampledLru {
+            cap,
+            used: 0,
+            res: Res::new(n),
+            time: vec![0; n],
+            size: vec![0; n],
+            pool: Vec::new(),
+            t: 0,
+            rng: seed(),
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl crate::bytes::BPolicy for BSampledLru {
+    fn name(&self) -> String {
+        "sampled-lru".into()
+    }
+    fn access(&mut self, k: u32, size: u64) -> bool {
+        self.t += 1;
+        let ku = k as usize;
+        if self.res.contains(k) {
+            self.time[ku] = self.t;
+            return true;
+        }
+        if size > self.cap {
+            return false;
+        }
+        while self.used + size > self.cap {
+            self.buf.clear();
+            for _ in 0..5 {
+                let c = self.res.sample(&mut self.rng);
+                self.buf.push(c);
+            }
+            let (res, time) = (&self.res, &self.time);
+            let v = pick(&mut self.pool, &self.buf, 16, |c| res.contains(c), |c| time[c as usize]).unwrap();
+            self.res.remove(v);
+            self.used -= self.size[v as usize];
+        }
+        self.size[ku] = size;
+        self.time[ku] = self.t;
+        self.used += size;
         self.res.insert(k);
         false
     }
