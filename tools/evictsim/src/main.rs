@@ -15,10 +15,18 @@
 //! table in the traces' README. Policies: `s3:<small%>:<thresh>:<ghost>`
 //! parameterises S3-FIFO; in bytes mode `s3:<small%>:<ghost x keys>:<large>`
 //! and `gdsf:<size exponent>` (sampled, Redis-style pool).
+//!
+//! Server-shaped sampled policies (module `sampled`, see its docs and
+//! docs/eviction-research.md): `ss3:...` (sampled S3-FIFO, also in bytes
+//! mode), `hyper:...`, `plru:...`, `lru2:...`, `lhd:...`; `arc` is an exact
+//! reference. With `sampled-lru` in the list, a per-case gain table with
+//! median and worst case is printed. EVICTSIM_SEED changes the sampling
+//! seed, EVICTSIM_THREADS the number of worker threads (default 2).
 
 use hashbrown::HashMap;
 use std::io::Read;
 mod bytes;
+mod sampled;
 use bytes::*;
 
 fn load(path: &str) -> Vec<u32> {
@@ -313,6 +321,77 @@ impl Policy for S3Fifo {
     }
 }
 
+/// ARC (Megiddo & Modha), exact reference: T1/T2 resident, B1/B2 ghosts.
+struct Arc {
+    cap: usize,
+    p: usize,
+    l: Lists, // 1 = T1, 2 = T2, 3 = B1, 4 = B2
+}
+impl Arc {
+    fn replace(&mut self, in_b2: bool) {
+        let t1 = self.l.len[1];
+        if t1 > 0 && (t1 > self.p || (in_b2 && t1 == self.p)) {
+            let v = self.l.pop_back(1).unwrap();
+            self.l.push_front(3, v);
+        } else if let Some(v) = self.l.pop_back(2) {
+            self.l.push_front(4, v);
+        } else {
+            let v = self.l.pop_back(1).unwrap();
+            self.l.push_front(3, v);
+        }
+    }
+}
+impl Policy for Arc {
+    fn name(&self) -> String {
+        "arc".into()
+    }
+    fn access(&mut self, k: u32) -> bool {
+        let c = self.cap;
+        match self.l.owner[k as usize] {
+            1 | 2 => {
+                self.l.remove(k);
+                self.l.push_front(2, k);
+                true
+            }
+            3 => {
+                let d = (self.l.len[4] / self.l.len[3]).max(1);
+                self.p = (self.p + d).min(c);
+                self.replace(false);
+                self.l.remove(k);
+                self.l.push_front(2, k);
+                false
+            }
+            4 => {
+                let d = (self.l.len[3] / self.l.len[4]).max(1);
+                self.p = self.p.saturating_sub(d);
+                self.replace(true);
+                self.l.remove(k);
+                self.l.push_front(2, k);
+                false
+            }
+            _ => {
+                let l1 = self.l.len[1] + self.l.len[3];
+                let total = l1 + self.l.len[2] + self.l.len[4];
+                if l1 == c {
+                    if self.l.len[1] < c {
+                        self.l.pop_back(3);
+                        self.replace(false);
+                    } else {
+                        self.l.pop_back(1);
+                    }
+                } else if total >= c {
+                    if total >= 2 * c {
+                        self.l.pop_back(4);
+                    }
+                    self.replace(false);
+                }
+                self.l.push_front(1, k);
+                false
+            }
+        }
+    }
+}
+
 /// 4-bit count-min sketch with periodic halving (TinyLFU).
 struct Sketch {
     table: Vec<u64>,
@@ -510,6 +589,55 @@ impl Policy for WTinyLfu {
     }
 }
 
+/// Sampled S3-FIFO from its name:
+/// ss3:<samples>:<pool>:<small%>:<thresh>:<ghost x cap>[:flags] (see sampled.rs).
+fn make_ss3(name: &str, cap: usize, n: usize) -> Box<sampled::Ss3> {
+    // ss3:<samples>:<pool>:<small%>:<thresh>:<ghost x cap>[:lru][:adapt]
+    let v: Vec<&str> = name[4..].split(':').collect();
+    let f = |i: usize| v[i].parse::<f64>().unwrap();
+    let mut p = Box::new(sampled::Ss3::new(
+        name,
+        cap,
+        n,
+        f(0) as usize,
+        f(1) as usize,
+        f(2) / 100.0,
+        f(3) as u8,
+        f(4),
+        v.contains(&"lru"),
+        v.contains(&"adapt"),
+    ));
+    // rule flags: lfu = rule 1, b<x> = rule 2 with bonus x * cap
+    if v.contains(&"lfu") {
+        p.rule = 1;
+    }
+    if let Some(x) = v.iter().find_map(|x| x.strip_prefix('g')) {
+        p.main_ghost = x.parse().unwrap();
+    }
+    if let Some(x) = v.iter().find_map(|x| x.strip_prefix('f')) {
+        p.fmax = x.parse().unwrap();
+    }
+    if let Some(x) = v.iter().find_map(|x| x.strip_prefix('h')) {
+        p.small_ghost = x.parse().unwrap();
+    }
+    p.halve = v.contains(&"half");
+    if v.contains(&"keep") {
+        p.rule = 3;
+    }
+    // adapt step (x 1/cap per ghost hit) and max small share: s<x>, m<x>
+    if let Some(x) = v.iter().find_map(|x| x.strip_prefix('s')) {
+        p.adapt_step = x.parse().unwrap();
+    }
+    if let Some(x) = v.iter().find_map(|x| x.strip_prefix('m')) {
+        p.adapt_max = x.parse().unwrap();
+    }
+    if let Some(b) = v.iter().find_map(|x| x.strip_prefix('b')) {
+        p.rule = 2;
+        p.bonus = (b.parse::<f64>().unwrap() * cap as f64) as u32;
+    }
+    p
+}
+
 fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
     match name {
         "lru" => Box::new(Lru {
@@ -522,7 +650,7 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
             pos: vec![NIL; n],
             last: vec![0; n],
             t: 0,
-            rng: 88172645463325252,
+            rng: sampled::seed(),
             samples: 5,
             pool: Vec::new(),
         }),
@@ -541,6 +669,11 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
             l: Lists::new(n, 3),
             freq: vec![0; n],
         }),
+        "arc" => Box::new(Arc {
+            cap,
+            p: 0,
+            l: Lists::new(n, 4),
+        }),
         "wtinylfu-1" => Box::new(WTinyLfu::new(cap, n, 0.01, false)),
         "wtinylfu-20" => Box::new(WTinyLfu::new(cap, n, 0.95, false)),
         "wtinylfu-adaptive" => Box::new(WTinyLfu::new(cap, n, 0.01, true)),
@@ -557,11 +690,84 @@ fn make(name: &str, cap: usize, n: usize) -> Box<dyn Policy> {
                 freq: vec![0; n],
             })
         }
+        _ if name.starts_with("ss3:") => make_ss3(name, cap, n),
+        _ if name.starts_with("hyper:") => {
+            // hyper:<samples>:<pool>:<counter bits>[:<ghost x cap>]
+            let v: Vec<f64> = name[6..].split(':').map(|x| x.parse().unwrap()).collect();
+            let g = v.get(3).copied().unwrap_or(0.0);
+            Box::new(sampled::Hyper::new(
+                name,
+                cap,
+                n,
+                v[0] as usize,
+                v[1] as usize,
+                v[2] as u32,
+                g,
+            ))
+        }
+        _ if name.starts_with("plru:") => {
+            // plru:<samples>:<pool>:<k>:<a>:<ghost x cap>[:all]
+            let v: Vec<&str> = name[5..].split(':').collect();
+            let f = |i: usize| v[i].parse::<f64>().unwrap();
+            let mut p = Box::new(sampled::Plru::new(
+                name,
+                cap,
+                n,
+                f(0) as usize,
+                f(1) as usize,
+                f(2),
+                f(3),
+                f(4),
+            ));
+            p.all_ghost = v.contains(&"all");
+            p
+        }
+        _ if name.starts_with("lru2:") => {
+            // lru2:<samples>:<pool>:<k>:<ghost x cap>:<ghost irr x cap>[:q][:max]
+            let v: Vec<&str> = name[5..].split(':').collect();
+            let f = |i: usize| v[i].parse::<f64>().unwrap();
+            let mut p = Box::new(sampled::Lru2::new(
+                name,
+                cap,
+                n,
+                f(0) as usize,
+                f(1) as usize,
+                f(2),
+                f(3),
+                f(4),
+            ));
+            p.quant = v.contains(&"q");
+            p.max = v.contains(&"max");
+            p
+        }
+        _ if name.starts_with("lhd:") => {
+            // lhd:<samples>:<pool>:<age span x cap>:<period x cap>[:<ghost x cap>]
+            let v: Vec<f64> = name[4..].split(':').map(|x| x.parse().unwrap()).collect();
+            let g = v.get(4).copied().unwrap_or(0.0);
+            Box::new(sampled::Lhd::new(
+                name,
+                cap,
+                n,
+                v[0] as usize,
+                v[1] as usize,
+                v[2],
+                v[3],
+                g,
+            ))
+        }
         _ => panic!("unknown policy {name}"),
     }
 }
 
 fn make_b(name: &str, cap: u64, n: usize) -> Box<dyn BPolicy> {
+    if name == "sampled-lru" {
+        return Box::new(sampled::BSampledLru::new(cap, n));
+    }
+    if name.starts_with("ss3:") {
+        // the key-count capacity only sizes the ghost before the first eviction
+        let p = make_ss3(name, 1, n);
+        return Box::new(p.with_bytes(cap));
+    }
     if name == "lru" {
         return Box::new(BLru {
             cap,
@@ -607,6 +813,8 @@ fn make_b(name: &str, cap: u64, n: usize) -> Box<dyn BPolicy> {
 
 fn main_bytes(args: &[String]) {
     let policies: Vec<&str> = args[2].split(',').collect();
+    let base = policies.iter().position(|&p| p == "sampled-lru");
+    let mut gains: Vec<Vec<f64>> = vec![Vec::new(); policies.len()];
     for path in &args[3..] {
         let trace = load_sized(path);
         let n = trace.iter().map(|x| x.0).max().unwrap() as usize + 1;
@@ -618,6 +826,7 @@ fn main_bytes(args: &[String]) {
         for pct in [1.0, 10.0] {
             let cap = ((foot as f64) * pct / 100.0) as u64;
             let mut line = format!("{:<28} {:>4}% cap={:<10}", path.rsplit('/').next().unwrap(), pct, cap);
+            let mut mrs = Vec::new();
             for p in &policies {
                 let mut pol = make_b(p, cap.max(2), n);
                 let mut miss = 0usize;
@@ -626,9 +835,23 @@ fn main_bytes(args: &[String]) {
                         miss += 1;
                     }
                 }
-                line += &format!(" {}={:.3}", pol.name(), miss as f64 / trace.len() as f64);
+                let mr = miss as f64 / trace.len() as f64;
+                mrs.push(mr);
+                line += &format!(" {}={:.4}", pol.name(), mr);
             }
             println!("{line}");
+            if let Some(b) = base {
+                for (i, mr) in mrs.iter().enumerate() {
+                    gains[i].push(100.0 * (1.0 - mr / mrs[b]));
+                }
+            }
+        }
+    }
+    if base.is_some() {
+        println!("\ngain vs sampled-lru (%), cases in the order above");
+        for (p, g) in policies.iter().zip(&gains) {
+            let cells: Vec<String> = g.iter().map(|x| format!("{x:6.2}")).collect();
+            println!("{:<34} {}", p, cells.join(" "));
         }
     }
 }
@@ -638,25 +861,71 @@ fn main() {
     if a[1] == "bytes" {
         return main_bytes(&a);
     }
-    let args: Vec<String> = std::env::args().collect();
-    let policies: Vec<&str> = args[1].split(',').collect();
-    for path in &args[2..] {
-        let trace = load(path);
-        let n = trace.iter().copied().max().unwrap() as usize + 1;
-        for pct in [1.0, 10.0] {
-            let cap = ((n as f64) * pct / 100.0) as usize;
-            let mut line = format!("{:<28} {:>4}% cap={:<7}", path.rsplit('/').next().unwrap(), pct, cap);
-            for p in &policies {
-                let mut pol = make(p, cap.max(2), n);
-                let mut miss = 0usize;
-                for &k in &trace {
-                    if !pol.access(k) {
-                        miss += 1;
-                    }
+    let policies: Vec<&str> = a[1].split(',').collect();
+    let traces: Vec<(String, Vec<u32>)> = a[2..]
+        .iter()
+        .map(|p| (p.rsplit('/').next().unwrap().to_string(), load(p)))
+        .collect();
+    // cases: (trace, pct); jobs: (case, policy), run on 2 threads
+    let cases: Vec<(usize, f64)> = (0..traces.len()).flat_map(|t| [(t, 1.0), (t, 10.0)]).collect();
+    let jobs: Vec<(usize, usize)> = (0..cases.len())
+        .flat_map(|c| (0..policies.len()).map(move |p| (c, p)))
+        .collect();
+    let res: Vec<std::sync::Mutex<(f64, String)>> = jobs.iter().map(|_| Default::default()).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::env::var("EVICTSIM_THREADS")
+        .ok()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(2);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if j >= jobs.len() {
+                    break;
                 }
-                line += &format!(" {}={:.3}", pol.name(), miss as f64 / trace.len() as f64);
-            }
-            println!("{line}");
+                let (c, p) = jobs[j];
+                let (t, pct) = cases[c];
+                let trace = &traces[t].1;
+                let n = trace.iter().copied().max().unwrap() as usize + 1;
+                let cap = ((n as f64) * pct / 100.0) as usize;
+                let mut pol = make(policies[p], cap.max(2), n);
+                let miss = trace.iter().filter(|&&k| !pol.access(k)).count();
+                *res[j].lock().unwrap() = (miss as f64 / trace.len() as f64, pol.name());
+            });
+        }
+    });
+    let mr = |c: usize, p: usize| res[c * policies.len() + p].lock().unwrap().0;
+    let names: Vec<String> = (0..policies.len()).map(|p| res[p].lock().unwrap().1.clone()).collect();
+    for (c, &(t, pct)) in cases.iter().enumerate() {
+        let mut line = format!("{:<26} {:>3}%", traces[t].0, pct);
+        for (p, name) in names.iter().enumerate() {
+            line += &format!(" {}={:.4}", name, mr(c, p));
+        }
+        println!("{line}");
+    }
+    // Relative gain vs sampled-lru (positive = fewer misses), per case.
+    if let Some(base) = policies.iter().position(|&p| p == "sampled-lru") {
+        println!("\ngain vs sampled-lru (%), cases in the order above; median, worst");
+        for (p, name) in names.iter().enumerate() {
+            let mut g: Vec<f64> = (0..cases.len())
+                .map(|c| 100.0 * (1.0 - mr(c, p) / mr(c, base)))
+                .collect();
+            let cells: Vec<String> = g.iter().map(|x| format!("{x:6.2}")).collect();
+            g.sort_by(|a, b| a.total_cmp(b));
+            let m = g.len();
+            let med = if m & 1 == 0 {
+                (g[m / 2 - 1] + g[m / 2]) / 2.0
+            } else {
+                g[m / 2]
+            };
+            println!(
+                "{:<34} {} | median {:6.2} worst {:6.2}",
+                name,
+                cells.join(" "),
+                med,
+                g[0]
+            );
         }
     }
 }
