@@ -7,7 +7,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 pub use crate::entry::Entry;
-use crate::evict::{in_fifo_small, FastRng, Mode, Tracking};
+use crate::evict::{in_fifo_small, FastRng, GhostHit, Mode, Tracking};
 use crate::expire::ExpiryIndex;
 use crate::value::Value;
 
@@ -102,7 +102,7 @@ impl Db {
 
     /// A key of the small queue was promoted to main.
     pub(crate) fn fifo_promoted(&mut self) {
-        self.fifo_small -= 1;
+        fifo_count(&mut self.fifo_small, &self.tracking, 0, -1);
     }
 
     fn note_expired(&mut self, key: Box<[u8]>) {
@@ -134,7 +134,7 @@ impl Db {
         if !occ.get().is_live(now) {
             let (e, _) = occ.remove();
             self.volatile -= 1;
-            self.fifo_small -= usize::from(in_fifo_small(&e));
+            fifo_count(&mut self.fifo_small, aux.tracking, -1, -isize::from(in_fifo_small(&e)));
             aux.stats.expired += 1;
             if self.log_expired {
                 self.expired_log.push(e.key().into());
@@ -224,11 +224,16 @@ impl Db {
                 }
                 if was_expired {
                     // A new key in the old one's place.
-                    let (access, bits) = tracking.initial(now, false);
-                    self.fifo_small -= usize::from(in_fifo_small(e));
+                    let (access, bits) = tracking.initial(now, GhostHit::None);
+                    let was_small = isize::from(in_fifo_small(e));
                     e.set_access(access);
                     e.set_policy_bits(bits);
-                    self.fifo_small += usize::from(in_fifo_small(e));
+                    fifo_count(
+                        &mut self.fifo_small,
+                        tracking,
+                        0,
+                        isize::from(in_fifo_small(e)) - was_small,
+                    );
                 } else {
                     tracking.touch(e, now, &mut self.rng);
                 }
@@ -252,13 +257,17 @@ impl Db {
                 }
             }
             TableEntry::Vacant(vac) => {
-                let ghost = tracking.mode() == Mode::Fifo && ghost_take(&mut self.ghost, hash);
+                let ghost = if tracking.mode() == Mode::Fifo {
+                    ghost_take(&mut self.ghost, hash)
+                } else {
+                    GhostHit::None
+                };
                 let (access, bits) = tracking.initial(now, ghost);
                 let mut e = Entry::new(key, value, access, new_exp);
                 if bits != 0 {
                     e.set_policy_bits(bits);
                 }
-                self.fifo_small += usize::from(in_fifo_small(&e));
+                fifo_count(&mut self.fifo_small, tracking, 1, isize::from(in_fifo_small(&e)));
                 vac.insert(e);
                 if new_exp != 0 {
                     self.volatile += 1;
@@ -274,7 +283,12 @@ impl Db {
         let hash = self.hash(key);
         let occ = self.table.find_entry(hash, |e| e.key() == key).ok()?;
         let (e, _) = occ.remove();
-        self.fifo_small -= usize::from(in_fifo_small(&e));
+        fifo_count(
+            &mut self.fifo_small,
+            &self.tracking,
+            -1,
+            -isize::from(in_fifo_small(&e)),
+        );
         if e.deadline() != 0 {
             self.volatile -= 1;
         }
@@ -298,7 +312,7 @@ impl Db {
             e.set_policy_bits(bits);
             small += isize::from(in_fifo_small(e));
         }
-        self.fifo_small = self.fifo_small.wrapping_add_signed(small);
+        fifo_count(&mut self.fifo_small, &self.tracking, 0, small);
     }
 
     /// Sets or clears the TTL of a live key. Returns false if it is missing.
@@ -325,7 +339,8 @@ impl Db {
     pub fn clear(&mut self) -> usize {
         let n = self.table.len();
         self.ghost = Vec::new();
-        self.fifo_small = 0;
+        let small = self.fifo_small as isize;
+        fifo_count(&mut self.fifo_small, &self.tracking, -(n as isize), -small);
         self.table = HashTable::new();
         self.expires = ExpiryIndex::default();
         self.volatile = 0;
@@ -349,7 +364,12 @@ impl Db {
             while let Ok(occ) = self.table.find_entry(hash, |e| !e.is_live(now)) {
                 let (e, _) = occ.remove();
                 self.volatile -= 1;
-                self.fifo_small -= usize::from(in_fifo_small(&e));
+                fifo_count(
+                    &mut self.fifo_small,
+                    &self.tracking,
+                    -1,
+                    -isize::from(in_fifo_small(&e)),
+                );
                 self.note_expired(e.key().into());
                 removed += 1;
             }
@@ -404,16 +424,17 @@ impl Db {
         self.table.find(hash, |e| self.hasher.hash_one(e.key()) == hash)
     }
 
-    /// Remembers `key` in the S3-FIFO ghost. The ghost has about as many
-    /// slots as the db has keys (4 bytes each).
-    pub(crate) fn ghost_insert(&mut self, key: &[u8]) {
-        let want = (self.table.len() + 1).next_power_of_two().max(64);
+    /// Remembers `key` in the S3-FIFO ghost, with the queue it was
+    /// evicted from. The ghost has about two slots per key (4 bytes
+    /// each; rebuilt empty when the db's size moves far from that).
+    pub(crate) fn ghost_insert(&mut self, key: &[u8], small: bool) {
+        let want = (2 * self.table.len() + 1).next_power_of_two().max(64);
         if self.ghost.len() < want / 2 || self.ghost.len() > want * 4 {
             self.ghost = vec![0; want];
         }
         let hash = self.hash(key);
         let slot = hash as usize & (self.ghost.len() - 1);
-        self.ghost[slot] = ghost_fingerprint(hash);
+        self.ghost[slot] = ghost_fingerprint(hash) | if small { GHOST_SMALL } else { 0 };
     }
 
     /// Keys of every entry, for SCAN-like walks that must not hold
@@ -511,7 +532,8 @@ impl Db {
         let n = self.table.len();
         let t = std::mem::take(&mut self.table);
         self.ghost = Vec::new();
-        self.fifo_small = 0;
+        let small = self.fifo_small as isize;
+        fifo_count(&mut self.fifo_small, &self.tracking, -(n as isize), -small);
         self.expires = ExpiryIndex::default();
         self.volatile = 0;
         (t, n)
@@ -547,21 +569,41 @@ impl Db {
     }
 }
 
-fn ghost_fingerprint(hash: u64) -> u32 {
-    (hash >> 32) as u32 | 1
+/// Applies a change of `keys` keys, `small` of them in S3-FIFO's small
+/// queue, to a db's small-queue count and (under S3-FIFO) the keyspace's.
+#[inline]
+fn fifo_count(db_small: &mut usize, tracking: &Tracking, keys: isize, small: isize) {
+    *db_small = db_small.wrapping_add_signed(small);
+    if tracking.mode() == Mode::Fifo {
+        tracking.fifo_add(keys, small);
+    }
 }
 
-/// Whether the ghost remembers the key with `hash`; forgets it if so.
-fn ghost_take(ghost: &mut [u32], hash: u64) -> bool {
+/// A ghost slot: a 31-bit fingerprint (never 0) and, in the top bit,
+/// whether the key left from the small queue.
+const GHOST_SMALL: u32 = 1 << 31;
+
+fn ghost_fingerprint(hash: u64) -> u32 {
+    ((hash >> 32) as u32 & !GHOST_SMALL) | 1
+}
+
+/// Whether the ghost remembers the key with `hash`, and from which
+/// queue; forgets it if so.
+fn ghost_take(ghost: &mut [u32], hash: u64) -> GhostHit {
     if ghost.is_empty() {
-        return false;
+        return GhostHit::None;
     }
     let slot = hash as usize & (ghost.len() - 1);
-    if ghost[slot] == ghost_fingerprint(hash) {
+    let g = ghost[slot];
+    if g != 0 && g & !GHOST_SMALL == ghost_fingerprint(hash) {
         ghost[slot] = 0;
-        return true;
+        return if g & GHOST_SMALL != 0 {
+            GhostHit::Small
+        } else {
+            GhostHit::Main
+        };
     }
-    false
+    GhostHit::None
 }
 
 #[cfg(test)]
@@ -725,8 +767,8 @@ mod tests {
 
     mod model {
         use super::super::*;
+        use crate::evict::FifoStep;
         use proptest::prelude::*;
-        use rand::SeedableRng;
         use std::collections::HashMap;
 
         #[derive(Debug, Clone)]
@@ -738,9 +780,9 @@ mod tests {
             Rename(u8, u8),
             Tick(u64),
             ExpireDue,
-            /// An S3-FIFO eviction step (evicts one key, maybe after
-            /// promoting or reinserting others).
-            Evict,
+            /// An S3-FIFO eviction step on a key (as picked from the
+            /// small queue, then as from main).
+            Evict(u8),
         }
 
         fn key(k: u8) -> Vec<u8> {
@@ -767,7 +809,7 @@ mod tests {
                 (0u8..16, 0u8..16).prop_map(|(a, b)| Op::Rename(a, b)),
                 (0u64..30).prop_map(Op::Tick),
                 Just(Op::ExpireDue),
-                Just(Op::Evict),
+                (0u8..16).prop_map(Op::Evict),
             ]
         }
 
@@ -781,7 +823,6 @@ mod tests {
                     tracking.set_mode(Mode::Fifo);
                 }
                 let mut db = Db::with_tracking(tracking);
-                let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
                 // key -> (value, deadline or 0)
                 let mut m: HashMap<Vec<u8>, (Value, u64)> = HashMap::new();
                 let mut now = 1u64;
@@ -836,13 +877,20 @@ mod tests {
                             db.expire_due(now, usize::MAX);
                             prop_assert_eq!(db.len(), m.len());
                         }
-                        Op::Evict => {
+                        Op::Evict(k) => {
                             if fifo {
-                                let live = db.iter().filter(|e| e.is_live(now)).count();
-                                let got = db.fifo_evict(false, 3, &mut rng, now);
-                                prop_assert_eq!(got.is_some(), live > 0);
-                                if let Some(e) = got {
-                                    prop_assert!(m.remove(e.key()).is_some());
+                                let k = key(k);
+                                for s in [true, false] {
+                                    let small = db.peek(&k, now).map(crate::evict::in_fifo_small);
+                                    let step = db.fifo_step(&k, now, 9, s, false);
+                                    match step {
+                                        FifoStep::Evicted(e) => {
+                                            prop_assert_eq!(small, Some(s));
+                                            prop_assert!(m.remove(e.key()).is_some());
+                                        }
+                                        FifoStep::Moved => prop_assert_eq!(small, Some(s)),
+                                        FifoStep::Gone => prop_assert_ne!(small, Some(s)),
+                                    }
                                 }
                             }
                         }

@@ -12,10 +12,11 @@
 //! - `Lfu`: Redis's layout, `minutes << 8 | log counter` (16-bit decay
 //!   time in minutes, 8-bit logarithmic counter with `lfu-log-factor`
 //!   and `lfu-decay-time`). OBJECT FREQ reads it.
-//! - `Fifo` (`*-s3fifo`): the insertion time (ms, reset when the key is
-//!   promoted or reinserted), and in the policy bits a 2-bit access
-//!   counter and a "main queue" flag: S3-FIFO (Yang et al., SOSP'23)
-//!   with its FIFO queues replaced by sampling; see `docs/eviction.md`.
+//! - `Fifo` (`*-s3fifo`): a logical time (the keyspace's insertion
+//!   counter) when the key entered its queue, refreshed by hits while it
+//!   is in the main queue; in the policy bits a 2-bit access counter and
+//!   a "main queue" flag. S3-FIFO (Yang et al., SOSP'23) with its queues
+//!   replaced by sampling, as chosen in `docs/eviction.md`.
 //!
 //! The keyspace is a set of hash tables with no per-key list, so victims
 //! are found as Redis finds them: sample a few keys (`maxmemory-samples`)
@@ -23,7 +24,7 @@
 //! evict the best. The engine only chooses and removes; the server
 //! decides when (memory over `maxmemory`) and measures what was freed.
 
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU32, AtomicU8, Ordering};
 
 use rand::Rng;
 
@@ -165,8 +166,21 @@ fn lfu_word(now_ms: u64, counter: u8) -> u32 {
 const FIFO_FREQ: u8 = 0b011;
 const FIFO_MAIN: u8 = 0b100;
 
-/// The share of sampled keys the small queue aims for (S3-FIFO's 10%).
-const FIFO_SMALL_TARGET: f64 = 0.10;
+/// The small queue's share of the keys (the research settled on 12%).
+const FIFO_SMALL_TARGET: f64 = 0.12;
+/// Keys S3-FIFO samples per round, at least (with Redis's 5 the policy
+/// loses its edge; see `docs/eviction.md`).
+pub const FIFO_MIN_SAMPLES: usize = 16;
+
+/// Where the S3-FIFO ghost last saw a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GhostHit {
+    None,
+    /// Evicted from the small queue.
+    Small,
+    /// Evicted from the main queue.
+    Main,
+}
 
 /// The tracking settings every `Db` of a keyspace reads on each access.
 #[derive(Debug)]
@@ -174,6 +188,12 @@ pub struct Tracking {
     mode: AtomicU8,
     lfu_log_factor: AtomicU32,
     lfu_decay_time: AtomicU32,
+    /// S3-FIFO's clock: advances by one per key inserted.
+    fifo_clock: AtomicU32,
+    /// S3-FIFO: keys, and keys in the small queue, over the keyspace
+    /// (kept while the mode is `Fifo`; recounted when it is set).
+    fifo_keys: AtomicIsize,
+    fifo_small: AtomicIsize,
 }
 
 impl Default for Tracking {
@@ -182,6 +202,9 @@ impl Default for Tracking {
             mode: AtomicU8::new(Mode::Lru as u8),
             lfu_log_factor: AtomicU32::new(10),
             lfu_decay_time: AtomicU32::new(1),
+            fifo_clock: AtomicU32::new(0),
+            fifo_keys: AtomicIsize::new(0),
+            fifo_small: AtomicIsize::new(0),
         }
     }
 }
@@ -234,15 +257,47 @@ impl Tracking {
     }
 
     /// The access word and policy bits of a key created at `now`.
-    /// `ghost` says whether the key was recently evicted (S3-FIFO admits
-    /// those straight to the main queue).
+    /// `ghost` says whether S3-FIFO recently evicted it, and from where:
+    /// such keys go straight to the main queue, with one access to their
+    /// credit (small) or three (main).
     #[inline]
-    pub(crate) fn initial(&self, now_ms: u64, ghost: bool) -> (u32, u8) {
+    pub(crate) fn initial(&self, now_ms: u64, ghost: GhostHit) -> (u32, u8) {
         match self.mode() {
             Mode::Lru => (lru_clock(now_ms), 0),
             Mode::Lfu => (lfu_word(now_ms, LFU_INIT_VAL), 0),
-            Mode::Fifo => (lru_clock(now_ms), if ghost { FIFO_MAIN } else { 0 }),
+            Mode::Fifo => {
+                let t = self.fifo_clock.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+                let bits = match ghost {
+                    GhostHit::None => 0,
+                    GhostHit::Small => FIFO_MAIN | 1,
+                    GhostHit::Main => FIFO_MAIN | 3,
+                };
+                (t, bits)
+            }
         }
+    }
+
+    /// S3-FIFO's clock now.
+    #[inline]
+    pub(crate) fn fifo_now(&self) -> u32 {
+        self.fifo_clock.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn fifo_add(&self, keys: isize, small: isize) {
+        if keys != 0 {
+            self.fifo_keys.fetch_add(keys, Ordering::Relaxed);
+        }
+        if small != 0 {
+            self.fifo_small.fetch_add(small, Ordering::Relaxed);
+        }
+    }
+
+    /// S3-FIFO's (keys, keys in the small queue) over the keyspace.
+    pub fn fifo_counts(&self) -> (usize, usize) {
+        let k = self.fifo_keys.load(Ordering::Relaxed).max(0) as usize;
+        let s = self.fifo_small.load(Ordering::Relaxed).max(0) as usize;
+        (k, s.min(k))
     }
 
     /// Records an access to `e` (Redis's updateLFU / LRU touch).
@@ -259,6 +314,10 @@ impl Tracking {
                 let b = e.policy_bits();
                 if b & FIFO_FREQ < FIFO_FREQ {
                     e.set_policy_bits(b + 1);
+                }
+                if b & FIFO_MAIN != 0 {
+                    // The main queue is kept in order of last access.
+                    e.set_access(self.fifo_now());
                 }
             }
         }
@@ -290,10 +349,22 @@ struct Candidate {
 }
 
 /// Redis's eviction pool: the best candidates seen over recent sampling
-/// rounds, kept sorted by score (best last).
+/// rounds, kept sorted by score (best last). S3-FIFO keeps one for each
+/// queue, by age.
 #[derive(Debug, Default)]
 pub struct EvictionPool {
     cands: Vec<Candidate>,
+    fifo: [Vec<FifoCandidate>; 2],
+}
+
+/// An S3-FIFO candidate: its time, to be aged against the clock when
+/// compared.
+#[derive(Debug, Clone)]
+struct FifoCandidate {
+    time: u32,
+    shard: usize,
+    db: usize,
+    key: Box<[u8]>,
 }
 
 /// Redis's EVPOOL_SIZE.
@@ -328,6 +399,8 @@ impl EvictionPool {
 
     pub fn clear(&mut self) {
         self.cands.clear();
+        self.fifo[0].clear();
+        self.fifo[1].clear();
     }
 }
 
@@ -360,7 +433,9 @@ impl Db {
             if idx.is_empty() || self.volatile_len() == 0 {
                 return;
             }
-            // The index may hold stale records; bound the tries.
+            // The index may hold stale records; bound the tries, then (if
+            // they found nothing) fall back to the walk below.
+            let mut found = 0;
             for _ in 0..n * 4 {
                 let Some(hash) = idx.hash_at(rng.gen_range(0..idx.len())) else {
                     continue;
@@ -368,10 +443,13 @@ impl Db {
                 if let Some(e) = self.find_by_hash(hash) {
                     if e.expire_at().is_some() && e.is_live(now) && keep(e) {
                         f(e);
+                        found += 1;
                     }
                 }
             }
-            return;
+            if found > 0 {
+                return;
+            }
         }
         let buckets = self.num_buckets();
         if self.is_empty() || buckets == 0 {
@@ -384,7 +462,7 @@ impl Db {
         let mut got = 0;
         for i in 0..buckets {
             if let Some(e) = self.bucket((start + i) & (buckets - 1)) {
-                if e.is_live(now) && keep(e) {
+                if e.is_live(now) && (!volatile || e.expire_at().is_some()) && keep(e) {
                     f(e);
                     got += 1;
                     if got == n {
@@ -412,7 +490,7 @@ impl crate::Keyspace {
         match policy {
             Policy::NoEviction => None,
             Policy::AllKeysRandom | Policy::VolatileRandom => self.evict_random(volatile, rng),
-            Policy::AllKeysS3Fifo | Policy::VolatileS3Fifo => self.evict_fifo(volatile, samples, rng),
+            Policy::AllKeysS3Fifo | Policy::VolatileS3Fifo => self.evict_fifo(volatile, samples, pool, rng),
             _ => self.evict_pooled(policy, samples, pool, rng),
         }
     }
@@ -460,19 +538,19 @@ impl crate::Keyspace {
     ) -> Option<Evicted> {
         let volatile = policy.volatile_only();
         let tracking = self.tracking().clone();
-        // A few populate rounds; each samples one shard that has
-        // candidates (every db in it), as Redis samples every db.
+        // A few populate rounds; each samples `samples` keys, from as
+        // many shards as it takes (a shard of a small keyspace holds few).
         for _round in 0..16 {
             let now = self.now_ms();
-            let mut sampled = false;
+            let mut got = 0;
             for s in self.shard_order(rng) {
                 let shard = self.lock(s);
                 for (dbi, db) in shard.dbs.iter().enumerate() {
-                    if !Self::has_candidates(db, volatile) {
+                    if got >= samples || !Self::has_candidates(db, volatile) {
                         continue;
                     }
-                    sampled = true;
-                    db.sample(rng, samples, volatile, now, |e| {
+                    db.sample(rng, samples - got, volatile, now, |e| {
+                        got += 1;
                         pool.insert(Candidate {
                             score: tracking.score(policy, e, now),
                             shard: s,
@@ -481,11 +559,11 @@ impl crate::Keyspace {
                         })
                     });
                 }
-                if sampled {
+                if got >= samples {
                     break;
                 }
             }
-            if !sampled {
+            if got == 0 {
                 pool.clear();
                 return None;
             }
@@ -508,43 +586,128 @@ impl crate::Keyspace {
         None
     }
 
-    /// Sampled S3-FIFO. Each db counts its keys in the small queue. The
-    /// victim comes from the small queue of the first of a few random
-    /// shards whose small queue holds more than its 10% share of the
-    /// shard's keys, else from the main queue of the first shard. Within
-    /// a queue, the oldest of `samples` sampled keys of that queue is
-    /// taken: if it was accessed since it entered the queue it moves on
-    /// (small: promoted to main; main: reinserted with its counter
-    /// decremented) and another is taken; if not, it is evicted (from
-    /// small, remembered in the ghost).
-    fn evict_fifo(&self, volatile: bool, samples: usize, rng: &mut impl Rng) -> Option<Evicted> {
-        let n = self.shard_count();
-        let start = rng.gen_range(0..n);
-        for i in 0..n.min(16) {
-            let s = (start + i) & (n - 1);
-            let mut shard = self.lock(s);
-            for dbi in 0..shard.dbs.len() {
-                let db = &mut shard.dbs[dbi];
-                if Self::has_candidates(db, volatile) && db.fifo_small_over_target() {
-                    if let Some(entry) = db.fifo_evict(volatile, samples, rng, self.now_ms()) {
-                        return Some(Evicted { db: dbi, entry });
+    /// Sampled S3-FIFO (`docs/eviction.md`). While the small queue holds
+    /// 12% of the keys or more, the oldest small-queue key in the pool
+    /// (refilled from samples of `samples`, at least 16, random keys)
+    /// goes: promoted to main if it was accessed while in small, else
+    /// evicted and remembered in the ghost. Otherwise the oldest
+    /// main-queue key goes: reinserted with its counter decremented if
+    /// the counter is not zero, else evicted (and remembered). Steps
+    /// repeat until one evicts; a key moves at most four times, and
+    /// after 64 steps the candidate goes regardless.
+    fn evict_fifo(
+        &self,
+        volatile: bool,
+        samples: usize,
+        pool: &mut EvictionPool,
+        rng: &mut impl Rng,
+    ) -> Option<Evicted> {
+        let samples = samples.max(FIFO_MIN_SAMPLES);
+        let tracking = self.tracking().clone();
+        for step in 0..64 {
+            let (keys, small) = tracking.fifo_counts();
+            let want_small = small > 0 && (small as f64 >= FIFO_SMALL_TARGET * keys as f64 || small >= keys);
+            let mut cand = None;
+            if want_small {
+                for _round in 0..16 {
+                    cand = self.fifo_pick(pool, true, volatile, samples, rng, &tracking);
+                    if cand.is_some() {
+                        break;
                     }
                 }
             }
-        }
-        for i in 0..n {
-            let s = (start + i) & (n - 1);
-            let mut shard = self.lock(s);
-            for dbi in 0..shard.dbs.len() {
-                let db = &mut shard.dbs[dbi];
-                if Self::has_candidates(db, volatile) {
-                    if let Some(entry) = db.fifo_evict(volatile, samples, rng, self.now_ms()) {
-                        return Some(Evicted { db: dbi, entry });
-                    }
-                }
+            if cand.is_none() {
+                cand = self.fifo_pick(pool, false, volatile, samples, rng, &tracking);
+            }
+            if cand.is_none() && !want_small {
+                cand = self.fifo_pick(pool, true, volatile, samples, rng, &tracking);
+            }
+            let (c, in_small) = cand?;
+            let now = self.now_ms();
+            let mut shard = self.lock(c.shard);
+            let Some(db) = shard.dbs.get_mut(c.db) else {
+                continue;
+            };
+            if let FifoStep::Evicted(entry) = db.fifo_step(&c.key, now, tracking.fifo_now(), in_small, step == 63) {
+                return Some(Evicted { db: c.db, entry });
             }
         }
         None
+    }
+
+    /// Samples keys into the pool of one queue and returns its oldest
+    /// candidate that is still in that queue, with the queue.
+    fn fifo_pick(
+        &self,
+        pool: &mut EvictionPool,
+        small: bool,
+        volatile: bool,
+        samples: usize,
+        rng: &mut impl Rng,
+        tracking: &Tracking,
+    ) -> Option<(FifoCandidate, bool)> {
+        let now = self.now_ms();
+        let list = &mut pool.fifo[usize::from(small)];
+        let mut got = 0;
+        // Across shards until enough keys are seen: in a small keyspace
+        // one shard holds few keys.
+        for s in self.shard_order(rng) {
+            let shard = self.lock(s);
+            for (dbi, db) in shard.dbs.iter().enumerate() {
+                if got >= samples || !Self::has_candidates(db, volatile) {
+                    continue;
+                }
+                db.sample(rng, samples - got, volatile, now, |e| {
+                    got += 1;
+                    if in_fifo_small(e) == small
+                        && !list.iter().any(|c| c.shard == s && c.db == dbi && *c.key == *e.key())
+                    {
+                        list.push(FifoCandidate {
+                            time: e.access(),
+                            shard: s,
+                            db: dbi,
+                            key: e.key().into(),
+                        });
+                    }
+                });
+            }
+            if got >= samples {
+                break;
+            }
+        }
+        // Oldest last.
+        let clock = tracking.fifo_now();
+        list.sort_unstable_by_key(|c| clock.wrapping_sub(c.time));
+        let excess = list.len().saturating_sub(POOL_SIZE);
+        list.drain(..excess);
+        while let Some(c) = list.pop() {
+            let mut shard = self.lock(c.shard);
+            let still = shard
+                .dbs
+                .get_mut(c.db)
+                .and_then(|db| db.peek(&c.key, now))
+                .is_some_and(|e| in_fifo_small(e) == small && (!volatile || e.expire_at().is_some()));
+            if still {
+                return Some((c, small));
+            }
+        }
+        None
+    }
+
+    /// Sets the S3-FIFO key counts from the dbs (when the mode becomes
+    /// `Fifo`; from then on every change keeps them).
+    pub fn fifo_recount(&self) {
+        let shards = self.lock_all();
+        let (mut keys, mut small) = (0usize, 0usize);
+        for sh in &shards {
+            for db in &sh.dbs {
+                keys += db.len();
+                small += db.fifo_small_len();
+            }
+        }
+        let t = self.tracking();
+        t.fifo_keys.store(keys as isize, Ordering::Relaxed);
+        t.fifo_small.store(small as isize, Ordering::Relaxed);
     }
 }
 
@@ -555,74 +718,44 @@ pub(crate) fn in_fifo_small(e: &Entry) -> bool {
     e.policy_bits() & FIFO_MAIN == 0
 }
 
+/// What one S3-FIFO step did to its key.
+#[derive(Debug)]
+pub(crate) enum FifoStep {
+    Evicted(Entry),
+    Moved,
+    /// The key is gone or no longer in the queue it was picked from.
+    Gone,
+}
+
 impl Db {
-    /// Whether the small queue holds more than its share of this db.
-    fn fifo_small_over_target(&self) -> bool {
-        let small = self.fifo_small_len();
-        small > 0 && small as f64 > FIFO_SMALL_TARGET * self.len() as f64
-    }
-
-    /// S3-FIFO eviction steps in this db until one evicts (see
-    /// `Keyspace::evict_fifo`). Each step evicts or moves one key along;
-    /// a key moves at most four times (promotion, three reinsertions),
-    /// and after 64 steps the oldest sampled key goes regardless.
-    pub(crate) fn fifo_evict(&mut self, volatile: bool, samples: usize, rng: &mut impl Rng, now: u64) -> Option<Entry> {
-        for step in 0..64 {
-            let from_small = self.fifo_small_over_target() || self.fifo_small_len() == self.len();
-            let mut best: Option<(u64, Box<[u8]>)> = None;
-            // The chosen queue may hold only expired or (volatile) keys
-            // without a TTL: then the other one.
-            for small in [from_small, !from_small] {
-                self.sample_where(
-                    rng,
-                    samples,
-                    volatile,
-                    now,
-                    |e| in_fifo_small(e) == small,
-                    |e| {
-                        let age = lru_idle_ms(e.access(), now);
-                        if best.as_ref().is_none_or(|b| age > b.0) {
-                            best = Some((age, e.key().into()));
-                        }
-                    },
-                );
-                if best.is_some() {
-                    break;
-                }
-            }
-            let (_, key) = best.as_ref()?;
-            if let Some(entry) = self.fifo_step(key, now, step == 63) {
-                return Some(entry);
-            }
+    /// One S3-FIFO step on `key`, picked from the small queue (`small`)
+    /// or main: evicts it if it was not accessed since it entered (or was
+    /// reinserted into) its queue, or if `force`; else moves it along
+    /// (small: promoted to main; main: reinserted with its counter
+    /// decremented). `clock` is S3-FIFO's time now.
+    pub(crate) fn fifo_step(&mut self, key: &[u8], now: u64, clock: u32, small: bool, force: bool) -> FifoStep {
+        let Some(e) = self.peek_mut(key, now) else {
+            return FifoStep::Gone;
+        };
+        if in_fifo_small(e) != small {
+            return FifoStep::Gone;
         }
-        None
-    }
-
-    /// One S3-FIFO step on `key`: evicts it if it was not accessed since
-    /// it entered its queue (or `force`), else moves it along. Returns
-    /// the evicted entry.
-    fn fifo_step(&mut self, key: &[u8], now: u64, force: bool) -> Option<Entry> {
-        let e = self.peek_mut(key, now)?;
-        let bits = e.policy_bits();
-        let freq = bits & FIFO_FREQ;
-        let main = bits & FIFO_MAIN != 0;
+        let freq = e.policy_bits() & FIFO_FREQ;
         if freq == 0 || force {
-            let entry = self.remove(key, now)?;
-            if !main {
-                self.ghost_insert(key);
-            }
-            return Some(entry);
+            let Some(entry) = self.remove(key, now) else {
+                return FifoStep::Gone;
+            };
+            self.ghost_insert(key, small);
+            return FifoStep::Evicted(entry);
         }
-        if main {
-            e.set_policy_bits(FIFO_MAIN | (freq - 1));
-        } else {
+        e.set_access(clock);
+        if small {
             e.set_policy_bits(FIFO_MAIN);
-        }
-        e.set_access(lru_clock(now));
-        if !main {
             self.fifo_promoted();
+        } else {
+            e.set_policy_bits(FIFO_MAIN | (freq - 1));
         }
-        None
+        FifoStep::Moved
     }
 }
 
@@ -668,6 +801,55 @@ mod tests {
         assert_eq!(lru_idle_ms(lru_clock(1000), 1500), 500);
         let t = u64::from(u32::MAX) - 10;
         assert_eq!(lru_idle_ms(lru_clock(t), t + 20), 20);
+    }
+
+    #[test]
+    fn fifo_counts_follow_every_change_and_eviction_protects_reused_keys() {
+        use crate::{Keyspace, MockClock, Value};
+        use rand::SeedableRng;
+        let clock = MockClock::new(1_000);
+        let ks = Keyspace::new(2, 8, clock.clone());
+        ks.tracking().set_mode(Mode::Fifo);
+        ks.fifo_recount();
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
+        let mut pool = EvictionPool::default();
+        let set = |k: &str, db: usize, ttl: Option<u64>| {
+            let mut sh = ks.lock(ks.shard_of(k.as_bytes()));
+            sh.db(db)
+                .set(k.as_bytes(), Value::from_bytes(b"v"), ttl, false, ks.now_ms());
+        };
+        let read = |k: &str| {
+            let mut sh = ks.lock(ks.shard_of(k.as_bytes()));
+            sh.db(0).lookup_read(k.as_bytes(), ks.now_ms(), true).is_some()
+        };
+        for i in 0..200 {
+            set(&format!("hot{i}"), 0, None);
+        }
+        for i in 0..200 {
+            assert!(read(&format!("hot{i}")));
+        }
+        for i in 0..100 {
+            set(&format!("ttl{i}"), 1, Some(2_000));
+        }
+        // A scan of one-time keys: 200 while there is room, then evicting
+        // one key per insert.
+        for i in 0..2200 {
+            set(&format!("scan{i}"), 0, None);
+            if i < 200 {
+                continue;
+            }
+            assert!(ks.evict_one(Policy::AllKeysS3Fifo, 5, &mut pool, &mut rng).is_some());
+            if i == 1000 {
+                clock.advance(5_000); // the TTL keys expire and are reclaimed
+                ks.active_expire(usize::MAX);
+            }
+        }
+        let counted = ks.tracking().fifo_counts();
+        ks.fifo_recount();
+        assert_eq!(counted, ks.tracking().fifo_counts());
+        assert_eq!(counted.0, ks.fold_dbs(0, |n, db| n + db.len()));
+        let hot = (0..200).filter(|i| read(&format!("hot{i}"))).count();
+        assert!(hot >= 190, "{hot} of 200 reused keys survived the scan");
     }
 
     #[test]

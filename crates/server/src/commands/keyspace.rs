@@ -941,16 +941,17 @@ fn object_refcount(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 }
 
 fn object_idletime(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
-    let lfu = ctx.server.eviction.policy().mode() == Mode::Lfu;
+    let mode = ctx.server.eviction.policy().mode();
     let now = ctx.now;
     let Some(e) = ctx.db(args[2]).lookup_read(args[2], now, false) else {
         return ctx.out.null();
     };
-    if lfu {
-        return ctx.out.error("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+    match mode {
+        Mode::Lfu => return ctx.out.error("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
+        // S3-FIFO's word is a logical insertion clock, not a time.
+        Mode::Fifo => return ctx.out.error("An S3-FIFO maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and S3-FIFO data will take some time to adjust."),
+        Mode::Lru => {}
     }
-    // Under the S3-FIFO policies the word holds the time the key entered
-    // its queue, which is what that policy's idleness means.
     let idle = larder_engine::evict::lru_idle_ms(e.access(), now) / 1000;
     ctx.out.integer(idle as i64);
 }
