@@ -425,15 +425,16 @@ impl Db {
     }
 
     /// Remembers `key` in the S3-FIFO ghost, with the queue it was
-    /// evicted from. The ghost has about two slots per key (4 bytes
-    /// each; rebuilt empty when the db's size moves far from that).
+    /// evicted from. The ghost has 1.5 slots per key (4 bytes each; it
+    /// is rebuilt empty when the db has grown by half or shrunk by half
+    /// since it was sized).
     pub(crate) fn ghost_insert(&mut self, key: &[u8], small: bool) {
-        let want = (2 * self.table.len() + 1).next_power_of_two().max(64);
-        if self.ghost.len() < want / 2 || self.ghost.len() > want * 4 {
+        let want = (self.table.len() * 3 / 2).max(64);
+        if self.ghost.len() * 3 < want * 2 || self.ghost.len() > want * 2 {
             self.ghost = vec![0; want];
         }
         let hash = self.hash(key);
-        let slot = hash as usize & (self.ghost.len() - 1);
+        let slot = ghost_slot(hash, self.ghost.len());
         self.ghost[slot] = ghost_fingerprint(hash) | if small { GHOST_SMALL } else { 0 };
     }
 
@@ -583,6 +584,12 @@ fn fifo_count(db_small: &mut usize, tracking: &Tracking, keys: isize, small: isi
 /// whether the key left from the small queue.
 const GHOST_SMALL: u32 = 1 << 31;
 
+/// The slot of `hash` in a ghost of `len` slots (Lemire's range
+/// reduction of the low 32 bits; the fingerprint uses the high 32).
+fn ghost_slot(hash: u64, len: usize) -> usize {
+    ((hash & 0xffff_ffff) * len as u64 >> 32) as usize
+}
+
 fn ghost_fingerprint(hash: u64) -> u32 {
     ((hash >> 32) as u32 & !GHOST_SMALL) | 1
 }
@@ -593,7 +600,7 @@ fn ghost_take(ghost: &mut [u32], hash: u64) -> GhostHit {
     if ghost.is_empty() {
         return GhostHit::None;
     }
-    let slot = hash as usize & (ghost.len() - 1);
+    let slot = ghost_slot(hash, ghost.len());
     let g = ghost[slot];
     if g != 0 && g & !GHOST_SMALL == ghost_fingerprint(hash) {
         ghost[slot] = 0;
