@@ -587,7 +587,7 @@ const GHOST_SMALL: u32 = 1 << 31;
 /// The slot of `hash` in a ghost of `len` slots (Lemire's range
 /// reduction of the low 32 bits; the fingerprint uses the high 32).
 fn ghost_slot(hash: u64, len: usize) -> usize {
-    ((hash & 0xffff_ffff) * len as u64 >> 32) as usize
+    (((hash & 0xffff_ffff) * len as u64) >> 32) as usize
 }
 
 fn ghost_fingerprint(hash: u64) -> u32 {
