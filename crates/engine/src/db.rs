@@ -429,7 +429,7 @@ impl Db {
     /// is rebuilt empty when the db has grown by half or shrunk by half
     /// since it was sized).
     pub(crate) fn ghost_insert(&mut self, key: &[u8], small: bool) {
-        let want = (self.table.len() * 3 / 2).max(64);
+        let want = (self.table.len() * 3 / 2).max(8);
         if self.ghost.len() * 3 < want * 2 || self.ghost.len() > want * 2 {
             self.ghost = vec![0; want];
         }

@@ -5,7 +5,7 @@
 //! reserved, as Redis counts it) to a per-thread counter, which is folded
 //! into one shared atomic whenever it drifts more than [`FLUSH`] bytes
 //! from zero. So the shared total is off by at most `FLUSH` bytes per
-//! thread (a few hundred KiB for the server's threads), reading it is
+//! thread (tens of KiB for the server's threads), reading it is
 //! one atomic load, and allocating costs no shared-cache-line write in
 //! the common case. The calling thread can also read its own exact net
 //! count ([`thread_net`]) to measure what an eviction freed.
@@ -15,7 +15,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 /// Per-thread drift folded into the shared total past this many bytes.
-pub const FLUSH: i64 = 32 * 1024;
+pub const FLUSH: i64 = 8 * 1024;
 
 static TOTAL: AtomicI64 = AtomicI64::new(0);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
