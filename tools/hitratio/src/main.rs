@@ -1,0 +1,665 @@
+//! # hitratio: miss ratios of a real server's eviction under maxmemory
+//!
+//! Part of issue 5 (eviction). Replays cache traces through a real server
+//! (Redis or Larder) as the cache-aside loop: for each request `GET key`; on
+//! a miss `SET key <value of the object's size>`. The server runs with
+//! `maxmemory` at a fraction of the workload's footprint and a given
+//! `maxmemory-policy`; the miss ratio is `keyspace_misses / (keyspace_hits +
+//! keyspace_misses)` from `INFO stats`, cross-checked against the tool's own
+//! count of null GET replies.
+//!
+//! ## Commands
+//!
+//! ```text
+//! cargo build --release -p hitratio
+//! # the four traces and the synthetic workloads against Redis 7.0:
+//! target/release/hitratio --server-cmd redis-server \
+//!     --policies allkeys-lru,allkeys-lfu,allkeys-random --fractions 0.01,0.1 \
+//!     --traces /tmp/traces/scarab-recs.trace,/tmp/traces/cache2k-orm-busy.trace,/tmp/traces/cache2k-web07.trace,/tmp/traces/adaptsize-request.trace \
+//!     --synthetic zipf0.8,zipf1.0,zipf1.2,scan --out /tmp/hitratio-redis.jsonl
+//! # the same against Larder (its own policy names go in --policies):
+//! target/release/hitratio --server-cmd target/release/larder-server --policies allkeys-lru,... ...
+//! # quick run: --max-requests 200000 ; an already running server: --connect 127.0.0.1:6379
+//! # SET latency with and without eviction pressure, and the maxmemory limit check:
+//! target/release/hitratio --server-cmd redis-server --latency --out /tmp/hitratio-latency.jsonl
+//! ```
+//!
+//! `--help` lists every flag and its default.
+//!
+//! ## Method
+//!
+//! * Workloads: trace files (format by file name as in tools/evictsim:
+//!   `adaptsize` is text `seq id size` with (id, size) as the object's
+//!   identity, `scarab` big-endian i64 keys, others big-endian u32 keys), and
+//!   synthetic `zipf<alpha>` (`--syn-requests` over `--syn-keys`, seeded) and
+//!   `scan` (Zipf 1.0 where each period of `--scan-len / --scan-fraction`
+//!   requests ends with a sequential scan of `--scan-len` keys never used
+//!   again; default 20% of requests). Keys: `k:<id>` (32-bit traces),
+//!   `s:<id>` (scarab), `a:<id>:<size>` (adaptsize), `z:<rank>`, `scan:<n>`.
+//!   Values: `--value-size` bytes (default 200), or for adaptsize the object's
+//!   size divided by `--size-scale` (default 1: its footprint is ~0.3 GB).
+//! * Footprint, once per workload: `CONFIG SET maxmemory 0`, `FLUSHALL`, read
+//!   `used_memory` (= baseline: the empty server with the benchmark's one
+//!   connection open), SET every unique object once, read `used_memory`
+//!   again; footprint = the growth (values, keys, per-key overhead and the
+//!   hash table, as the allocator counts them); then `FLUSHALL`.
+//! * `maxmemory = baseline + fraction * footprint`: the server's eviction
+//!   compares the whole used_memory (minus replication/AOF buffers) with
+//!   maxmemory, so the fixed cost of the empty server is added back so that
+//!   `fraction` of the data fits.
+//! * Each run: `FLUSHALL`, `CONFIG RESETSTAT`, `CONFIG SET maxmemory-policy
+//!   P`, `CONFIG SET maxmemory M`, the replay, `INFO stats` (keyspace_hits,
+//!   keyspace_misses, evicted_keys), `INFO memory` (used_memory, maxmemory),
+//!   then `CONFIG SET maxmemory 0`. No warm-up: the cache starts empty and
+//!   every request counts (cold misses included), as in the traces' README
+//!   table.
+//! * Pipelining (`--batch`, default 32): one write carries the SETs for the
+//!   previous batch's misses and then the next batch's GETs. A batch is cut at
+//!   the first key it already holds, so no key is ever asked twice in one
+//!   batch and every GET gets the answer the sequential loop would give,
+//!   except that a batch's SETs (and the evictions they cause) come after all
+//!   of that batch's GETs. The tool's own miss count therefore equals the
+//!   server's keyspace_misses (the table marks a cell with `*` if not).
+//! * Memory-sized vs count-sized: the README reference caches hold 1%/10% of
+//!   the unique keys; here the server holds 1%/10% of the bytes. With fixed
+//!   value sizes these are close (every object costs about the same); for
+//!   adaptsize they differ (small objects are most of the requests).
+//!   Client query/output buffers count in used_memory, so large GET replies
+//!   pipelined in one batch briefly take cache space.
+//! * `--latency`: `--lat-conns` threads, each a connection doing sequential
+//!   SETs of fresh keys (`--lat-large-pct`% of `--lat-large` bytes, the rest
+//!   `--lat-small` bytes), `--lat-requests` in all, once with maxmemory 0 and
+//!   once with maxmemory = baseline + `--lat-maxmemory-mb`; reports p50, p99,
+//!   p99.9 and max per-SET latency, and the peak used_memory seen by polling
+//!   `INFO memory` every 10 ms, which must not exceed maxmemory by more than
+//!   max(1 MiB, 1%).
+//!
+//! Output: a markdown table of server miss ratios (rows workload x fraction,
+//! columns policies), run times, and JSON lines in `--out` (one object per
+//! run, `"kind":"hitratio"` or `"kind":"latency"`).
+
+mod latency;
+mod replay;
+mod resp;
+mod server;
+mod trace;
+
+use server::{info_field, Conn, Res, Spawned};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::Instant;
+
+const HELP: &str = "\
+hitratio: replay cache traces through a real server under maxmemory
+
+  --server-cmd PATH      start this server (redis-server or larder-server) on a free port
+  --port P               port for --server-cmd (default: a free one)
+  --server-arg ARG       extra argument for the server (repeatable)
+  --connect HOST:PORT    use a running server instead
+  --policies LIST        maxmemory-policy values (default allkeys-lru,allkeys-lfu,allkeys-random)
+  --fractions LIST       maxmemory as fractions of the footprint (default 0.01,0.1)
+  --traces LIST          trace files (comma-separated)
+  --synthetic LIST       zipf<alpha> and/or scan, e.g. zipf0.8,zipf1.0,zipf1.2,scan
+  --max-requests N       truncate every workload to N requests
+  --batch B              requests per pipelined batch (default 32)
+  --value-size N         value bytes for workloads without sizes (default 200)
+  --size-scale D         divide trace sizes by D (default 1)
+  --syn-requests N       synthetic requests (default 1000000)
+  --syn-keys N           synthetic Zipf keys (default 100000)
+  --scan-fraction F      share of scan requests in `scan` (default 0.2)
+  --scan-len N           length of one scan (default 1000)
+  --seed S               seed (default 1)
+  --out PATH             JSON lines output
+  --latency              also run the SET latency test
+  --lat-conns N          (default 4)
+  --lat-requests N       SETs per run over all connections (default 200000)
+  --lat-small N          small value bytes (default 100)
+  --lat-large N          large value bytes (default 16384)
+  --lat-large-pct P      percent of large values (default 10)
+  --lat-maxmemory-mb M   maxmemory above the baseline for the pressure run (default 64)
+  --lat-policy P         policy for the pressure run (default: first of --policies)
+";
+
+#[derive(Debug, Clone)]
+struct Opts {
+    server_cmd: Option<String>,
+    port: Option<u16>,
+    server_args: Vec<String>,
+    connect: Option<String>,
+    policies: Vec<String>,
+    fractions: Vec<f64>,
+    traces: Vec<String>,
+    synthetic: Vec<String>,
+    max_requests: usize,
+    batch: usize,
+    value_size: u32,
+    size_scale: u64,
+    syn: trace::SynParams,
+    out: Option<String>,
+    latency: bool,
+    lat: latency::LatParams,
+    lat_policy: Option<String>,
+    lat_mb: u64,
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn num<T: std::str::FromStr>(flag: &str, v: &str) -> Res<T> {
+    v.parse().map_err(|_| format!("{flag}: bad value {v:?}"))
+}
+
+fn parse_args(args: &[String]) -> Res<Opts> {
+    let mut o = Opts {
+        server_cmd: None,
+        port: None,
+        server_args: Vec::new(),
+        connect: None,
+        policies: list("allkeys-lru,allkeys-lfu,allkeys-random"),
+        fractions: vec![0.01, 0.1],
+        traces: Vec::new(),
+        synthetic: Vec::new(),
+        max_requests: usize::MAX,
+        batch: 32,
+        value_size: 200,
+        size_scale: 1,
+        syn: trace::SynParams {
+            requests: 1_000_000,
+            keys: 100_000,
+            seed: 1,
+            value_size: 200,
+            scan_fraction: 0.2,
+            scan_len: 1000,
+        },
+        out: None,
+        latency: false,
+        lat: latency::LatParams {
+            conns: 4,
+            requests: 200_000,
+            small: 100,
+            large: 16384,
+            large_pct: 10,
+            limit_bytes: 0,
+            policy: String::new(),
+            seed: 1,
+        },
+        lat_policy: None,
+        lat_mb: 64,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if flag == "--help" || flag == "-h" {
+            return Err(HELP.to_string());
+        }
+        if flag == "--latency" {
+            o.latency = true;
+            continue;
+        }
+        let v = it.next().ok_or_else(|| format!("{flag} needs a value\n\n{HELP}"))?;
+        match flag.as_str() {
+            "--server-cmd" => o.server_cmd = Some(v.clone()),
+            "--port" => o.port = Some(num(flag, v)?),
+            "--server-arg" => o.server_args.push(v.clone()),
+            "--connect" => o.connect = Some(v.clone()),
+            "--policies" => o.policies = list(v),
+            "--fractions" => o.fractions = list(v).iter().map(|f| num(flag, f)).collect::<Res<_>>()?,
+            "--traces" => o.traces = list(v),
+            "--synthetic" => o.synthetic = list(v),
+            "--max-requests" => o.max_requests = num(flag, v)?,
+            "--batch" => o.batch = num(flag, v)?,
+            "--value-size" => o.value_size = num(flag, v)?,
+            "--size-scale" => o.size_scale = num(flag, v)?,
+            "--syn-requests" => o.syn.requests = num(flag, v)?,
+            "--syn-keys" => o.syn.keys = num(flag, v)?,
+            "--scan-fraction" => o.syn.scan_fraction = num(flag, v)?,
+            "--scan-len" => o.syn.scan_len = num(flag, v)?,
+            "--seed" => o.syn.seed = num(flag, v)?,
+            "--out" => o.out = Some(v.clone()),
+            "--lat-conns" => o.lat.conns = num(flag, v)?,
+            "--lat-requests" => o.lat.requests = num(flag, v)?,
+            "--lat-small" => o.lat.small = num(flag, v)?,
+            "--lat-large" => o.lat.large = num(flag, v)?,
+            "--lat-large-pct" => o.lat.large_pct = num(flag, v)?,
+            "--lat-maxmemory-mb" => o.lat_mb = num(flag, v)?,
+            "--lat-policy" => o.lat_policy = Some(v.clone()),
+            _ => return Err(format!("unknown flag {flag}\n\n{HELP}")),
+        }
+    }
+    if o.server_cmd.is_none() == o.connect.is_none() {
+        return Err(format!("give exactly one of --server-cmd and --connect\n\n{HELP}"));
+    }
+    if o.traces.is_empty() && o.synthetic.is_empty() && !o.latency {
+        return Err(format!(
+            "nothing to do: give --traces, --synthetic and/or --latency\n\n{HELP}"
+        ));
+    }
+    if o.policies.is_empty() || o.fractions.is_empty() {
+        return Err("--policies and --fractions must not be empty".into());
+    }
+    if o.fractions.iter().any(|f| !(*f > 0.0 && *f <= 1.0)) {
+        return Err("--fractions must be in (0, 1]".into());
+    }
+    o.syn.value_size = o.value_size;
+    o.syn.requests = o.syn.requests.min(o.max_requests);
+    o.lat.seed = o.syn.seed;
+    o.lat.limit_bytes = o.lat_mb << 20;
+    o.lat.policy = o.lat_policy.clone().unwrap_or_else(|| o.policies[0].clone());
+    Ok(o)
+}
+
+/// JSON string literal.
+fn js(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One hit-ratio run.
+#[derive(Debug, Clone)]
+struct Run {
+    workload: String,
+    fraction: f64,
+    policy: String,
+    requests: usize,
+    unique: usize,
+    payload: u64,
+    footprint: u64,
+    baseline: u64,
+    maxmemory: u64,
+    hits: u64,
+    misses: u64,
+    evicted: u64,
+    used_after: u64,
+    own: replay::Replay,
+    secs: f64,
+}
+
+impl Run {
+    fn miss_ratio(&self) -> f64 {
+        self.misses as f64 / (self.hits + self.misses).max(1) as f64
+    }
+    fn own_miss_ratio(&self) -> f64 {
+        self.own.misses as f64 / self.own.gets.max(1) as f64
+    }
+    fn json(&self, o: &Opts, sized: bool) -> String {
+        format!(
+            "{{\"kind\":\"hitratio\",\"workload\":{},\"fraction\":{},\"policy\":{},\"requests\":{},\"unique_keys\":{},\
+\"value_size\":{},\"size_scale\":{},\"payload_bytes\":{},\"footprint_bytes\":{},\"baseline_used_memory\":{},\
+\"maxmemory\":{},\"keyspace_hits\":{},\"keyspace_misses\":{},\"miss_ratio\":{:.6},\"own_gets\":{},\"own_misses\":{},\
+\"own_miss_ratio\":{:.6},\"sets\":{},\"set_errors\":{},\"first_set_error\":{},\"get_errors\":{},\"evicted_keys\":{},\
+\"used_memory_after\":{},\"batch\":{},\"round_trips\":{},\"secs\":{:.3}}}",
+            js(&self.workload),
+            self.fraction,
+            js(&self.policy),
+            self.requests,
+            self.unique,
+            if sized {
+                "null".to_string()
+            } else {
+                o.value_size.to_string()
+            },
+            if sized { o.size_scale } else { 1 },
+            self.payload,
+            self.footprint,
+            self.baseline,
+            self.maxmemory,
+            self.hits,
+            self.misses,
+            self.miss_ratio(),
+            self.own.gets,
+            self.own.misses,
+            self.own_miss_ratio(),
+            self.own.sets,
+            self.own.set_errors,
+            self.own
+                .first_set_error
+                .as_deref()
+                .map(js)
+                .unwrap_or_else(|| "null".into()),
+            self.own.get_errors,
+            self.evicted,
+            self.used_after,
+            o.batch,
+            self.own.round_trips,
+            self.secs
+        )
+    }
+}
+
+struct Out {
+    file: Option<std::fs::File>,
+}
+
+impl Out {
+    fn line(&mut self, s: &str) -> Res<()> {
+        if let Some(f) = &mut self.file {
+            writeln!(f, "{s}")
+                .and_then(|_| f.flush())
+                .map_err(|e| format!("--out: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Footprint of `w` (see the module docs). Returns (baseline, footprint).
+fn footprint(c: &mut Conn, w: &trace::Workload, value: &[u8]) -> Res<(u64, u64)> {
+    c.config_set("maxmemory", "0")?;
+    c.ok(&[b"FLUSHALL"])?;
+    let baseline = c.info_u64("memory", "used_memory")?;
+    let errors = replay::load_all(c, w, value)?;
+    if errors > 0 {
+        return Err(format!(
+            "{}: {errors} SETs failed while measuring the footprint",
+            w.name
+        ));
+    }
+    let after = c.info_u64("memory", "used_memory")?;
+    c.ok(&[b"FLUSHALL"])?;
+    Ok((baseline, after.saturating_sub(baseline)))
+}
+
+fn run_workload(c: &mut Conn, o: &Opts, w: &trace::Workload, out: &mut Out, runs: &mut Vec<Run>) -> Res<()> {
+    let value = replay::value_buffer(w);
+    let t0 = Instant::now();
+    let (baseline, foot) = footprint(c, w, &value)?;
+    eprintln!(
+        "{}: {} requests, {} unique, payload {} B, footprint {} B (baseline {} B), measured in {:.1}s",
+        w.name,
+        w.reqs.len(),
+        w.unique(),
+        w.payload_bytes(),
+        foot,
+        baseline,
+        t0.elapsed().as_secs_f64()
+    );
+    for &f in &o.fractions {
+        let maxmemory = baseline + (f * foot as f64).round() as u64;
+        for p in &o.policies {
+            c.ok(&[b"FLUSHALL"])?;
+            c.ok(&[b"CONFIG", b"RESETSTAT"])?;
+            c.config_set("maxmemory-policy", p)?;
+            c.config_set("maxmemory", &maxmemory.to_string())?;
+            let t = Instant::now();
+            let own = replay::replay(c, w, o.batch, &value)?;
+            let secs = t.elapsed().as_secs_f64();
+            let stats = c.info("stats")?;
+            let mem = c.info("memory")?;
+            c.config_set("maxmemory", "0")?;
+            let run = Run {
+                workload: w.name.clone(),
+                fraction: f,
+                policy: p.clone(),
+                requests: w.reqs.len(),
+                unique: w.unique(),
+                payload: w.payload_bytes(),
+                footprint: foot,
+                baseline,
+                maxmemory: info_field(&mem, "maxmemory")?,
+                hits: info_field(&stats, "keyspace_hits")?,
+                misses: info_field(&stats, "keyspace_misses")?,
+                evicted: info_field(&stats, "evicted_keys")?,
+                used_after: info_field(&mem, "used_memory")?,
+                own,
+                secs,
+            };
+            eprintln!(
+                "  {} {:>5} {:<16} miss {:.4} (own {:.4}) evicted {} set_errors {} {:.1}s",
+                run.workload,
+                f,
+                p,
+                run.miss_ratio(),
+                run.own_miss_ratio(),
+                run.evicted,
+                run.own.set_errors,
+                secs
+            );
+            out.line(&run.json(o, w.sized))?;
+            runs.push(run);
+        }
+    }
+    c.ok(&[b"FLUSHALL"])?;
+    Ok(())
+}
+
+/// Markdown table: rows workload x fraction, columns policies.
+fn table(o: &Opts, runs: &[Run]) -> String {
+    let mut s = String::from("| workload | fraction |");
+    for p in &o.policies {
+        let _ = write!(s, " {p} |");
+    }
+    s.push_str("\n|---|---|");
+    for _ in &o.policies {
+        s.push_str("---|");
+    }
+    s.push('\n');
+    let mut rows: Vec<(String, f64)> = Vec::new();
+    for r in runs {
+        if !rows.iter().any(|(w, f)| *w == r.workload && *f == r.fraction) {
+            rows.push((r.workload.clone(), r.fraction));
+        }
+    }
+    for (w, f) in rows {
+        let _ = write!(s, "| {w} | {}% |", f * 100.0);
+        for p in &o.policies {
+            match runs
+                .iter()
+                .find(|r| r.workload == w && r.fraction == f && r.policy == *p)
+            {
+                Some(r) => {
+                    let mark = if r.own.misses == r.misses { "" } else { "*" };
+                    let _ = write!(s, " {:.3}{mark} |", r.miss_ratio());
+                }
+                None => s.push_str(" - |"),
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn lat_json(r: &latency::LatResult, p: &latency::LatParams) -> String {
+    format!(
+        "{{\"kind\":\"latency\",\"label\":{},\"policy\":{},\"conns\":{},\"small\":{},\"large\":{},\"large_pct\":{},\
+\"maxmemory\":{},\"sets\":{},\"errors\":{},\"p50_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1},\
+\"mean_us\":{:.1},\"secs\":{:.3},\"peak_used_memory\":{},\"peak_over\":{},\"allowed_over\":{},\"limit_held\":{},\
+\"evicted_keys\":{},\"polls\":{}}}",
+        js(&r.label),
+        js(&p.policy),
+        p.conns,
+        p.small,
+        p.large,
+        p.large_pct,
+        r.maxmemory,
+        r.sets,
+        r.errors,
+        r.p50_us,
+        r.p99_us,
+        r.p999_us,
+        r.max_us,
+        r.mean_us,
+        r.secs,
+        r.peak_used_memory,
+        r.peak_over,
+        r.allowed_over,
+        r.limit_held(),
+        r.evicted_keys,
+        r.polls
+    )
+}
+
+fn run_latency(addr: &str, o: &Opts, out: &mut Out) -> Res<()> {
+    let mut c = Conn::connect(addr)?;
+    c.config_set("maxmemory", "0")?;
+    c.ok(&[b"FLUSHALL"])?;
+    let baseline = c.info_u64("memory", "used_memory")?;
+    drop(c);
+    let p = &o.lat;
+    let free = latency::run(addr, p, 0, "no-maxmemory")?;
+    let limited = latency::run(addr, p, baseline + p.limit_bytes, "eviction")?;
+    let mut c = Conn::connect(addr)?;
+    c.config_set("maxmemory", "0")?;
+    c.ok(&[b"FLUSHALL"])?;
+    let mut s = format!(
+        "\nSET latency: {} connections, {} SETs per run, {}% of {} B else {} B, fresh keys; pressure run: \
+{} with maxmemory = baseline {} + {} MiB\n\n| run | maxmemory | p50 us | p99 us | p99.9 us | max us | mean us | \
+SETs/s | errors | evicted | peak used_memory | over limit | limit held |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        p.conns, p.requests, p.large_pct, p.large, p.small, p.policy, baseline, o.lat_mb
+    );
+    for r in [&free, &limited] {
+        out.line(&lat_json(r, p))?;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} | {} | {} | {} |",
+            r.label,
+            r.maxmemory,
+            r.p50_us,
+            r.p99_us,
+            r.p999_us,
+            r.max_us,
+            r.mean_us,
+            r.sets as f64 / r.secs.max(1e-9),
+            r.errors,
+            r.evicted_keys,
+            r.peak_used_memory,
+            r.peak_over,
+            if r.maxmemory == 0 {
+                "-".to_string()
+            } else {
+                r.limit_held().to_string()
+            }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\np99 under eviction / p99 without: {:.2} (the issue asks for <= 2)",
+        limited.p99_us / free.p99_us.max(1e-9)
+    );
+    println!("{s}");
+    Ok(())
+}
+
+fn real_main() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let o = parse_args(&args)?;
+    let mut out = Out {
+        file: match &o.out {
+            Some(p) => Some(std::fs::File::create(p).map_err(|e| format!("{p}: {e}"))?),
+            None => None,
+        },
+    };
+    let _spawned;
+    let addr = match (&o.connect, &o.server_cmd) {
+        (Some(a), _) => a.clone(),
+        (None, Some(cmd)) => {
+            let port = match o.port {
+                Some(p) => p,
+                None => server::free_port()?,
+            };
+            let s = Spawned::start(cmd, port, &o.server_args)?;
+            eprintln!("started {cmd} on {}", s.addr);
+            let a = s.addr.clone();
+            _spawned = s;
+            a
+        }
+        (None, None) => return Err("no server".into()),
+    };
+    let mut c = Conn::connect(&addr)?;
+    let mut runs = Vec::new();
+    let mut times: Vec<(String, f64)> = Vec::new();
+    let mut workloads: Vec<Box<dyn Fn() -> Res<trace::Workload>>> = Vec::new();
+    for t in &o.traces {
+        let (t, o) = (t.clone(), o.clone());
+        workloads.push(Box::new(move || {
+            trace::load(&t, o.max_requests, o.value_size, o.size_scale)
+        }));
+    }
+    for s in &o.synthetic {
+        let (s, o) = (s.clone(), o.clone());
+        workloads.push(Box::new(move || trace::synthetic(&s, &o.syn)));
+    }
+    for make in &workloads {
+        let t = Instant::now();
+        let w = make()?;
+        run_workload(&mut c, &o, &w, &mut out, &mut runs)?;
+        times.push((w.name.clone(), t.elapsed().as_secs_f64()));
+    }
+    if !runs.is_empty() {
+        println!("\nMiss ratio (keyspace_misses / (hits + misses)); `*` = the tool's own count differs\n");
+        println!("{}", table(&o, &runs));
+        println!("| workload | requests | unique keys | footprint bytes | total run time s |\n|---|---|---|---|---|");
+        for (name, secs) in &times {
+            if let Some(r) = runs.iter().find(|r| r.workload == *name) {
+                println!(
+                    "| {name} | {} | {} | {} | {secs:.1} |",
+                    r.requests, r.unique, r.footprint
+                );
+            }
+        }
+    }
+    if o.latency {
+        run_latency(&addr, &o, &mut out)?;
+    }
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("{e}");
+        std::process::exit(2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn cli_defaults_and_errors() {
+        let o = parse_args(&args("--server-cmd redis-server --synthetic zipf1.0 --max-requests 10"));
+        let o = o.map_err(|e| e.lines().next().unwrap_or("").to_string());
+        assert_eq!(
+            o.as_ref().map(|o| o.policies.clone()),
+            Ok(list("allkeys-lru,allkeys-lfu,allkeys-random"))
+        );
+        assert_eq!(o.as_ref().map(|o| o.fractions.clone()), Ok(vec![0.01, 0.1]));
+        assert_eq!(
+            o.as_ref().map(|o| (o.syn.requests, o.batch, o.lat.policy.clone())),
+            Ok((10, 32, "allkeys-lru".into()))
+        );
+        assert!(parse_args(&args("--synthetic zipf1.0")).is_err()); // no server
+        assert!(parse_args(&args("--connect a:1 --server-cmd x --synthetic zipf1.0")).is_err());
+        assert!(parse_args(&args("--connect a:1")).is_err()); // nothing to do
+        assert!(parse_args(&args("--connect a:1 --latency --fractions 0")).is_err());
+        assert!(parse_args(&args("--connect a:1 --latency --batch")).is_err());
+        assert!(parse_args(&args("--connect a:1 --latency --bogus 1")).is_err());
+        let o = parse_args(&args("--connect a:1 --latency --policies x-new,y --lat-maxmemory-mb 2"));
+        assert_eq!(
+            o.map(|o| (o.policies, o.lat.policy, o.lat.limit_bytes)).ok(),
+            Some((list("x-new,y"), "x-new".into(), 2 << 20))
+        );
+    }
+
+    #[test]
+    fn json_strings() {
+        assert_eq!(js("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+    }
+}
