@@ -285,6 +285,8 @@ struct Run {
     misses: u64,
     evicted: u64,
     used_after: u64,
+    /// used_memory right before the replay (after FLUSHALL and the CONFIG SETs).
+    used_before: u64,
     own: replay::Replay,
     secs: f64,
 }
@@ -302,7 +304,7 @@ impl Run {
 \"value_size\":{},\"size_scale\":{},\"payload_bytes\":{},\"footprint_bytes\":{},\"baseline_used_memory\":{},\
 \"maxmemory\":{},\"keyspace_hits\":{},\"keyspace_misses\":{},\"miss_ratio\":{:.6},\"own_gets\":{},\"own_misses\":{},\
 \"own_miss_ratio\":{:.6},\"sets\":{},\"set_errors\":{},\"first_set_error\":{},\"get_errors\":{},\"evicted_keys\":{},\
-\"used_memory_after\":{},\"batch\":{},\"round_trips\":{},\"secs\":{:.3}}}",
+\"used_memory_before\":{},\"used_memory_after\":{},\"batch\":{},\"round_trips\":{},\"secs\":{:.3}}}",
             js(&self.workload),
             self.fraction,
             js(&self.policy),
@@ -333,6 +335,7 @@ impl Run {
                 .unwrap_or_else(|| "null".into()),
             self.own.get_errors,
             self.evicted,
+            self.used_before,
             self.used_after,
             o.batch,
             self.own.round_trips,
@@ -394,6 +397,7 @@ fn run_workload(c: &mut Conn, o: &Opts, w: &trace::Workload, out: &mut Out, runs
             c.ok(&[b"CONFIG", b"RESETSTAT"])?;
             c.config_set("maxmemory-policy", p)?;
             c.config_set("maxmemory", &maxmemory.to_string())?;
+            let used_before = c.info_u64("memory", "used_memory")?;
             let t = Instant::now();
             let own = replay::replay(c, w, o.batch, &value)?;
             let secs = t.elapsed().as_secs_f64();
@@ -414,6 +418,7 @@ fn run_workload(c: &mut Conn, o: &Opts, w: &trace::Workload, out: &mut Out, runs
                 misses: info_field(&stats, "keyspace_misses")?,
                 evicted: info_field(&stats, "evicted_keys")?,
                 used_after: info_field(&mem, "used_memory")?,
+                used_before,
                 own,
                 secs,
             };

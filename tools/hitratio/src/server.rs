@@ -15,10 +15,22 @@ pub struct Spawned {
     pub addr: String,
 }
 
-/// A free loopback port (bound then released; a tiny race is accepted).
+/// A free loopback port in 20000-29999 (the range helpers use on this
+/// machine), tried from a pseudo-random start; bound then released, so a
+/// tiny race is accepted.
 pub fn free_port() -> Res<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let start = ((t as u64) ^ (std::process::id() as u64).wrapping_mul(0x9E37_79B9)) % 10_000;
+    for i in 0..10_000 {
+        let port = 20_000 + ((start + i) % 10_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() && TcpStream::connect(("127.0.0.1", port)).is_err() {
+            return Ok(port);
+        }
+    }
+    Err("no free port in 20000-29999".into())
 }
 
 impl Spawned {
