@@ -376,10 +376,10 @@ fn footprint(c: &mut Conn, w: &trace::Workload, value: &[u8]) -> Res<(u64, u64)>
     Ok((baseline, after.saturating_sub(baseline)))
 }
 
-fn run_workload(c: &mut Conn, o: &Opts, w: &trace::Workload, out: &mut Out, runs: &mut Vec<Run>) -> Res<()> {
+fn run_workload(addr: &str, o: &Opts, w: &trace::Workload, out: &mut Out, runs: &mut Vec<Run>) -> Res<()> {
     let value = replay::value_buffer(w);
     let t0 = Instant::now();
-    let (baseline, foot) = footprint(c, w, &value)?;
+    let (baseline, foot) = footprint(&mut Conn::connect(addr)?, w, &value)?;
     eprintln!(
         "{}: {} requests, {} unique, payload {} B, footprint {} B (baseline {} B), measured in {:.1}s",
         w.name,
@@ -393,6 +393,10 @@ fn run_workload(c: &mut Conn, o: &Opts, w: &trace::Workload, out: &mut Out, runs
     for &f in &o.fractions {
         let maxmemory = baseline + (f * foot as f64).round() as u64;
         for p in &o.policies {
+            // A fresh connection per run: the previous run's query/output
+            // buffers (which count in used_memory and can hold a multi-MB
+            // value) are freed with its client.
+            let c = &mut Conn::connect(addr)?;
             c.ok(&[b"FLUSHALL"])?;
             c.ok(&[b"CONFIG", b"RESETSTAT"])?;
             c.config_set("maxmemory-policy", p)?;
@@ -434,10 +438,10 @@ fn run_workload(c: &mut Conn, o: &Opts, w: &trace::Workload, out: &mut Out, runs
                 secs
             );
             out.line(&run.json(o, w.sized))?;
+            c.ok(&[b"FLUSHALL"])?;
             runs.push(run);
         }
     }
-    c.ok(&[b"FLUSHALL"])?;
     Ok(())
 }
 
@@ -583,7 +587,6 @@ fn real_main() -> Res<()> {
         }
         (None, None) => return Err("no server".into()),
     };
-    let mut c = Conn::connect(&addr)?;
     let mut runs = Vec::new();
     let mut times: Vec<(String, f64)> = Vec::new();
     let mut workloads: Vec<Box<dyn Fn() -> Res<trace::Workload>>> = Vec::new();
@@ -600,7 +603,7 @@ fn real_main() -> Res<()> {
     for make in &workloads {
         let t = Instant::now();
         let w = make()?;
-        run_workload(&mut c, &o, &w, &mut out, &mut runs)?;
+        run_workload(&addr, &o, &w, &mut out, &mut runs)?;
         times.push((w.name.clone(), t.elapsed().as_secs_f64()));
     }
     if !runs.is_empty() {
