@@ -23,6 +23,17 @@ pub struct LatParams {
     pub seed: u64,
 }
 
+impl LatParams {
+    /// Keys (over all connections) whose values, at the average size plus
+    /// ~100 bytes of per-key overhead, take about `limit_bytes`: the bounded
+    /// key space of the no-eviction comparison run.
+    pub fn bounded_keys(&self) -> usize {
+        let pct = self.large_pct.min(100) as f64 / 100.0;
+        let avg = pct * self.large as f64 + (1.0 - pct) * self.small as f64 + 100.0;
+        ((self.limit_bytes as f64 / avg) as usize).max(self.conns.max(1))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LatResult {
     pub label: String,
@@ -60,9 +71,11 @@ pub fn quantile_us(sorted: &[u64], q: f64) -> f64 {
 }
 
 /// One run: FLUSHALL, CONFIG RESETSTAT, policy, maxmemory (0 = none); `conns`
-/// threads each doing sequential SETs of fresh keys (90/10 small/large by
-/// default); a poller reads INFO memory every 10 ms.
-pub fn run(addr: &str, p: &LatParams, maxmemory: u64, label: &str) -> Res<LatResult> {
+/// threads each doing sequential SETs (90/10 small/large by default) of fresh
+/// keys, or with `key_space` = Some(n) cycling over n keys in all (so
+/// memory stops growing once they exist); a poller reads INFO memory every
+/// 10 ms.
+pub fn run(addr: &str, p: &LatParams, maxmemory: u64, key_space: Option<usize>, label: &str) -> Res<LatResult> {
     let mut c = Conn::connect(addr)?;
     c.ok(&[b"CONFIG", b"SET", b"maxmemory", b"0"])?;
     c.ok(&[b"FLUSHALL"])?;
@@ -103,7 +116,11 @@ pub fn run(addr: &str, p: &LatParams, maxmemory: u64, label: &str) -> Res<LatRes
                 } else {
                     p.small
                 };
-                let key = format!("lat:{t}:{j}");
+                let k = match key_space {
+                    Some(n) => j % (n / p.conns.max(1)).max(1),
+                    None => j,
+                };
+                let key = format!("lat:{t}:{k}");
                 let t0 = Instant::now();
                 wc.send(&[b"SET", key.as_bytes(), &value[..size]])
                     .map_err(|e| e.to_string())?;
@@ -173,6 +190,23 @@ mod tests {
         assert_eq!(quantile_us(&v, 1.0), 1000.0);
         assert_eq!(quantile_us(&[], 0.5), 0.0);
         assert_eq!(quantile_us(&[5000], 0.0), 5.0);
+    }
+
+    #[test]
+    fn bounded_key_space() {
+        let p = LatParams {
+            conns: 4,
+            requests: 0,
+            small: 100,
+            large: 16384,
+            large_pct: 10,
+            limit_bytes: 64 << 20,
+            policy: String::new(),
+            seed: 1,
+        };
+        // avg = 0.1 * 16384 + 0.9 * 100 + 100 = 1828.4 bytes
+        assert_eq!(p.bounded_keys(), ((64u64 << 20) as f64 / 1828.4) as usize);
+        assert_eq!(LatParams { limit_bytes: 0, ..p }.bounded_keys(), 4);
     }
 
     #[test]
