@@ -38,15 +38,20 @@
 //!   `s:<id>` (scarab), `a:<id>:<size>` (adaptsize), `z:<rank>`, `scan:<n>`.
 //!   Values: `--value-size` bytes (default 200), or for adaptsize the object's
 //!   size divided by `--size-scale` (default 1: its footprint is ~0.3 GB).
-//! * Footprint, once per workload: `CONFIG SET maxmemory 0`, `FLUSHALL`, read
-//!   `used_memory` (= baseline: the empty server with the benchmark's one
-//!   connection open), SET every unique object once, read `used_memory`
-//!   again; footprint = the growth (values, keys, per-key overhead and the
-//!   hash table, as the allocator counts them); then `FLUSHALL`.
-//! * `maxmemory = baseline + fraction * footprint`: the server's eviction
-//!   compares the whole used_memory (minus replication/AOF buffers) with
-//!   maxmemory, so the fixed cost of the empty server is added back so that
-//!   `fraction` of the data fits.
+//! * Baseline: `used_memory` of the empty server (after `FLUSHALL`) with the
+//!   benchmark's one connection open; read 5 times 20 ms apart and the
+//!   minimum taken (Larder's jemalloc-based used_memory moves by ~MBs with
+//!   thread caches; Redis's counter is exact and steady).
+//! * Footprint, once per workload: `CONFIG SET maxmemory 0`, `FLUSHALL`,
+//!   baseline, SET every unique object once, read `used_memory` again;
+//!   footprint = the growth (values, keys, per-key overhead and the hash
+//!   table, as the allocator counts them); then `FLUSHALL`.
+//! * `maxmemory = baseline + fraction * footprint`, with the baseline measured
+//!   again right before each run (fresh connection, after `FLUSHALL`): the
+//!   server's eviction compares the whole used_memory (minus replication/AOF
+//!   buffers) with maxmemory, so the fixed cost of the empty server is added
+//!   back so that `fraction` of the data fits. Measuring it per run keeps a
+//!   drifting baseline from shrinking or growing the small (1%) budgets.
 //! * Each run: `FLUSHALL`, `CONFIG RESETSTAT`, `CONFIG SET maxmemory-policy
 //!   P`, `CONFIG SET maxmemory M`, the replay, `INFO stats` (keyspace_hits,
 //!   keyspace_misses, evicted_keys), `INFO memory` (used_memory, maxmemory),
@@ -309,6 +314,9 @@ struct Run {
     unique: usize,
     payload: u64,
     footprint: u64,
+    /// Baseline of the footprint measurement.
+    foot_baseline: u64,
+    /// Baseline right before this run (maxmemory = this + fraction * footprint).
     baseline: u64,
     maxmemory: u64,
     hits: u64,
@@ -331,7 +339,7 @@ impl Run {
     fn json(&self, o: &Opts, sized: bool) -> String {
         format!(
             "{{\"kind\":\"hitratio\",\"workload\":{},\"fraction\":{},\"policy\":{},\"requests\":{},\"unique_keys\":{},\
-\"value_size\":{},\"size_scale\":{},\"payload_bytes\":{},\"footprint_bytes\":{},\"baseline_used_memory\":{},\
+\"value_size\":{},\"size_scale\":{},\"payload_bytes\":{},\"footprint_bytes\":{},\"footprint_baseline\":{},\"baseline_used_memory\":{},\
 \"maxmemory\":{},\"keyspace_hits\":{},\"keyspace_misses\":{},\"miss_ratio\":{:.6},\"own_gets\":{},\"own_misses\":{},\
 \"own_miss_ratio\":{:.6},\"sets\":{},\"set_errors\":{},\"first_set_error\":{},\"get_errors\":{},\"evicted_keys\":{},\
 \"used_memory_before\":{},\"used_memory_after\":{},\"batch\":{},\"round_trips\":{},\"secs\":{:.3}}}",
@@ -348,6 +356,7 @@ impl Run {
             if sized { o.size_scale } else { 1 },
             self.payload,
             self.footprint,
+            self.foot_baseline,
             self.baseline,
             self.maxmemory,
             self.hits,
@@ -389,11 +398,24 @@ impl Out {
     }
 }
 
+/// used_memory of the (just flushed) server: the minimum of 5 reads 20 ms
+/// apart, so allocator noise or memory still being freed does not inflate it.
+fn settled_used_memory(c: &mut Conn) -> Res<u64> {
+    let mut min = u64::MAX;
+    for i in 0..5 {
+        if i > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        min = min.min(c.info_u64("memory", "used_memory")?);
+    }
+    Ok(min)
+}
+
 /// Footprint of `w` (see the module docs). Returns (baseline, footprint).
 fn footprint(c: &mut Conn, w: &trace::Workload, value: &[u8]) -> Res<(u64, u64)> {
     c.config_set("maxmemory", "0")?;
     c.ok(&[b"FLUSHALL"])?;
-    let baseline = c.info_u64("memory", "used_memory")?;
+    let baseline = settled_used_memory(c)?;
     let errors = replay::load_all(c, w, value)?;
     if errors > 0 {
         return Err(format!(
@@ -409,7 +431,7 @@ fn footprint(c: &mut Conn, w: &trace::Workload, value: &[u8]) -> Res<(u64, u64)>
 fn run_workload(addr: &str, o: &Opts, w: &trace::Workload, out: &mut Out, runs: &mut Vec<Run>) -> Res<()> {
     let value = replay::value_buffer(w);
     let t0 = Instant::now();
-    let (baseline, foot) = footprint(&mut Conn::connect(addr)?, w, &value)?;
+    let (foot_baseline, foot) = footprint(&mut Conn::connect(addr)?, w, &value)?;
     eprintln!(
         "{}: {} requests, {} unique, payload {} B, footprint {} B (baseline {} B), measured in {:.1}s",
         w.name,
@@ -417,17 +439,19 @@ fn run_workload(addr: &str, o: &Opts, w: &trace::Workload, out: &mut Out, runs: 
         w.unique(),
         w.payload_bytes(),
         foot,
-        baseline,
+        foot_baseline,
         t0.elapsed().as_secs_f64()
     );
     for &f in &o.fractions {
-        let maxmemory = baseline + (f * foot as f64).round() as u64;
         for p in &o.policies {
             // A fresh connection per run: the previous run's query/output
             // buffers (which count in used_memory and can hold a multi-MB
             // value) are freed with its client.
             let c = &mut Conn::connect(addr)?;
+            c.config_set("maxmemory", "0")?;
             c.ok(&[b"FLUSHALL"])?;
+            let baseline = settled_used_memory(c)?;
+            let maxmemory = baseline + (f * foot as f64).round() as u64;
             c.ok(&[b"CONFIG", b"RESETSTAT"])?;
             c.config_set("maxmemory-policy", p)?;
             c.config_set("maxmemory", &maxmemory.to_string())?;
@@ -446,6 +470,7 @@ fn run_workload(addr: &str, o: &Opts, w: &trace::Workload, out: &mut Out, runs: 
                 unique: w.unique(),
                 payload: w.payload_bytes(),
                 footprint: foot,
+                foot_baseline,
                 baseline,
                 maxmemory: info_field(&mem, "maxmemory")?,
                 hits: info_field(&stats, "keyspace_hits")?,
@@ -545,7 +570,7 @@ fn run_latency(addr: &str, o: &Opts, out: &mut Out) -> Res<()> {
     let mut c = Conn::connect(addr)?;
     c.config_set("maxmemory", "0")?;
     c.ok(&[b"FLUSHALL"])?;
-    let baseline = c.info_u64("memory", "used_memory")?;
+    let baseline = settled_used_memory(&mut c)?;
     drop(c);
     let p = &o.lat;
     let bounded = p.bounded_keys();
