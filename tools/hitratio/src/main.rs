@@ -138,6 +138,7 @@ hitratio: replay cache traces through a real server under maxmemory
   --synthetic LIST       zipf<alpha> and/or scan, e.g. zipf0.8,zipf1.0,zipf1.2,scan
   --max-requests N       truncate every workload to N requests
   --batch B              requests per pipelined batch (default 32)
+  --rate R               pace the replay to R requests/s (default 0: as fast as possible)
   --value-size N         value bytes for workloads without sizes (default 200)
   --size-scale D         divide trace sizes by D (default 1)
   --syn-requests N       synthetic requests (default 1000000)
@@ -169,6 +170,7 @@ struct Opts {
     synthetic: Vec<String>,
     max_requests: usize,
     batch: usize,
+    rate: f64,
     value_size: u32,
     size_scale: u64,
     syn: trace::SynParams,
@@ -204,6 +206,7 @@ fn parse_args(args: &[String]) -> Res<Opts> {
         synthetic: Vec::new(),
         max_requests: usize::MAX,
         batch: 32,
+        rate: 0.0,
         value_size: 200,
         size_scale: 1,
         syn: trace::SynParams {
@@ -251,6 +254,7 @@ fn parse_args(args: &[String]) -> Res<Opts> {
             "--synthetic" => o.synthetic = list(v),
             "--max-requests" => o.max_requests = num(flag, v)?,
             "--batch" => o.batch = num(flag, v)?,
+            "--rate" => o.rate = num(flag, v)?,
             "--value-size" => o.value_size = num(flag, v)?,
             "--size-scale" => o.size_scale = num(flag, v)?,
             "--syn-requests" => o.syn.requests = num(flag, v)?,
@@ -474,7 +478,7 @@ fn run_workload(addr: &str, o: &Opts, w: &trace::Workload, out: &mut Out, runs: 
             c.config_set("maxmemory", &maxmemory.to_string())?;
             let used_before = c.info_u64("memory", "used_memory")?;
             let t = Instant::now();
-            let own = replay::replay(c, w, o.batch, &value)?;
+            let own = replay::replay(c, w, o.batch, &value, o.rate)?;
             let secs = t.elapsed().as_secs_f64();
             let stats = c.info("stats")?;
             let mem = c.info("memory")?;

@@ -37,8 +37,13 @@ pub fn value_buffer(w: &Workload) -> Vec<u8> {
 /// except that within one batch all GETs run before that batch's SETs (the
 /// eviction the SETs cause comes up to `batch` requests late, and the LRU/LFU
 /// touch of the batch's hits comes before those SETs).
-pub fn replay(c: &mut Conn, w: &Workload, batch: usize, value: &[u8]) -> Res<Replay> {
+///
+/// `rate` > 0 paces the replay to at most that many requests per second
+/// (sleeping before each write), to see how a policy behaves when requests
+/// are spread out in time (Redis's LRU clock ticks once per second).
+pub fn replay(c: &mut Conn, w: &Workload, batch: usize, value: &[u8], rate: f64) -> Res<Replay> {
     let batch = batch.max(1);
+    let start = std::time::Instant::now();
     let mut st = Replay::default();
     let mut out: Vec<u8> = Vec::with_capacity(1 << 16);
     let mut pending: Vec<u32> = Vec::with_capacity(batch);
@@ -63,6 +68,12 @@ pub fn replay(c: &mut Conn, w: &Workload, batch: usize, value: &[u8]) -> Res<Rep
             in_batch.push(id);
             write_cmd(&mut out, &[b"GET", &w.keys[id as usize]]);
             i += 1;
+        }
+        if rate > 0.0 {
+            let due = std::time::Duration::from_secs_f64(i as f64 / rate);
+            if let Some(wait) = due.checked_sub(start.elapsed()) {
+                std::thread::sleep(wait);
+            }
         }
         c.write_raw(&out).map_err(io)?;
         st.round_trips += 1;
