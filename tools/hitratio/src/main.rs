@@ -347,6 +347,10 @@ impl Run {
     fn miss_ratio(&self) -> f64 {
         self.misses as f64 / (self.hits + self.misses).max(1) as f64
     }
+    /// used_memory after the replay within max(1 MiB, 1%) of maxmemory.
+    fn limit_held(&self) -> bool {
+        self.used_after <= self.maxmemory + (1u64 << 20).max(self.maxmemory / 100)
+    }
     fn own_miss_ratio(&self) -> f64 {
         self.own.misses as f64 / self.own.gets.max(1) as f64
     }
@@ -356,7 +360,7 @@ impl Run {
 \"value_size\":{},\"size_scale\":{},\"payload_bytes\":{},\"footprint_bytes\":{},\"footprint_baseline\":{},\"baseline_used_memory\":{},\
 \"maxmemory\":{},\"keyspace_hits\":{},\"keyspace_misses\":{},\"miss_ratio\":{:.6},\"own_gets\":{},\"own_misses\":{},\
 \"own_miss_ratio\":{:.6},\"sets\":{},\"set_errors\":{},\"first_set_error\":{},\"get_errors\":{},\"evicted_keys\":{},\
-\"used_memory_before\":{},\"used_memory_after\":{},\"batch\":{},\"round_trips\":{},\"secs\":{:.3}}}",
+\"used_memory_before\":{},\"used_memory_after\":{},\"limit_held\":{},\"batch\":{},\"round_trips\":{},\"secs\":{:.3}}}",
             js(&self.workload),
             self.fraction,
             js(&self.policy),
@@ -390,6 +394,7 @@ impl Run {
             self.evicted,
             self.used_before,
             self.used_after,
+            self.limit_held(),
             o.batch,
             self.own.round_trips,
             self.secs
@@ -521,6 +526,12 @@ fn run_workload(addr: &str, o: &Opts, w: &trace::Workload, out: &mut Out, runs: 
                 run.own.set_errors,
                 secs
             );
+            if !run.limit_held() {
+                eprintln!(
+                    "  warning: used_memory {} after the replay exceeds maxmemory {} by more than max(1 MiB, 1%)",
+                    run.used_after, run.maxmemory
+                );
+            }
             out.line(&run.json(o, w.sized))?;
             c.ok(&[b"FLUSHALL"])?;
             runs.push(run);
@@ -671,6 +682,12 @@ eviction run: {}",
         limited / fresh.max(1e-9),
         results.iter().all(|r| r.limit_held())
     );
+    if results.iter().any(|r| r.maxmemory > 0 && r.evicted_keys == 0) {
+        s.push_str(
+            "\nwarning: an eviction run evicted nothing (the load did not reach the limit, or the server does not \
+evict): raise --lat-requests or lower --lat-maxmemory-mb\n",
+        );
+    }
     println!("{s}");
     Ok(())
 }
@@ -832,7 +849,7 @@ mod tests {
                 assert_eq!(r.hits + r.misses, 20_000);
                 assert!(r.evicted > 0 && r.misses > w.unique() as u64, "{r:?}");
                 assert_eq!(r.own.set_errors, 0);
-                assert!(r.maxmemory > r.baseline);
+                assert!(r.maxmemory > r.baseline && r.limit_held(), "{r:?}");
             }
             Ok(())
         };
