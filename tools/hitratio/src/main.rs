@@ -17,11 +17,22 @@
 //!     --policies allkeys-lru,allkeys-lfu,allkeys-random --fractions 0.01,0.1 \
 //!     --traces /tmp/traces/scarab-recs.trace,/tmp/traces/cache2k-orm-busy.trace,/tmp/traces/cache2k-web07.trace,/tmp/traces/adaptsize-request.trace \
 //!     --synthetic zipf0.8,zipf1.0,zipf1.2,scan --out /tmp/hitratio-redis.jsonl
-//! # the same against Larder (its own policy names go in --policies):
-//! target/release/hitratio --server-cmd target/release/larder-server --policies allkeys-lru,... ...
-//! # quick run: --max-requests 200000 ; an already running server: --connect 127.0.0.1:6379
-//! # SET latency with and without eviction pressure, and the maxmemory limit check:
-//! target/release/hitratio --server-cmd redis-server --latency --out /tmp/hitratio-latency.jsonl
+//! # the same against Larder (add its new policy names to --policies):
+//! cargo build --release -p larder-server
+//! target/release/hitratio --server-cmd target/release/larder-server \
+//!     --policies allkeys-lru,allkeys-lfu,allkeys-random,<new-policy> --fractions 0.01,0.1 \
+//!     --traces /tmp/traces/scarab-recs.trace,/tmp/traces/cache2k-orm-busy.trace,/tmp/traces/cache2k-web07.trace,/tmp/traces/adaptsize-request.trace \
+//!     --synthetic zipf0.8,zipf1.0,zipf1.2,scan --out /tmp/hitratio-larder.jsonl
+//! # quick run: add --max-requests 200000; a running server: --connect 127.0.0.1:PORT
+//! # (it FLUSHALLs that server and changes its maxmemory settings)
+//! # SET latency with and without eviction pressure, and the maxmemory limit check
+//! # (1 connection: steadier on a small shared machine):
+//! target/release/hitratio --server-cmd redis-server --latency --lat-conns 1 --lat-rounds 5 \
+//!     --out /tmp/hitratio-latency.jsonl
+//! # LRU vs the replay speed (Redis's LRU clock ticks once a second):
+//! target/release/hitratio --server-cmd redis-server --synthetic zipf1.0 --syn-keys 2000 \
+//!     --syn-requests 20000 --fractions 0.1 --policies allkeys-lru,allkeys-random --batch 1 --rate 100
+//! cargo test -p hitratio   # unit tests + an end-to-end test if redis-server is installed
 //! ```
 //!
 //! `--help` lists every flag and its default.
