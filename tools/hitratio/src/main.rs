@@ -156,6 +156,7 @@ hitratio: replay cache traces through a real server under maxmemory
   --batch B              requests per pipelined batch (default 32)
   --rate R               pace the replay to R requests/s (default 0: as fast as possible)
   --value-size N         value bytes for workloads without sizes (default 200)
+  --ttl S                set every key with EX S (default 0: no TTL; for volatile-* policies)
   --size-scale D         divide trace sizes by D (default 1)
   --syn-requests N       synthetic requests (default 1000000)
   --syn-keys N           synthetic Zipf keys (default 100000)
@@ -187,6 +188,8 @@ struct Opts {
     max_requests: usize,
     batch: usize,
     rate: f64,
+    /// SET ... EX ttl when > 0 (for the volatile-* policies).
+    ttl: u64,
     value_size: u32,
     size_scale: u64,
     syn: trace::SynParams,
@@ -223,6 +226,7 @@ fn parse_args(args: &[String]) -> Res<Opts> {
         max_requests: usize::MAX,
         batch: 32,
         rate: 0.0,
+        ttl: 0,
         value_size: 200,
         size_scale: 1,
         syn: trace::SynParams {
@@ -272,6 +276,7 @@ fn parse_args(args: &[String]) -> Res<Opts> {
             "--batch" => o.batch = num(flag, v)?,
             "--rate" => o.rate = num(flag, v)?,
             "--value-size" => o.value_size = num(flag, v)?,
+            "--ttl" => o.ttl = num(flag, v)?,
             "--size-scale" => o.size_scale = num(flag, v)?,
             "--syn-requests" => o.syn.requests = num(flag, v)?,
             "--syn-keys" => o.syn.keys = num(flag, v)?,
@@ -445,11 +450,11 @@ fn settled_used_memory(c: &mut Conn) -> Res<u64> {
 }
 
 /// Footprint of `w` (see the module docs). Returns (baseline, footprint).
-fn footprint(c: &mut Conn, w: &trace::Workload, value: &[u8]) -> Res<(u64, u64)> {
+fn footprint(c: &mut Conn, w: &trace::Workload, value: &[u8], o_ttl: u64) -> Res<(u64, u64)> {
     c.config_set("maxmemory", "0")?;
     c.ok(&[b"FLUSHALL"])?;
     let baseline = settled_used_memory(c)?;
-    let errors = replay::load_all(c, w, value)?;
+    let errors = replay::load_all(c, w, value, o_ttl)?;
     if errors > 0 {
         return Err(format!(
             "{}: {errors} SETs failed while measuring the footprint",
@@ -464,7 +469,7 @@ fn footprint(c: &mut Conn, w: &trace::Workload, value: &[u8]) -> Res<(u64, u64)>
 fn run_workload(addr: &str, o: &Opts, w: &trace::Workload, out: &mut Out, runs: &mut Vec<Run>) -> Res<()> {
     let value = replay::value_buffer(w);
     let t0 = Instant::now();
-    let (foot_baseline, foot) = footprint(&mut Conn::connect(addr)?, w, &value)?;
+    let (foot_baseline, foot) = footprint(&mut Conn::connect(addr)?, w, &value, o.ttl)?;
     eprintln!(
         "{}: {} requests, {} unique, payload {} B, footprint {} B (baseline {} B), measured in {:.1}s",
         w.name,
@@ -499,7 +504,7 @@ fn run_workload(addr: &str, o: &Opts, w: &trace::Workload, out: &mut Out, runs: 
             c.config_set("maxmemory", &maxmemory.to_string())?;
             let used_before = c.info_u64("memory", "used_memory")?;
             let t = Instant::now();
-            let own = replay::replay(c, w, o.batch, &value, o.rate)?;
+            let own = replay::replay(c, w, o.batch, &value, o.rate, o.ttl)?;
             let secs = t.elapsed().as_secs_f64();
             let stats = c.info("stats")?;
             let mem = c.info("memory")?;
@@ -834,14 +839,14 @@ mod tests {
             let w = trace::synthetic("zipf1.0", &syn)?;
             let value = replay::value_buffer(&w);
             let mut c = Conn::connect(&s.addr)?;
-            let (_, foot) = footprint(&mut c, &w, &value)?;
+            let (_, foot) = footprint(&mut c, &w, &value, 0)?;
             // Each key costs its 100-byte value plus overhead.
             assert!(
                 foot > 100 * w.unique() as u64 && foot < 400 * w.unique() as u64,
                 "{foot}"
             );
             c.ok(&[b"CONFIG", b"RESETSTAT"])?;
-            let r = replay::replay(&mut c, &w, 32, &value, 0.0)?;
+            let r = replay::replay(&mut c, &w, 32, &value, 0.0, 0)?;
             let misses = c.info_u64("stats", "keyspace_misses")?;
             // No limit: exactly the cold misses, one per unique key.
             assert_eq!(

@@ -41,7 +41,8 @@ pub fn value_buffer(w: &Workload) -> Vec<u8> {
 /// `rate` > 0 paces the replay to at most that many requests per second
 /// (sleeping before each write), to see how a policy behaves when requests
 /// are spread out in time (Redis's LRU clock ticks once per second).
-pub fn replay(c: &mut Conn, w: &Workload, batch: usize, value: &[u8], rate: f64) -> Res<Replay> {
+pub fn replay(c: &mut Conn, w: &Workload, batch: usize, value: &[u8], rate: f64, ttl: u64) -> Res<Replay> {
+    let ttl_s = ttl.to_string();
     let batch = batch.max(1);
     let start = std::time::Instant::now();
     let mut st = Replay::default();
@@ -55,7 +56,7 @@ pub fn replay(c: &mut Conn, w: &Workload, batch: usize, value: &[u8], rate: f64)
         out.clear();
         for &id in &pending {
             let size = w.sizes[id as usize] as usize;
-            write_cmd(&mut out, &[b"SET", &w.keys[id as usize], &value[..size]]);
+            set_cmd(&mut out, &w.keys[id as usize], &value[..size], ttl, &ttl_s);
         }
         let nsets = pending.len();
         pending.clear();
@@ -99,9 +100,20 @@ pub fn replay(c: &mut Conn, w: &Workload, batch: usize, value: &[u8], rate: f64)
     Ok(st)
 }
 
+/// `SET key value`, with `EX ttl` when `ttl` > 0 (so the volatile-*
+/// policies have keys to evict).
+fn set_cmd(out: &mut Vec<u8>, key: &[u8], value: &[u8], ttl: u64, ttl_s: &str) {
+    if ttl > 0 {
+        write_cmd(out, &[b"SET", key, value, b"EX", ttl_s.as_bytes()]);
+    } else {
+        write_cmd(out, &[b"SET", key, value]);
+    }
+}
+
 /// SETs every unique object once, pipelined in chunks of about 1 MiB or
 /// 256 commands. Returns the number of error replies.
-pub fn load_all(c: &mut Conn, w: &Workload, value: &[u8]) -> Res<u64> {
+pub fn load_all(c: &mut Conn, w: &Workload, value: &[u8], ttl: u64) -> Res<u64> {
+    let ttl_s = ttl.to_string();
     let io = |e: std::io::Error| format!("loading {}: {e}", w.name);
     let mut out = Vec::with_capacity(1 << 20);
     let mut errors = 0;
@@ -110,7 +122,7 @@ pub fn load_all(c: &mut Conn, w: &Workload, value: &[u8]) -> Res<u64> {
         out.clear();
         let start = id;
         while id < w.keys.len() && out.len() < (1 << 20) && id - start < 256 {
-            write_cmd(&mut out, &[b"SET", &w.keys[id], &value[..w.sizes[id] as usize]]);
+            set_cmd(&mut out, &w.keys[id], &value[..w.sizes[id] as usize], ttl, &ttl_s);
             id += 1;
         }
         c.write_raw(&out).map_err(io)?;
