@@ -321,6 +321,26 @@ impl Entry {
     pub(crate) fn block_size(&self) -> usize {
         layout(self.key_len(), self.header().meta).size()
     }
+
+    /// Bytes this key costs (MEMORY USAGE): its block as jemalloc
+    /// rounds it, the value's heap, and its table slot plus control byte.
+    pub fn memory_usage(&self) -> usize {
+        size_class(self.block_size()) + self.value().heap_size() + size_of::<Entry>() + 1
+    }
+}
+
+/// jemalloc's size class for `n` bytes (16-byte quantum, four classes
+/// per doubling above 128 bytes).
+fn size_class(n: usize) -> usize {
+    if n <= 8 {
+        return 8;
+    }
+    if n <= 128 {
+        return n.div_ceil(16) * 16;
+    }
+    let lg = usize::BITS - 1 - (n - 1).leading_zeros();
+    let delta = 1usize << (lg - 2);
+    n.div_ceil(delta) * delta
 }
 
 impl Drop for Entry {
@@ -351,6 +371,25 @@ impl fmt::Debug for Entry {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn jemalloc_size_classes() {
+        let cases = [
+            (1, 8),
+            (8, 8),
+            (9, 16),
+            (42, 48),
+            (128, 128),
+            (129, 160),
+            (257, 320),
+            (4097, 5120),
+        ];
+        for (n, class) in cases {
+            assert_eq!(size_class(n), class, "{n}");
+        }
+        let e = Entry::new(b"key:123456", Value::from_bytes(&[b'v'; 16]), 7, 0);
+        assert_eq!(e.memory_usage(), 48 + 9);
+    }
 
     #[test]
     fn sizes() {

@@ -11,6 +11,7 @@ pub mod connection;
 pub mod hash;
 pub mod keyspace;
 pub mod list;
+pub mod memory;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -433,6 +434,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         set::COMMANDS,
         zset::COMMANDS,
         sort::COMMANDS,
+        memory::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -247,6 +247,8 @@ pub struct KeyspaceNumbers {
     pub hits: u64,
     pub misses: u64,
     pub expired: u64,
+    /// The databases' table and expiry-index overhead (MEMORY STATS).
+    pub db_overhead: u64,
 }
 
 /// Visits every shard's databases. Uses the shard guards the command
@@ -279,6 +281,8 @@ fn keyspace_numbers(ctx: &mut Ctx<'_>) -> KeyspaceNumbers {
             n.hits += db.stats.hits;
             n.misses += db.stats.misses;
             n.expired += db.stats.expired;
+            let (main, expires) = super::memory::db_overhead(db);
+            n.db_overhead += main + expires;
         }
     });
     n
@@ -306,7 +310,7 @@ pub fn info_text(server: &Server, ks: &KeyspaceNumbers, wanted: &[bool]) -> Stri
         match *name {
             "server" => info_server(server, &mut out),
             "clients" => info_clients(server, &mut out),
-            "memory" => info_memory(server, &mut out),
+            "memory" => info_memory(server, ks, &mut out),
             "persistence" => info_persistence(server, &mut out),
             "stats" => info_stats(server, ks, &mut out),
             "replication" => info_replication(server, &mut out),
@@ -433,15 +437,18 @@ fn memory_numbers(server: &Server) -> (u64, u64, u64) {
     (used, rss, clients)
 }
 
-fn info_memory(server: &Server, out: &mut String) {
+fn info_memory(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
     let (used, rss, clients) = memory_numbers(server);
+    let (allocated, active, resident) = super::memory::allocator_stats();
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let diff = |a: u64, b: u64| a as i64 - b as i64;
     let peak = server
         .stats
         .used_memory_peak
         .fetch_max(used, Ordering::Relaxed)
         .max(used);
     let startup = server.startup_memory.min(used);
-    let overhead = (startup + clients).min(used);
+    let overhead = (startup + clients + ks.db_overhead).min(used);
     let dataset = used - overhead;
     let net = used - startup;
     let sys = total_system_memory();
@@ -472,11 +479,20 @@ fn info_memory(server: &Server, out: &mut String) {
             dataset as f64 * 100.0 / net as f64
         }
     );
+    field!(out, "allocator_allocated", "{allocated}");
+    field!(out, "allocator_active", "{active}");
+    field!(out, "allocator_resident", "{resident}");
     field!(out, "total_system_memory", "{sys}");
     field!(out, "total_system_memory_human", "{}", bytes_to_human(sys));
     field!(out, "maxmemory", "{}", cfg.maxmemory);
     field!(out, "maxmemory_human", "{}", bytes_to_human(cfg.maxmemory));
     field!(out, "maxmemory_policy", "{}", cfg.maxmemory_policy);
+    field!(out, "allocator_frag_ratio", "{:.2}", ratio(active, allocated));
+    field!(out, "allocator_frag_bytes", "{}", diff(active, allocated));
+    field!(out, "allocator_rss_ratio", "{:.2}", ratio(resident, active));
+    field!(out, "allocator_rss_bytes", "{}", diff(resident, active));
+    field!(out, "rss_overhead_ratio", "{:.2}", ratio(rss, resident));
+    field!(out, "rss_overhead_bytes", "{}", diff(rss, resident));
     field!(
         out,
         "mem_fragmentation_ratio",
@@ -484,8 +500,15 @@ fn info_memory(server: &Server, out: &mut String) {
         if used == 0 { 0.0 } else { rss as f64 / used as f64 }
     );
     field!(out, "mem_fragmentation_bytes", "{}", rss as i64 - used as i64);
+    field!(out, "mem_not_counted_for_evict", "0");
+    field!(out, "mem_replication_backlog", "0");
+    field!(out, "mem_total_replication_buffers", "0");
+    field!(out, "mem_clients_slaves", "0");
     field!(out, "mem_clients_normal", "{clients}");
+    field!(out, "mem_cluster_links", "0");
+    field!(out, "mem_aof_buffer", "0");
     field!(out, "mem_allocator", "{}", crate::stats::allocator_name());
+    field!(out, "lazyfree_pending_objects", "0");
 }
 
 fn info_persistence(server: &Server, out: &mut String) {
