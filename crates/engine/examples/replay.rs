@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Capacities are 1% and 10% of each trace's unique keys (override with
-//! `--fractions 0.01,0.1`). Time advances 1 ms per request.
+//! `--fractions 0.01,0.1`, or `--capacity N` keys). Time advances 1 ms per
+//! request.
 #![allow(clippy::unwrap_used)] // a research tool over trusted trace files
 
 use std::collections::HashSet;
@@ -82,6 +83,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut fractions = vec![0.01, 0.1];
     let mut samples = 5;
+    let mut capacity = None;
     let mut policies = Vec::new();
     let mut traces = Vec::new();
     let mut it = args.iter();
@@ -89,6 +91,7 @@ fn main() {
         match a.as_str() {
             "--fractions" => fractions = it.next().unwrap().split(',').map(|f| f.parse().unwrap()).collect(),
             "--samples" => samples = it.next().unwrap().parse().unwrap(),
+            "--capacity" => capacity = Some(it.next().unwrap().parse::<usize>().unwrap()),
             a if policies.is_empty() => {
                 policies = a.split(',').map(|p| Policy::from_name(p).expect("policy")).collect()
             }
@@ -108,9 +111,15 @@ fn main() {
             .unwrap()
             .to_string_lossy()
             .to_string();
-        for &f in &fractions {
-            let cap = ((unique as f64 * f) as usize).max(1);
-            print!("| {name} | {}% |", f * 100.0);
+        let caps: Vec<(String, usize)> = match capacity {
+            Some(c) => vec![(format!("{c} keys"), c)],
+            None => fractions
+                .iter()
+                .map(|f| (format!("{}%", f * 100.0), ((unique as f64 * f) as usize).max(1)))
+                .collect(),
+        };
+        for (label, cap) in caps {
+            print!("| {name} | {label} |");
             for &p in &policies {
                 print!(" {:.3} |", replay(&trace, p, cap, samples));
             }

@@ -245,6 +245,7 @@ impl Db {
                 }
                 if cur_exp != 0 && cur_exp != old_exp {
                     self.expires.push(cur_exp, hash);
+                    self.bound_expiry_index();
                 }
                 if was_expired {
                     self.stats.expired += 1;
@@ -272,6 +273,7 @@ impl Db {
                 if new_exp != 0 {
                     self.volatile += 1;
                     self.expires.push(new_exp, hash);
+                    self.bound_expiry_index();
                 }
                 None
             }
@@ -331,6 +333,7 @@ impl Db {
         }
         if new != 0 && new != old {
             self.expires.push(new, hash);
+            self.bound_expiry_index();
         }
         true
     }
@@ -374,14 +377,24 @@ impl Db {
                 removed += 1;
             }
         }
-        if self.expires.len() > 2 * self.volatile + 1024 {
-            self.rebuild_expiry_index();
-        }
+        self.bound_expiry_index();
         (removed, self.expires.has_due(now))
     }
 
     /// Rebuilds the expiry index from the table, dropping records left by
     /// TTLs that were changed or keys that were deleted.
+    /// Rebuilds the expiry index when stale records (for keys deleted,
+    /// evicted or given a new TTL) outnumber the live ones by more than
+    /// an eighth of the table: the index stays within about 2 records per
+    /// key with a TTL plus 2 bytes per key, and the O(table) rebuild is
+    /// paid for by at least table/8 changes.
+    #[inline]
+    fn bound_expiry_index(&mut self) {
+        if self.expires.len() > 2 * self.volatile + self.table.len() / 8 + 32 {
+            self.rebuild_expiry_index();
+        }
+    }
+
     fn rebuild_expiry_index(&mut self) {
         let mut idx = ExpiryIndex::default();
         for e in self.table.iter() {
