@@ -378,7 +378,13 @@ mod tests {
         let items = listpack_items(&lp).unwrap();
         assert_eq!(
             items,
-            vec![Item::Str(b"a"), Item::Int(1), Item::Int(300), Item::Int(70000), Item::Int(-5)]
+            vec![
+                Item::Str(b"a"),
+                Item::Int(1),
+                Item::Int(300),
+                Item::Int(70000),
+                Item::Int(-5)
+            ]
         );
     }
 

@@ -290,7 +290,8 @@ impl<R: Read> Input<R> {
                         let clen = self.len()?;
                         let len = self.len()?;
                         let c = self.bytes(clen)?;
-                        let len = usize::try_from(len).map_err(|_| RdbError::Corrupt("invalid LZF compressed string"))?;
+                        let len =
+                            usize::try_from(len).map_err(|_| RdbError::Corrupt("invalid LZF compressed string"))?;
                         return lzf::decompress(&c, len).ok_or(RdbError::Corrupt("invalid LZF compressed string"));
                     }
                     _ => return Err(RdbError::Corrupt("unknown string encoding")),
@@ -379,7 +380,16 @@ mod tests {
 
     #[test]
     fn lengths_round_trip() {
-        for n in [0u64, 63, 64, 16383, 16384, u32::MAX as u64, u32::MAX as u64 + 1, u64::MAX] {
+        for n in [
+            0u64,
+            63,
+            64,
+            16383,
+            16384,
+            u32::MAX as u64,
+            u32::MAX as u64 + 1,
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             write_len(&mut out, n);
             let mut inp = Input::new(&out[..]);
@@ -437,3 +447,6 @@ mod tests {
         assert!(i.string().is_err());
     }
 }
+
+#[cfg(test)]
+mod codec_tests;

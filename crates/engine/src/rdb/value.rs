@@ -337,5 +337,8 @@ fn list_from(items: Vec<Vec<u8>>, limits: &Limits) -> Result<Value> {
     if items.is_empty() {
         return Err(RdbError::EmptyKey);
     }
-    Ok(Value::List(Box::new(List::from_items(&items, limits.list_max_listpack_size))))
+    Ok(Value::List(Box::new(List::from_items(
+        &items,
+        limits.list_max_listpack_size,
+    ))))
 }
