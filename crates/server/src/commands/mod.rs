@@ -8,6 +8,7 @@
 
 pub mod command;
 pub mod connection;
+pub mod dump;
 pub mod hash;
 pub mod keyspace;
 pub mod list;
@@ -433,6 +434,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         set::COMMANDS,
         zset::COMMANDS,
         sort::COMMANDS,
+        dump::COMMANDS,
     ]
     .into_iter()
     .flatten()
