@@ -1,5 +1,7 @@
-//! LZF, as Redis vendors it (lzf_c.c / lzf_d.c with HLOG 16, VERY_FAST,
-//! no ULTRA_FAST). Hand-written rather than a crate so the compressed
+//! LZF, as Redis 7.0 vendors it (liblzf 3.6's lzf_c.c / lzf_d.c with
+//! HLOG 16, VERY_FAST, no ULTRA_FAST: matches may run to the last bytes
+//! of the input, unlike later copies that add an `ip + 4 < in_end`
+//! test). Hand-written rather than a crate so the compressed
 //! bytes are the ones Redis produces for the same input (DUMP payloads
 //! compare byte for byte); the hash table starts empty (Redis leaves its
 //! stack table uninitialised, which in practice only adds matches that
@@ -41,7 +43,6 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
         if r > 0
             && r < ip
             && ip - r - 1 < MAX_OFF
-            && ip + 4 < in_len
             && input[r] == input[ip]
             && input[r + 1] == input[ip + 1]
             && input[r + 2] == input[ip + 2]
@@ -49,12 +50,13 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
             let off = ip - r - 1;
             let mut len = 2usize;
             let maxlen = (in_len - ip - len).min(MAX_REF);
+            // first a faster conservative test, then the exact one
+            if op + 3 + 1 >= out_len && op - usize::from(lit == 0) + 3 + 1 >= out_len {
+                return None;
+            }
             out[op - lit - 1] = (lit as i64 - 1) as u8; // stop run
             if lit == 0 {
                 op -= 1; // undo run if length is zero
-            }
-            if op + 3 + 1 >= out_len {
-                return None;
             }
             let mut unrolled_mismatch = false;
             if maxlen > 16 {
