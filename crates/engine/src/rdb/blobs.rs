@@ -344,10 +344,7 @@ pub fn zipmap_pairs(zm: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
             255 => Some(None),
         }
     };
-    loop {
-        let Some(klen) = read_len(&mut p)? else {
-            break;
-        };
+    while let Some(klen) = read_len(&mut p)? {
         let key = zm.get(p..p.checked_add(klen)?)?;
         p += klen;
         let vlen = read_len(&mut p)??;

@@ -202,7 +202,7 @@ pub fn read_file<R: Read>(
         .ok()
         .and_then(|s| s.parse::<u16>().ok())
         .ok_or(RdbError::Corrupt("bad RDB version"))?;
-    if version < 1 || version > RDB_VERSION_MAX_READ {
+    if !(1..=RDB_VERSION_MAX_READ).contains(&version) {
         return Err(RdbError::Unsupported("RDB format version newer than 11"));
     }
     let mut sum = FileSummary {
@@ -229,17 +229,17 @@ pub fn read_file<R: Read>(
                 continue;
             }
             op::IDLE => {
-                idle = Some(inp.len()?);
+                idle = Some(inp.length()?);
                 continue;
             }
             op::EOF => break,
             op::SELECTDB => {
-                db = inp.len()?;
+                db = inp.length()?;
                 continue;
             }
             op::RESIZEDB => {
-                let keys = inp.len()?;
-                let expires = inp.len()?;
+                let keys = inp.length()?;
+                let expires = inp.length()?;
                 sum.resize_hints.push((db, keys, expires));
                 continue;
             }
@@ -293,12 +293,11 @@ pub fn read_file<R: Read>(
     Ok(sum)
 }
 
+/// One database's keys for [`write_to_vec`]: (key, value, expire ms).
+pub type DbEntries = Vec<(Vec<u8>, Value, Option<i64>)>;
+
 /// A whole file in memory (tests, small tools).
-pub fn write_to_vec(
-    opts: SaveOptions,
-    aux: Option<&Aux>,
-    dbs: &[(u64, Vec<(Vec<u8>, Value, Option<i64>)>)],
-) -> std::io::Result<Vec<u8>> {
+pub fn write_to_vec(opts: SaveOptions, aux: Option<&Aux>, dbs: &[(u64, DbEntries)]) -> std::io::Result<Vec<u8>> {
     let mut w = FileWriter::new(Vec::new(), opts)?;
     if let Some(a) = aux {
         w.aux_fields(a)?;

@@ -24,7 +24,7 @@ mod value;
 use std::io::Read;
 
 pub use double::fmt_17g;
-pub use file::{read_file, write_to_vec, Aux, FileSummary, FileWriter, LoadedEntry, SaveOptions};
+pub use file::{read_file, write_to_vec, Aux, DbEntries, FileSummary, FileWriter, LoadedEntry, SaveOptions};
 pub use value::{read_value, type_of, write_value};
 
 use crate::encoding::Limits;
@@ -270,7 +270,8 @@ impl<R: Read> Input<R> {
         })
     }
 
-    pub fn len(&mut self) -> Result<u64> {
+    /// A plain length (rdbLoadLen without special encodings).
+    pub fn length(&mut self) -> Result<u64> {
         match self.len_enc()? {
             (n, false) => Ok(n),
             _ => Err(RdbError::Corrupt("encoded length where a length was expected")),
@@ -287,8 +288,8 @@ impl<R: Read> Input<R> {
                     ENC_INT16 => i64::from(i16::from_le_bytes(self.exact()?)),
                     ENC_INT32 => i64::from(i32::from_le_bytes(self.exact()?)),
                     ENC_LZF => {
-                        let clen = self.len()?;
-                        let len = self.len()?;
+                        let clen = self.length()?;
+                        let len = self.length()?;
                         let c = self.bytes(clen)?;
                         let len =
                             usize::try_from(len).map_err(|_| RdbError::Corrupt("invalid LZF compressed string"))?;
@@ -393,7 +394,7 @@ mod tests {
             let mut out = Vec::new();
             write_len(&mut out, n);
             let mut inp = Input::new(&out[..]);
-            assert_eq!(inp.len().unwrap(), n);
+            assert_eq!(inp.length().unwrap(), n);
             assert_eq!(inp.position(), out.len() as u64);
         }
     }

@@ -139,7 +139,7 @@ pub fn read_value<R: Read>(inp: &mut Input<R>, ty: u8, limits: &Limits) -> Resul
     match ty {
         t::STRING => Ok(Value::from_bytes(&inp.string()?)),
         t::LIST => {
-            let n = inp.len()?;
+            let n = inp.length()?;
             let mut items = Vec::with_capacity(hint(n).min(1024));
             for _ in 0..n {
                 items.push(inp.string()?);
@@ -147,7 +147,7 @@ pub fn read_value<R: Read>(inp: &mut Input<R>, ty: u8, limits: &Limits) -> Resul
             list_from(items, limits)
         }
         t::SET => {
-            let n = inp.len()?;
+            let n = inp.length()?;
             if n == 0 {
                 return Err(RdbError::EmptyKey);
             }
@@ -162,7 +162,7 @@ pub fn read_value<R: Read>(inp: &mut Input<R>, ty: u8, limits: &Limits) -> Resul
             Ok(Value::Set(Box::new(s)))
         }
         t::ZSET | t::ZSET_2 => {
-            let n = inp.len()?;
+            let n = inp.length()?;
             if n == 0 {
                 return Err(RdbError::EmptyKey);
             }
@@ -185,7 +185,7 @@ pub fn read_value<R: Read>(inp: &mut Input<R>, ty: u8, limits: &Limits) -> Resul
             Ok(Value::ZSet(Box::new(z)))
         }
         t::HASH => {
-            let n = inp.len()?;
+            let n = inp.length()?;
             if n == 0 {
                 return Err(RdbError::EmptyKey);
             }
@@ -203,11 +203,11 @@ pub fn read_value<R: Read>(inp: &mut Input<R>, ty: u8, limits: &Limits) -> Resul
             Ok(Value::Hash(Box::new(h)))
         }
         t::LIST_QUICKLIST | t::LIST_QUICKLIST_2 => {
-            let nodes = inp.len()?;
+            let nodes = inp.length()?;
             let mut items: Vec<Vec<u8>> = Vec::new();
             for _ in 0..nodes {
                 let container = if ty == t::LIST_QUICKLIST_2 {
-                    inp.len()?
+                    inp.length()?
                 } else {
                     QUICKLIST_NODE_PACKED
                 };
