@@ -152,7 +152,13 @@ pub fn read_value<R: Read>(inp: &mut Input<R>, ty: u8, limits: &Limits) -> Resul
                 return Err(RdbError::EmptyKey);
             }
             let first = inp.string()?;
-            let mut s = Set::with_hint(&first, hint(n), limits);
+            // The hint picks the encoding; past both compact limits it only
+            // sizes the table, so keep it small until the members arrive.
+            let cap = limits
+                .set_max_intset_entries
+                .max(limits.set_max_listpack_entries)
+                .saturating_add(1);
+            let mut s = Set::with_hint(&first, hint(n).min(cap), limits);
             s.insert(&first, limits);
             for _ in 1..n {
                 if !s.insert(&inp.string()?, limits) {
