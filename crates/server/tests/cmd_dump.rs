@@ -319,6 +319,14 @@ fn scenarios() -> Vec<Scenario> {
             keys: &[("z", true), ("zi", true)],
         },
         Scenario {
+            config: &[("rdbcompression", "no")],
+            cmds: vec![
+                v(&["SET", "plain", &"abcdefghij".repeat(30)]),
+                v(&["RPUSH", "pl", &"z".repeat(100), "b"]),
+            ],
+            keys: &[("plain", true), ("pl", true)],
+        },
+        Scenario {
             config: &[("zset-max-listpack-entries", "2")],
             cmds: vec![v(&[
                 "ZADD", "sl", "1", "a", "2.5", "b", "3", "c", "-1e100", "d", "0.1", "e",
@@ -489,4 +497,30 @@ fn hostile_payloads_never_hurt_the_server() {
     assert_eq!(r.cmd(&["PING"]), "+PONG\r\n");
     // Whatever was accepted is a usable key.
     let _: String = q(&mut c, &[b"TYPE", b"fuzz"]);
+}
+
+#[test]
+fn restore_wakes_blocked_clients() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let _: i64 = q(&mut c, &[b"RPUSH", b"src", b"x"]);
+    let p = dump(&mut c, b"src").unwrap();
+    let port = s.port;
+    let waiter = std::thread::spawn(move || {
+        let cl = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        let mut w = cl.get_connection().unwrap();
+        let got: Option<(String, String)> = redis::cmd("BLPOP").arg("dst").arg(5).query(&mut w).unwrap();
+        got
+    });
+    // Wait until the client is blocked, then create the key by RESTORE.
+    for _ in 0..200 {
+        let info: String = q(&mut c, &[b"INFO", b"clients"]);
+        if info.contains("blocked_clients:1") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let ok: String = q(&mut c, &[b"RESTORE", b"dst", b"0", &p]);
+    assert_eq!(ok, "OK");
+    assert_eq!(waiter.join().unwrap(), Some(("dst".to_string(), "x".to_string())));
 }

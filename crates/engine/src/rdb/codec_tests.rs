@@ -130,6 +130,89 @@ fn empty_and_duplicate_collections_are_refused() {
     assert_eq!(e.to_string(), "unsupported: modules");
 }
 
+/// A ziplist of short strings, as Redis <= 6 wrote them.
+fn ziplist(items: &[&[u8]]) -> Vec<u8> {
+    let mut zl = vec![0u8; 10];
+    let mut prev = 0usize;
+    let mut last = 10;
+    for it in items {
+        assert!(it.len() < 64 && prev < 254);
+        last = zl.len();
+        zl.push(prev as u8);
+        zl.push(it.len() as u8);
+        zl.extend_from_slice(it);
+        prev = it.len() + 2;
+    }
+    zl.push(0xFF);
+    let n = zl.len() as u32;
+    zl[0..4].copy_from_slice(&n.to_le_bytes());
+    zl[4..8].copy_from_slice(&(last as u32).to_le_bytes());
+    zl[8..10].copy_from_slice(&(items.len() as u16).to_le_bytes());
+    zl
+}
+
+#[test]
+fn reads_redis_6_ziplist_types() {
+    let l = limits();
+    let load = |ty: u8, body: &[u8]| read_value(&mut Input::new(body), ty, &l);
+    // hash as ziplist (type 13)
+    let mut body = Vec::new();
+    write_string(&mut body, &ziplist(&[b"f", b"v", b"g", b"12"]), true);
+    let Value::Hash(h) = load(types::HASH_ZIPLIST, &body).unwrap() else {
+        panic!()
+    };
+    assert_eq!(h.get(b"g"), Some(&b"12"[..]));
+    assert_eq!(h.encoding(), "listpack");
+    // zset as ziplist (type 12), scores as strings
+    let mut body = Vec::new();
+    write_string(&mut body, &ziplist(&[b"a", b"1.5", b"b", b"-2"]), true);
+    let Value::ZSet(z) = load(types::ZSET_ZIPLIST, &body).unwrap() else {
+        panic!()
+    };
+    assert_eq!(z.to_vec(), vec![(b"b".to_vec(), -2.0), (b"a".to_vec(), 1.5)]);
+    // list as quicklist of ziplists (type 14)
+    let mut body = Vec::new();
+    write_len(&mut body, 2);
+    write_string(&mut body, &ziplist(&[b"a", b"b"]), true);
+    write_string(&mut body, &ziplist(&[b"c"]), true);
+    let Value::List(li) = load(types::LIST_QUICKLIST, &body).unwrap() else {
+        panic!()
+    };
+    assert_eq!(li.iter().collect::<Vec<_>>(), vec![&b"a"[..], b"b", b"c"]);
+    // list as one ziplist (type 10)
+    let mut body = Vec::new();
+    write_string(&mut body, &ziplist(&[b"x"]), true);
+    assert!(matches!(load(types::LIST_ZIPLIST, &body).unwrap(), Value::List(_)));
+    // hash as zipmap (type 9)
+    let mut body = Vec::new();
+    write_string(&mut body, b"\x01\x01k\x01\x00v\xff", true);
+    let Value::Hash(h) = load(types::HASH_ZIPMAP, &body).unwrap() else {
+        panic!()
+    };
+    assert_eq!(h.get(b"k"), Some(&b"v"[..]));
+    // old zset (type 3, string doubles) and list (type 1)
+    let mut body = Vec::new();
+    write_len(&mut body, 1);
+    write_string(&mut body, b"m", true);
+    body.push(3);
+    body.extend_from_slice(b"2.5");
+    let Value::ZSet(z) = load(types::ZSET, &body).unwrap() else {
+        panic!()
+    };
+    assert_eq!(z.score(b"m"), Some(2.5));
+    let mut body = Vec::new();
+    write_len(&mut body, 2);
+    write_string(&mut body, b"p", true);
+    write_string(&mut body, b"q", true);
+    assert!(matches!(load(types::LIST, &body).unwrap(), Value::List(_)));
+    // A ziplist with a wrong count is refused.
+    let mut zl = ziplist(&[b"f", b"v"]);
+    zl[8] = 3;
+    let mut body = Vec::new();
+    write_string(&mut body, &zl, false);
+    assert!(load(types::HASH_ZIPLIST, &body).is_err());
+}
+
 #[test]
 fn reads_redis_7_2_listpack_sets() {
     let mut lp = blobs::ListpackWriter::new();
