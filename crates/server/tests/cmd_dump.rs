@@ -319,6 +319,18 @@ fn scenarios() -> Vec<Scenario> {
             keys: &[("z", true), ("zi", true)],
         },
         Scenario {
+            // Redis keeps inner quicklist nodes LZF-compressed and saves
+            // them as they are: Larder reads them (the bytes differ: Redis
+            // compresses nodes with other bounds).
+            config: &[("list-compress-depth", "1"), ("list-max-listpack-size", "8")],
+            cmds: vec![owned(&{
+                let mut c = vec!["RPUSH".to_string(), "cl".to_string()];
+                c.extend((0..100).map(|i| format!("compressible-element-{}", i % 3)));
+                c
+            })],
+            keys: &[("cl", false)],
+        },
+        Scenario {
             config: &[("rdbcompression", "no")],
             cmds: vec![
                 v(&["SET", "plain", &"abcdefghij".repeat(30)]),
@@ -523,4 +535,19 @@ fn restore_wakes_blocked_clients() {
     let ok: String = q(&mut c, &[b"RESTORE", b"dst", b"0", &p]);
     assert_eq!(ok, "OK");
     assert_eq!(waiter.join().unwrap(), Some(("dst".to_string(), "x".to_string())));
+}
+
+#[test]
+fn redis_streams_are_refused_cleanly() {
+    if !real_redis::available() {
+        return;
+    }
+    let redis = Redis::start(&[]);
+    let mut rc = redis.conn();
+    let _: String = q(&mut rc, &[b"XADD", b"st", b"1-1", b"f", b"v"]);
+    let p = dump(&mut rc, b"st").unwrap();
+    let s = TestServer::start(&[]);
+    let mut r = s.raw();
+    assert_eq!(err(&mut r, &[b"RESTORE", b"st", b"0", &p]), "-ERR Bad data format\r\n");
+    assert_eq!(r.cmd(&["EXISTS", "st"]), ":0\r\n");
 }
