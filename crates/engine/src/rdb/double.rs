@@ -42,6 +42,17 @@ pub fn d2string(v: f64) -> String {
     fmt_17g(v)
 }
 
+/// Redis 7.0's double2ll: an integral score within ±2^62 as an integer
+/// (a zset listpack stores those as integers, -0 included).
+pub fn double2ll(d: f64) -> Option<i64> {
+    let lim = (i64::MAX / 2) as f64;
+    if d.is_nan() || d < -lim || d > lim {
+        return None;
+    }
+    let ll = d as i64;
+    (ll as f64 == d).then_some(ll)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +71,11 @@ mod tests {
         assert_eq!(d2string(-0.0), "-0");
         assert_eq!(d2string(3.5), "3.5");
         assert_eq!(d2string(f64::INFINITY), "inf");
+        assert_eq!(double2ll(6.0891839e17), Some(608918390000000000));
+        assert_eq!(double2ll(-0.0), Some(0));
+        assert_eq!(double2ll(1.248115824e19), None);
+        assert_eq!(double2ll(1.5), None);
+        assert_eq!(double2ll(f64::NEG_INFINITY), None);
         for v in [0.1, 1.0 / 3.0, 1e-300, 5e-324, f64::MAX, -7.25] {
             assert_eq!(fmt_17g(v).parse::<f64>().unwrap(), v);
         }

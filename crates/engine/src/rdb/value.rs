@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use super::blobs::{intset_bytes, intset_values, listpack_items, ziplist_items, zipmap_pairs, Item, ListpackWriter};
-use super::double::d2string;
+use super::double::{d2string, double2ll};
 use super::{parse_double, types as t, write_int_string, write_len, write_string, Input, RdbError, Result};
 use crate::encoding::Limits;
 use crate::types::set::Member;
@@ -107,9 +107,13 @@ pub fn write_value_body(out: &mut Vec<u8>, v: &Value, compress: bool) {
         Value::ZSet(z) => {
             if z.encoding() == "listpack" {
                 let mut lp = ListpackWriter::new();
+                // zzlInsertAt: integral scores as integers, others as text.
                 z.for_each(&mut |m, s| {
                     lp.push(m);
-                    lp.push(d2string(s).as_bytes());
+                    match double2ll(s) {
+                        Some(n) => lp.push_int(n),
+                        None => lp.push_str(d2string(s).as_bytes()),
+                    }
                 });
                 write_string(out, &lp.finish(), compress);
             } else {
