@@ -578,7 +578,7 @@ fn random_payloads_match_redis() {
         "-70000",
         "foo-bar-baz",
     ];
-    let mut word = |rng: &mut Lcg| -> String {
+    let word = |rng: &mut Lcg| -> String {
         match rng.next() % 4 {
             0 => words[(rng.next() as usize) % words.len()].to_string(),
             1 => (rng.next() as i64 - (1 << 30)).to_string(),
