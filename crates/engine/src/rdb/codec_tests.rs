@@ -285,6 +285,54 @@ fn file_round_trip_with_expiry_and_dbs() {
 }
 
 #[test]
+fn version_11_files_functions_and_modules() {
+    // A Redis 7.2 file: version 11, a FUNCTION2 record, a listpack set.
+    let mut f = b"REDIS0011".to_vec();
+    f.push(opcodes::FUNCTION2);
+    write_string(
+        &mut f,
+        b"#!lua name=lib\nredis.register_function('f', function() return 1 end)",
+        false,
+    );
+    f.push(opcodes::SELECTDB);
+    write_len(&mut f, 0);
+    f.push(types::SET_LISTPACK);
+    write_string(&mut f, b"s", false);
+    let mut lp = blobs::ListpackWriter::new();
+    lp.push(b"a");
+    lp.push(b"b");
+    write_string(&mut f, &lp.finish(), false);
+    f.push(opcodes::EOF);
+    let crc = crc64(&f);
+    f.extend_from_slice(&crc.to_le_bytes());
+    let mut keys = Vec::new();
+    let sum = read_file(&f[..], &limits(), |e| {
+        keys.push(e.key);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(sum.version, 11);
+    assert_eq!(sum.functions_skipped, 1);
+    assert!(sum.checksum_verified);
+    assert_eq!(keys, vec![b"s".to_vec()]);
+
+    // Version 12 is refused; a module AUX record is named.
+    let mut newer = f.clone();
+    newer[8] = b'2';
+    assert!(matches!(
+        read_file(&newer[..], &limits(), |_| Ok(())),
+        Err(RdbError::Unsupported(_))
+    ));
+    let mut m = b"REDIS0010".to_vec();
+    m.push(opcodes::MODULE_AUX);
+    m.extend_from_slice(&[0u8; 16]);
+    let e = read_file(&m[..], &limits(), |_| Ok(())).unwrap_err();
+    assert_eq!(e.to_string(), "unsupported: modules");
+    // Not an RDB at all.
+    assert!(read_file(&b"HELLO0010"[..], &limits(), |_| Ok(())).is_err());
+}
+
+#[test]
 fn idle_and_freq_opcodes_round_trip() {
     let mut w = FileWriter::new(Vec::new(), SaveOptions::default()).unwrap();
     w.select_db(0).unwrap();

@@ -145,7 +145,9 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
 /// lzf_decompress, checked: `None` if the stream is malformed or does
 /// not expand to exactly `out_len` bytes.
 pub fn decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
-    let mut out: Vec<u8> = Vec::with_capacity(out_len.min(1 << 20));
+    // Sized by what the input can plausibly expand to, not by the
+    // declared length alone.
+    let mut out: Vec<u8> = Vec::with_capacity(out_len.min(input.len().saturating_mul(8)).min(1 << 20));
     let mut ip = 0usize;
     while ip < input.len() {
         let ctrl = usize::from(input[ip]);
