@@ -525,13 +525,16 @@ fn restore_wakes_blocked_clients() {
         got
     });
     // Wait until the client is blocked, then create the key by RESTORE.
-    for _ in 0..200 {
+    let mut blocked = false;
+    for _ in 0..300 {
         let info: String = q(&mut c, &[b"INFO", b"clients"]);
         if info.contains("blocked_clients:1") {
+            blocked = true;
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    assert!(blocked, "BLPOP never blocked");
     let ok: String = q(&mut c, &[b"RESTORE", b"dst", b"0", &p]);
     assert_eq!(ok, "OK");
     assert_eq!(waiter.join().unwrap(), Some(("dst".to_string(), "x".to_string())));
