@@ -205,6 +205,24 @@ impl Db {
         }
     }
 
+    /// RESTORE's IDLETIME / FREQ (Redis's objectSetLRUOrLFU): under an LFU
+    /// policy `freq` becomes the key's counter; otherwise `idle_ms` makes
+    /// it look idle that long. The other argument is ignored, as in Redis.
+    /// Returns whether the key exists.
+    pub fn set_access_data(&mut self, key: &[u8], idle_ms: Option<u64>, freq: Option<u8>, now: u64) -> bool {
+        let mode = self.tracking.mode();
+        let Some(e) = self.find_live(key, now) else {
+            return false;
+        };
+        // S3-FIFO's word is a logical clock: neither applies there.
+        match (mode, idle_ms, freq) {
+            (Mode::Lfu, _, Some(f)) => e.set_access(crate::evict::lfu_word(now, f)),
+            (Mode::Lru, Some(idle), _) => e.set_access(crate::evict::lru_clock(now.saturating_sub(idle))),
+            _ => {}
+        }
+        true
+    }
+
     /// Stores `value` under `key`, replacing any old value. The TTL
     /// becomes `expire_at` (None: no TTL), or stays as it was when
     /// `keep_ttl` is set and the key existed. Returns the old value.

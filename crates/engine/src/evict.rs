@@ -158,7 +158,7 @@ fn lfu_log_incr(counter: u8, factor: u32, r: f64) -> u8 {
     }
 }
 
-fn lfu_word(now_ms: u64, counter: u8) -> u32 {
+pub(crate) fn lfu_word(now_ms: u64, counter: u8) -> u32 {
     lfu_minutes(now_ms) << 8 | u32::from(counter)
 }
 

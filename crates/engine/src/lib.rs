@@ -12,6 +12,7 @@ pub mod entry;
 pub mod evict;
 pub mod expire;
 pub mod keyspace;
+pub mod rdb;
 pub mod small_bytes;
 pub mod types;
 pub mod value;

@@ -894,6 +894,11 @@ impl Config {
         self.extras.get(name).cloned().unwrap_or_else(|| default.to_string())
     }
 
+    /// A yes/no directive kept among the extras (`rdbcompression`, ...).
+    pub fn flag(&self, name: &str, default: bool) -> bool {
+        self.extra(name, if default { "yes" } else { "no" }) == "yes"
+    }
+
     /// The collection types' encoding thresholds.
     pub fn encoding_limits(&self) -> larder_engine::Limits {
         let d = larder_engine::Limits::default();

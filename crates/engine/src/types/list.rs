@@ -425,6 +425,12 @@ impl List {
         }
     }
 
+    /// The nodes, head first, as (plain, elements): what RDB saves (a
+    /// listpack is one node).
+    pub fn nodes(&self) -> impl Iterator<Item = (bool, NodeIter<'_>)> {
+        self.nodes.iter().filter(|n| n.count > 0).map(|n| (n.plain, n.iter()))
+    }
+
     /// lpBytes of the listpack encoding.
     fn lp_bytes(&self) -> usize {
         self.nodes.front().map_or(LP_HDR, |n| n.bytes)

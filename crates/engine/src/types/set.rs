@@ -479,6 +479,15 @@ impl Set {
         }
     }
 
+    /// An intset's bytes per value (2, 4 or 8); `None` for the other
+    /// encodings. RDB saves the intset at this width, as Redis.
+    pub fn intset_width(&self) -> Option<usize> {
+        match &self.repr {
+            Repr::Int(s) => Some(s.width),
+            _ => None,
+        }
+    }
+
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Int(s) => s.len(),

@@ -8,6 +8,7 @@
 
 pub mod command;
 pub mod connection;
+pub mod dump;
 pub mod hash;
 pub mod keyspace;
 pub mod list;
@@ -435,6 +436,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         zset::COMMANDS,
         sort::COMMANDS,
         memory::COMMANDS,
+        dump::COMMANDS,
     ]
     .into_iter()
     .flatten()
