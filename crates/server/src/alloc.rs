@@ -15,7 +15,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 /// Per-thread drift folded into the shared total past this many bytes.
-pub const FLUSH: i64 = 8 * 1024;
+pub const FLUSH: i64 = 4 * 1024;
 
 static TOTAL: AtomicI64 = AtomicI64::new(0);
 static INSTALLED: AtomicBool = AtomicBool::new(false);

@@ -10,7 +10,7 @@
 //! a volatile policy and no key has a TTL), commands flagged `denyoom`
 //! get `-OOM`; reads and deletes go on.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use larder_engine::{EvictionPool, Keyspace, Policy};
@@ -44,6 +44,11 @@ pub struct Eviction {
     /// over it (INFO total/current_eviction_exceeded_time).
     over_since_ms: AtomicU64,
     pub exceeded_total_ms: AtomicU64,
+    /// A pass ran out of time with memory still over the limit: the cron
+    /// continues it (Redis's eviction time proc). Only then: the cron's
+    /// view of the counter misses other threads' last few KiB, and
+    /// evicting on it would evict keys the limit does not require.
+    unfinished: AtomicBool,
 }
 
 impl Default for Eviction {
@@ -57,6 +62,7 @@ impl Default for Eviction {
             evicted_keys: AtomicU64::new(0),
             over_since_ms: AtomicU64::new(0),
             exceeded_total_ms: AtomicU64::new(0),
+            unfinished: AtomicBool::new(false),
         }
     }
 }
@@ -181,6 +187,7 @@ impl Eviction {
             }
         };
         drop(pool);
+        self.unfinished.store(outcome == Outcome::Running, Ordering::Relaxed);
         self.evicted_keys.fetch_add(evicted, Ordering::Relaxed);
         if outcome == Outcome::Fail && evicted > 0 {
             // Something was freed; other threads' frees may have done
@@ -212,6 +219,13 @@ impl Eviction {
         match self.over_since_ms.load(Ordering::Relaxed) {
             0 => 0,
             since => mono_ms(epoch).saturating_sub(since),
+        }
+    }
+
+    /// The cron's part: continues a pass that ran out of time.
+    pub fn continue_unfinished(&self, ks: &Keyspace, epoch: Instant) {
+        if self.unfinished.load(Ordering::Relaxed) {
+            self.perform(ks, epoch);
         }
     }
 

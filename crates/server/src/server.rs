@@ -211,7 +211,7 @@ impl Server {
         }
         if self.eviction.maxmemory() != 0 {
             // Finishes what commands left when their time budget ran out.
-            self.eviction.perform(&self.keyspace, self.started);
+            self.eviction.continue_unfinished(&self.keyspace, self.started);
         }
         let now = self.now_ms();
         self.blocking.expire(now);
