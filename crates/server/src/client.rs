@@ -143,6 +143,8 @@ pub struct Client {
     pub blocked: Option<crate::blocking::BlockedWait>,
     /// Blocking commands reply as a timeout at once (MULTI/EXEC, scripts).
     pub deny_blocking: bool,
+    /// MULTI queue and WATCHed keys.
+    pub tx: crate::commands::multi::TxState,
 }
 
 impl Client {
@@ -160,6 +162,7 @@ impl Client {
             block_request: None,
             blocked: None,
             deny_blocking: false,
+            tx: Default::default(),
         }
     }
 

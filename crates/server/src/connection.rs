@@ -198,6 +198,7 @@ where
     if let Some(w) = client.blocked.take() {
         server.blocking.cancel(w.id, Cancel::Gone);
     }
+    crate::commands::multi::discard_transaction(&server, &mut client);
     // Unregister first: CLIENT LIST must not show a closing client.
     server.clients.lock().remove(&info.id);
     server.stats.connected_clients.fetch_sub(1, Ordering::Relaxed);

@@ -68,6 +68,8 @@ pub struct Server {
     pub blocking: crate::blocking::Registry,
     /// maxmemory and the eviction policy.
     pub eviction: crate::evict::Eviction,
+    /// Keys WATCHed by clients (MULTI/EXEC).
+    pub watches: crate::commands::multi::Watches,
 }
 
 impl Server {
@@ -116,6 +118,7 @@ impl Server {
             bound_port: AtomicU64::new(0),
             blocking: crate::blocking::Registry::default(),
             eviction,
+            watches: Default::default(),
         })
     }
 

@@ -202,6 +202,7 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
 /// not authenticated when a password is required, replies on, no
 /// no-evict/no-touch). The library name and version stay, as in Redis.
 fn reset(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
+    crate::commands::multi::discard_transaction(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.out.resp = Resp::V2;
     ctx.client.info.resp.store(2, Ordering::Relaxed);

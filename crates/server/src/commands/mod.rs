@@ -12,6 +12,7 @@ pub mod hash;
 pub mod keyspace;
 pub mod list;
 pub mod memory;
+pub mod multi;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -435,6 +436,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         zset::COMMANDS,
         sort::COMMANDS,
         memory::COMMANDS,
+        multi::COMMANDS,
     ]
     .into_iter()
     .flatten()
