@@ -401,7 +401,12 @@ pub(crate) fn pause_applies(server: &Server, client: &Client, args: &[&[u8]]) ->
     if !client.authenticated && !spec.has(flags::NO_AUTH) && server.auth_required() {
         return false;
     }
-    !pause.write_only || spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE)
+    // EXEC may write if it queued a command that may (Redis's mstate.cmd_flags).
+    let queued = match (&client.tx.queue, spec.name) {
+        (Some(q), "exec") => q.flags,
+        _ => 0,
+    };
+    !pause.write_only || (spec.flags | queued) & (flags::WRITE | flags::MAY_REPLICATE) != 0
 }
 
 /// Waits until the pause no longer holds the request: it ends, or

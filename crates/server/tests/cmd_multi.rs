@@ -95,8 +95,14 @@ fn control_errors() {
     assert_eq!(r.cmd(&["SET", "a", "1"]), QUEUED);
     assert_eq!(r.cmd(&["EXEC"]), format!("*1\r\n{OK}"));
     assert_eq!(r.cmd(&["EXEC"]), "-ERR EXEC without MULTI\r\n");
-    assert_eq!(r.cmd(&["MULTI", "x"]), "-ERR wrong number of arguments for 'multi' command\r\n");
-    assert_eq!(r.cmd(&["WATCH"]), "-ERR wrong number of arguments for 'watch' command\r\n");
+    assert_eq!(
+        r.cmd(&["MULTI", "x"]),
+        "-ERR wrong number of arguments for 'multi' command\r\n"
+    );
+    assert_eq!(
+        r.cmd(&["WATCH"]),
+        "-ERR wrong number of arguments for 'watch' command\r\n"
+    );
 }
 
 #[test]
@@ -114,17 +120,26 @@ fn queue_time_errors_abort() {
     assert_eq!(r.cmd(&["EXEC"]), "-ERR EXEC without MULTI\r\n");
 
     assert_eq!(r.cmd(&["MULTI"]), OK);
-    assert_eq!(r.cmd(&["SET", "k"]), "-ERR wrong number of arguments for 'set' command\r\n");
+    assert_eq!(
+        r.cmd(&["SET", "k"]),
+        "-ERR wrong number of arguments for 'set' command\r\n"
+    );
     assert_eq!(r.cmd(&["SET", "k", "v"]), QUEUED);
     assert_eq!(r.cmd(&["EXEC"]), EXECABORT);
 
     assert_eq!(r.cmd(&["MULTI"]), OK);
-    assert_eq!(r.cmd(&["CONFIG", "NOSUCH"]), "-ERR unknown subcommand 'NOSUCH'. Try CONFIG HELP.\r\n");
+    assert_eq!(
+        r.cmd(&["CONFIG", "NOSUCH"]),
+        "-ERR unknown subcommand 'NOSUCH'. Try CONFIG HELP.\r\n"
+    );
     assert_eq!(r.cmd(&["EXEC"]), EXECABORT);
 
     // no-multi commands.
     assert_eq!(r.cmd(&["MULTI"]), OK);
-    assert_eq!(r.cmd(&["SHUTDOWN"]), "-ERR Command not allowed inside a transaction\r\n");
+    assert_eq!(
+        r.cmd(&["SHUTDOWN"]),
+        "-ERR Command not allowed inside a transaction\r\n"
+    );
     assert_eq!(r.cmd(&["EXEC"]), EXECABORT);
     assert_eq!(r.cmd(&["PING"]), "+PONG\r\n");
 
@@ -154,7 +169,10 @@ fn runtime_errors_are_elements() {
     // Errors inside EXEC count as failed calls of their command.
     let stats = r.cmd(&["INFO", "commandstats"]);
     let lpush = stats.lines().find(|l| l.starts_with("cmdstat_lpush:")).unwrap();
-    assert!(lpush.contains("calls=1,") && lpush.contains("failed_calls=1"), "{lpush}");
+    assert!(
+        lpush.contains("calls=1,") && lpush.contains("failed_calls=1"),
+        "{lpush}"
+    );
     let exec = stats.lines().find(|l| l.starts_with("cmdstat_exec:")).unwrap();
     assert!(exec.contains("calls=1,") && exec.contains("failed_calls=0"), "{exec}");
 }
@@ -196,7 +214,10 @@ fn client_list_shows_multi() {
     let id = id.trim().trim_start_matches(':').to_string();
     let line = |o: &mut RawConn| {
         let all = o.cmd(&["CLIENT", "LIST", "ID", &id]);
-        all.lines().find(|l| l.contains(&format!("id={id} "))).unwrap().to_string()
+        all.lines()
+            .find(|l| l.contains(&format!("id={id} ")))
+            .unwrap()
+            .to_string()
     };
     assert!(line(&mut other).contains(" flags=N ") && line(&mut other).contains(" multi=-1 "));
     assert_eq!(r.cmd(&["MULTI"]), OK);
@@ -447,7 +468,10 @@ fn watch_touched_by_eviction() {
         .find_map(|l| l.strip_prefix("used_memory:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap();
-    assert_eq!(o.cmd(&["CONFIG", "SET", "maxmemory", &(used + 2_000_000).to_string()]), OK);
+    assert_eq!(
+        o.cmd(&["CONFIG", "SET", "maxmemory", &(used + 2_000_000).to_string()]),
+        OK
+    );
     let mut i = 0;
     while o.cmd(&["EXISTS", "w"]) == ":1\r\n" && i < 2000 {
         o.cmd(&["SET", &format!("fill{i}"), &big]);
@@ -642,7 +666,41 @@ fn redis_crate_atomic_pipeline_and_transaction() {
     assert_eq!(v.0, 101);
     // RESP3 connection.
     let mut c3 = srv.conn3();
-    let (h,): (std::collections::HashMap<String, String>,) =
-        redis::pipe().atomic().hset("h", "f", "v").ignore().hgetall("h").query(&mut c3).unwrap();
+    let (h,): (std::collections::HashMap<String, String>,) = redis::pipe()
+        .atomic()
+        .hset("h", "f", "v")
+        .ignore()
+        .hgetall("h")
+        .query(&mut c3)
+        .unwrap();
     assert_eq!(h.get("f").map(String::as_str), Some("v"));
+}
+
+#[test]
+fn client_pause_write_holds_exec_with_writes() {
+    let srv = server();
+    let mut admin = srv.raw();
+    let mut r = srv.raw();
+    let mut w = srv.raw();
+    // Queued before the pause: one read-only transaction, one writing.
+    assert_eq!(r.cmd(&["MULTI"]), OK);
+    assert_eq!(r.cmd(&["GET", "k"]), QUEUED);
+    assert_eq!(w.cmd(&["MULTI"]), OK);
+    assert_eq!(w.cmd(&["SET", "k", "v"]), QUEUED);
+    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "20000", "WRITE"]), OK);
+    let t = Instant::now();
+    assert_eq!(r.cmd(&["EXEC"]), "*1\r\n$-1\r\n");
+    assert!(t.elapsed() < Duration::from_secs(1));
+    w.send(b"EXEC\r\n");
+    w.s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut b = [0u8; 16];
+    assert!(
+        std::io::Read::read(&mut w.s, &mut b).is_err(),
+        "EXEC with a write ran during the pause"
+    );
+    w.s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(admin.cmd(&["GET", "k"]), "$-1\r\n");
+    assert_eq!(admin.cmd(&["CLIENT", "UNPAUSE"]), OK);
+    assert_eq!(String::from_utf8(w.read_replies(1)).unwrap(), format!("*1\r\n{OK}"));
+    assert_eq!(admin.cmd(&["GET", "k"]), bulk("v"));
 }

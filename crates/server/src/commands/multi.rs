@@ -37,12 +37,14 @@ use larder_engine::Keyspace;
 const TX: u64 = acl::TRANSACTION;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, TX | acl::FAST, multi).doc(
-        "transactions",
-        "1.2.0",
-        "Starts a transaction.",
-        "O(1)",
-    ),
+    CommandSpec::new(
+        "multi",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        TX | acl::FAST,
+        multi,
+    )
+    .doc("transactions", "1.2.0", "Starts a transaction.", "O(1)"),
     CommandSpec::new(
         "exec",
         1,
@@ -69,14 +71,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Discards a transaction.",
         "O(N), when N is the number of queued commands",
     ),
-    CommandSpec::new("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, TX | acl::FAST, watch)
-        .keys(&[KeySpec::range(1, -1, 1, &["RO"])])
-        .doc(
-            "transactions",
-            "2.2.0",
-            "Monitors changes to keys to determine the execution of a transaction.",
-            "O(1) for every key.",
-        ),
+    CommandSpec::new(
+        "watch",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        TX | acl::FAST,
+        watch,
+    )
+    .keys(&[KeySpec::range(1, -1, 1, &["RO"])])
+    .doc(
+        "transactions",
+        "2.2.0",
+        "Monitors changes to keys to determine the execution of a transaction.",
+        "O(1) for every key.",
+    ),
     CommandSpec::new(
         "unwatch",
         1,
@@ -255,7 +263,10 @@ pub fn queue(server: &Server, client: &mut Client, out: &mut larder_protocol::Re
     }
     let Some(q) = &mut client.tx.queue else { return };
     let argv: Box<[Box<[u8]>]> = args.iter().map(|a| Box::<[u8]>::from(*a)).collect();
-    q.bytes += args.iter().map(|a| a.len() + std::mem::size_of::<Box<[u8]>>()).sum::<usize>()
+    q.bytes += args
+        .iter()
+        .map(|a| a.len() + std::mem::size_of::<Box<[u8]>>())
+        .sum::<usize>()
         + std::mem::size_of::<Box<[Box<[u8]>]>>();
     q.cmds.push(argv);
     q.flags |= spec.flags;
