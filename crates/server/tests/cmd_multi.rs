@@ -539,7 +539,7 @@ fn exec_is_atomic() {
         assert_eq!(rest[0], "+OK", "{got}");
         let second = if rest[1] == "$-1" { "" } else { rest[2] };
         assert_eq!(first, second, "another client's INCR interleaved: {got}");
-        assert!(got.ends_with(&format!("{}", bulk(&mine))), "{got}");
+        assert!(got.ends_with(&bulk(&mine)), "{got}");
     }
     stop.store(true, Ordering::Relaxed);
     let total: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();

@@ -148,13 +148,15 @@ impl TxState {
 }
 
 type Watchers = Vec<(u64, Arc<AtomicBool>)>;
+/// One database's watched keys.
+type DbWatches = HashMap<Box<[u8]>, Watchers>;
 
 /// The server's registry of watched keys.
 #[derive(Debug, Default)]
 pub struct Watches {
     /// How many (db, key) entries the map holds; writes check it first.
     count: AtomicUsize,
-    map: Mutex<HashMap<usize, HashMap<Box<[u8]>, Watchers>>>,
+    map: Mutex<HashMap<usize, DbWatches>>,
 }
 
 impl Watches {
