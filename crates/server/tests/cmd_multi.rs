@@ -704,3 +704,35 @@ fn client_pause_write_holds_exec_with_writes() {
     assert_eq!(String::from_utf8(w.read_replies(1)).unwrap(), format!("*1\r\n{OK}"));
     assert_eq!(admin.cmd(&["GET", "k"]), bulk("v"));
 }
+
+/// Commands that visit every shard themselves must not wait for the
+/// shard locks EXEC already holds.
+#[test]
+fn whole_keyspace_commands_inside_exec() {
+    let srv = server();
+    let mut r = srv.raw();
+    r.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    for i in 0..20 {
+        assert_eq!(r.cmd(&["SET", &format!("k{i}"), "v"]), OK);
+    }
+    assert_eq!(r.cmd(&["MULTI"]), OK);
+    for c in [
+        &["DBSIZE"][..],
+        &["SCAN", "0", "COUNT", "1000"],
+        &["KEYS", "k1"],
+        &["RANDOMKEY"],
+        &["INFO", "keyspace"],
+        &["MEMORY", "STATS"],
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-s3fifo"],
+        &["CONFIG", "SET", "maxmemory-policy", "noeviction"],
+        &["FLUSHDB"],
+        &["DBSIZE"],
+    ] {
+        assert_eq!(r.cmd(c), QUEUED, "{c:?}");
+    }
+    let got = r.cmd(&["EXEC"]);
+    assert!(got.starts_with("*10\r\n:20\r\n*2\r\n$1\r\n0\r\n*20\r\n"), "{got}");
+    assert!(got.contains("db0:keys=20,"), "{got}");
+    assert!(got.ends_with("+OK\r\n+OK\r\n+OK\r\n:0\r\n"), "{got}");
+    assert_eq!(r.cmd(&["PING"]), "+PONG\r\n");
+}
