@@ -314,7 +314,7 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], in_exe
     if let Some(req) = ctx.client.block_request.take() {
         crate::blocking::register(ctx, args, spec, req);
     }
-    if watched && ctx.changes.get() != changes {
+    if watched && (ctx.changes.get() != changes || crate::commands::multi::signals_unchanged(spec)) {
         crate::commands::multi::touch_for_write(ctx, spec, args, false);
     }
     // Writes may create keys clients wait on (EXEC and scripts lock

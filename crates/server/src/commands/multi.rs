@@ -276,6 +276,12 @@ pub fn queue(server: &Server, client: &mut Client, out: &mut larder_protocol::Re
     out.simple("QUEUED");
 }
 
+/// Whether Redis signals the command's key as modified even when it
+/// changed nothing (so counted no change): LTRIM.
+pub fn signals_unchanged(spec: &CommandSpec) -> bool {
+    spec.name == "ltrim"
+}
+
 /// Touches the watched keys a command flagged `write` changed; called by
 /// dispatch when [`Watches::active`], once before the handler (`before`:
 /// FLUSHDB, FLUSHALL and SWAPDB look at what exists then) and once after
@@ -322,8 +328,13 @@ pub fn touch_for_write(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], be
 
 /// Touches the keys a write command names (its key specs).
 fn touch_keys(server: &Server, spec: &CommandSpec, args: &[&[u8]], db: usize, ndbs: usize) {
+    // Keys the command only reads (COPY's source) are not touched.
     let mut positions = Vec::new();
-    spec.key_positions(args, &mut positions);
+    for ks in spec.key_specs {
+        if !ks.flags.contains(&"RO") {
+            ks.positions(args, &mut positions);
+        }
+    }
     if spec.name == "sort" {
         // SORT ... STORE dst: the destination is not in the key specs.
         for (i, a) in args.iter().enumerate().skip(2) {
