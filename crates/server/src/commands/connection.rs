@@ -881,11 +881,13 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
         (c.rbs.load(Ordering::Relaxed), c.obuf.load(Ordering::Relaxed))
     };
     let rbp = c.rbp.load(Ordering::Relaxed).max(obl);
+    let multi_mem = c.multi_mem.load(Ordering::Relaxed);
     let tot_mem = std::mem::size_of::<crate::client::Client>()
         + std::mem::size_of::<ClientInfo>()
         + qbuf
         + qbuf_free
         + argv_mem
+        + multi_mem
         + rbs;
     let cmd = if me {
         // The running command, as Redis names it (`client|list`).
@@ -896,7 +898,7 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
     let _ = writeln!(
         s,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
-         qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} \
+         qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} \
          events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
@@ -914,6 +916,7 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
         qbuf,
         qbuf_free,
         argv_mem,
+        multi_mem,
         rbs,
         rbp,
         obl,

@@ -235,6 +235,7 @@ pub fn unwatch_all(server: &Server, client: &mut Client) {
 pub fn discard_transaction(server: &Server, client: &mut Client) {
     client.tx.queue = None;
     client.info.multi.store(-1, Ordering::Relaxed);
+    client.info.multi_mem.store(0, Ordering::Relaxed);
     unwatch_all(server, client);
 }
 
@@ -273,6 +274,7 @@ pub fn queue(server: &Server, client: &mut Client, out: &mut larder_protocol::Re
     q.cmds.push(argv);
     q.flags |= spec.flags;
     client.info.multi.store(q.cmds.len() as i64, Ordering::Relaxed);
+    client.info.multi_mem.store(q.bytes, Ordering::Relaxed);
     out.simple("QUEUED");
 }
 
@@ -427,6 +429,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     unwatch_all(server, ctx.client);
     if queue.aborted || dirty {
         ctx.client.info.multi.store(-1, Ordering::Relaxed);
+        ctx.client.info.multi_mem.store(0, Ordering::Relaxed);
         return if queue.aborted {
             ctx.out.error(ERR_EXECABORT)
         } else {
@@ -450,5 +453,6 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     // CLIENT LIST showed `x` and the queued count during EXEC, as Redis.
     if !ctx.client.tx.in_multi() {
         ctx.client.info.multi.store(-1, Ordering::Relaxed);
+        ctx.client.info.multi_mem.store(0, Ordering::Relaxed);
     }
 }
