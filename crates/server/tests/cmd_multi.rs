@@ -911,3 +911,31 @@ fn watch_matches_redis_per_write_command() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn out_of_memory_while_queueing_and_at_exec() {
+    let srv = server();
+    let mut r = srv.raw();
+    let mut o = srv.raw();
+    const OOM: &str = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    // Memory ran out after queueing a denyoom command: EXEC aborts.
+    assert_eq!(r.cmd(&["MULTI"]), OK);
+    assert_eq!(r.cmd(&["SET", "a", "1"]), QUEUED);
+    assert_eq!(o.cmd(&["CONFIG", "SET", "maxmemory", "1"]), OK);
+    assert_eq!(
+        r.cmd(&["EXEC"]),
+        "-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.\r\n"
+    );
+    assert_eq!(r.cmd(&["EXEC"]), "-ERR EXEC without MULTI\r\n");
+    // While out of memory nothing is queued, not even reads.
+    assert_eq!(r.cmd(&["MULTI"]), OK);
+    assert_eq!(r.cmd(&["GET", "a"]), OOM);
+    assert_eq!(r.cmd(&["EXEC"]), EXECABORT);
+    // A transaction of reads still runs.
+    assert_eq!(o.cmd(&["CONFIG", "SET", "maxmemory", "0"]), OK);
+    assert_eq!(r.cmd(&["MULTI"]), OK);
+    assert_eq!(r.cmd(&["GET", "a"]), QUEUED);
+    assert_eq!(o.cmd(&["CONFIG", "SET", "maxmemory", "1"]), OK);
+    assert_eq!(r.cmd(&["EXEC"]), "*1\r\n$-1\r\n");
+    assert_eq!(o.cmd(&["CONFIG", "SET", "maxmemory", "0"]), OK);
+}
