@@ -887,6 +887,15 @@ const WATCH_CASES: &[Case] = &[
     (&[], &["set", "x", "2", "xx"], false),
     (&[&["set", "x", "1"]], &["set", "x", "2", "nx", "get"], false),
     (&[&["set", "x", "1"]], &["set", "x", "2", "keepttl"], true),
+    (&[&["set", "x", "1"]], &["swapdb", "0", "0"], false),
+    (&[&["set", "y", "1"]], &["copy", "y", "x", "db", "1"], false),
+    (&[&["set", "y", "1"]], &["copy", "y", "x", "db", "0"], true),
+    (&[&["set", "y", "1"]], &["copy", "y", "x", "DB", "0", "replace"], true),
+    (
+        &[&["select", "1"], &["set", "x", "1"], &["select", "0"]],
+        &["swapdb", "1", "1"],
+        false,
+    ),
 ];
 
 #[test]

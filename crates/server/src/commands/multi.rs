@@ -114,22 +114,17 @@ pub struct Queue {
     pub bytes: usize,
 }
 
-/// One key a client watches.
-#[derive(Debug)]
-struct Watched {
-    db: usize,
-    key: Box<[u8]>,
-    /// The key existed (unexpired) at WATCH time: if it is gone at EXEC
-    /// (expired, evicted) the transaction fails.
-    existed: bool,
-}
+/// The keys a client watches, (db, key) -> whether the key existed
+/// (unexpired) at WATCH time: if such a key is gone at EXEC (expired,
+/// evicted) the transaction fails.
+type Watched = HashMap<(usize, Box<[u8]>), bool>;
 
 /// A client's transaction state.
 #[derive(Debug, Default)]
 pub struct TxState {
     /// Some while in MULTI.
     pub queue: Option<Queue>,
-    watched: Vec<Watched>,
+    watched: Watched,
     /// Set by other clients' (or our own) writes to a watched key.
     dirty: Arc<AtomicBool>,
 }
@@ -177,20 +172,20 @@ impl Watches {
         }
     }
 
-    fn remove_client(&self, id: u64, watched: &[Watched]) {
+    fn remove_client(&self, id: u64, watched: &Watched) {
         if watched.is_empty() {
             return;
         }
         let mut map = self.map.lock();
-        for w in watched {
-            let Some(keys) = map.get_mut(&w.db) else { continue };
-            let Some(list) = keys.get_mut(&w.key) else { continue };
+        for (db, key) in watched.keys() {
+            let Some(keys) = map.get_mut(db) else { continue };
+            let Some(list) = keys.get_mut(key) else { continue };
             list.retain(|(c, _)| *c != id);
             if list.is_empty() {
-                keys.remove(&w.key);
+                keys.remove(key);
                 self.count.fetch_sub(1, Ordering::AcqRel);
                 if keys.is_empty() {
-                    map.remove(&w.db);
+                    map.remove(db);
                 }
             }
         }
@@ -303,7 +298,8 @@ pub fn touch_for_write(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], be
                     .filter(|&d| d < ndbs)
             };
             match (args.get(1).and_then(|a| parse(a)), args.get(2).and_then(|a| parse(a))) {
-                (Some(a), Some(b)) => vec![a, b],
+                // Swapping a db with itself changes nothing.
+                (Some(a), Some(b)) if a != b => vec![a, b],
                 _ => return,
             }
         }
@@ -345,15 +341,36 @@ fn touch_keys(server: &Server, spec: &CommandSpec, args: &[&[u8]], db: usize, nd
             }
         }
     }
-    // MOVE and COPY ... DB write a key in another database.
-    let all_dbs = matches!(spec.name, "move" | "copy");
-    for p in positions {
-        if all_dbs {
-            for d in 0..ndbs {
-                server.watches.touch(d, args[p]);
+    let db_arg = |a: &[u8]| {
+        std::str::from_utf8(a)
+            .ok()
+            .and_then(|s| s.parse::<usize>().ok())
+            .filter(|&d| d < ndbs)
+    };
+    match spec.name {
+        // MOVE key db: the key leaves this db for that one.
+        "move" => {
+            server.watches.touch(db, args[1]);
+            if let Some(d) = args.get(2).and_then(|a| db_arg(a)) {
+                server.watches.touch(d, args[1]);
             }
-        } else {
-            server.watches.touch(db, args[p]);
+        }
+        // COPY src dst [DB n] [REPLACE]: only dst changes, in db n.
+        "copy" => {
+            let mut dst_db = db;
+            for i in 3..args.len() {
+                if args[i].eq_ignore_ascii_case(b"db") {
+                    if let Some(d) = args.get(i + 1).and_then(|a| db_arg(a)) {
+                        dst_db = d;
+                    }
+                }
+            }
+            server.watches.touch(dst_db, args[2]);
+        }
+        _ => {
+            for p in positions {
+                server.watches.touch(db, args[p]);
+            }
         }
     }
 }
@@ -388,16 +405,13 @@ fn watch(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let now = ctx.now;
     let server = ctx.server;
     for key in &args[1..] {
-        if ctx.client.tx.watched.iter().any(|w| w.db == db && *w.key == **key) {
+        let entry = (db, Box::<[u8]>::from(*key));
+        if ctx.client.tx.watched.contains_key(&entry) {
             continue;
         }
         let existed = exists(&mut ctx.locks, &server.keyspace, db, key, now);
         server.watches.add(db, key, ctx.client.id, &ctx.client.tx.dirty);
-        ctx.client.tx.watched.push(Watched {
-            db,
-            key: Box::from(*key),
-            existed,
-        });
+        ctx.client.tx.watched.insert(entry, existed);
     }
     ctx.out.ok();
 }
@@ -417,7 +431,7 @@ fn watched_key_vanished(ctx: &mut Ctx<'_>) -> bool {
         .tx
         .watched
         .iter()
-        .any(|w| w.existed && !exists(locks, ks, w.db, &w.key, now))
+        .any(|((db, key), &existed)| existed && !exists(locks, ks, *db, key, now))
 }
 
 fn exec(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
