@@ -26,6 +26,10 @@
 //!
 //! Even seeds speak RESP3 (HELLO 3), odd seeds RESP2.
 //!
+//! Transactions (`gen_transactions`): MULTI/EXEC spans random stretches of
+//! the other families' exactly-compared commands, and WATCH followed by
+//! the connection's own writes checks which writes invalidate a watch.
+//!
 //! Not generated, or normalised, on purpose (each at its generator):
 //! - known intentional differences: OBJECT FREQ, the SCAN cursor format
 //!   (whole iterations are compared instead), DEBUG;
