@@ -239,6 +239,7 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
 
     if client.tx.in_multi() && !crate::commands::multi::runs_in_multi(spec) {
         crate::commands::multi::queue(server, client, out, args, cmd);
+        client.note_command(spec.name);
         client.finish_command(out, reply_start);
         return;
     }

@@ -228,11 +228,13 @@ fn client_list_shows_multi() {
     let l = line(&mut other);
     assert!(l.contains(" flags=x ") && l.contains(" multi=2 "), "{l}");
     assert!(!l.contains(" multi-mem=0 "), "queued commands count as multi-mem: {l}");
+    assert!(l.contains(" cmd=get "), "the last command queued: {l}");
     // During EXEC the client still shows as in MULTI (Redis does too).
     assert_eq!(r.cmd(&["MULTI"]), "-ERR MULTI calls can not be nested\r\n");
     assert_eq!(r.cmd(&["CLIENT", "INFO"]), QUEUED);
     let got = r.cmd(&["EXEC"]);
     assert!(got.contains(" flags=x ") && got.contains(" multi=3 "), "{got}");
+    assert!(got.contains(" cmd=exec "), "{got}");
     let l = line(&mut other);
     assert!(
         l.contains(" flags=N ") && l.contains(" multi=-1 ") && l.contains(" multi-mem=0 "),

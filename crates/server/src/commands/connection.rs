@@ -889,7 +889,9 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
         + argv_mem
         + multi_mem
         + rbs;
-    let cmd = if me {
+    let cmd = if me && ctx.client.tx.in_exec {
+        "exec"
+    } else if me {
         // The running command, as Redis names it (`client|list`).
         ctx.server.commands.resolve(args).map_or("NULL", |cmd| cmd.spec.name)
     } else {

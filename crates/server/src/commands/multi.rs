@@ -127,6 +127,8 @@ pub struct TxState {
     watched: Watched,
     /// Set by other clients' (or our own) writes to a watched key.
     dirty: Arc<AtomicBool>,
+    /// EXEC is running the queue (CLIENT LIST shows `cmd=exec`).
+    pub in_exec: bool,
 }
 
 impl TxState {
@@ -451,6 +453,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
         };
     }
     let deny = std::mem::replace(&mut ctx.client.deny_blocking, true);
+    ctx.client.tx.in_exec = true;
     ctx.out.array(queue.cmds.len());
     for argv in queue.cmds.iter() {
         let args: Vec<&[u8]> = argv.iter().map(|a| &**a).collect();
@@ -464,6 +467,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
         server.count_call(ctx.out, cmd, started.elapsed().as_micros() as u64);
     }
     ctx.client.deny_blocking = deny;
+    ctx.client.tx.in_exec = false;
     // CLIENT LIST showed `x` and the queued count during EXEC, as Redis.
     if !ctx.client.tx.in_multi() {
         ctx.client.info.multi.store(-1, Ordering::Relaxed);
