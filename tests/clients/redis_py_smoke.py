@@ -1,6 +1,7 @@
 """Caching patterns through redis-py, the most used Python client, against a
 running server: hashes, sorted-set leaderboards and rate limits, sets,
-lists, blocking pops woken from another connection, SORT; RESP2 and RESP3.
+lists, blocking pops woken from another connection, SORT, MULTI/EXEC
+pipelines and WATCH; RESP2 and RESP3.
 
 Usage: python3 tests/clients/redis_py_smoke.py PORT   (.ci/run starts Larder
 and runs it; the same script passes against redis-server).
@@ -45,4 +46,20 @@ for proto in (2, 3):
     assert got["v"] in (("jobs", "job-1"), ["jobs", "job-1"]), got
     assert r.blpop(["nothing"], timeout=0.1) is None
     assert r.sort("q") == ["3"]
+    # transactions: MULTI/EXEC pipeline, WATCH-based optimistic locking
+    p = r.pipeline(transaction=True)
+    p.set("tx", 1).incr("tx").lpush("tx", "x").get("tx")
+    res = p.execute(raise_on_error=False)
+    assert res[:2] == [True, 2] and isinstance(res[2], redis.ResponseError) and res[3] == "2", res
+    other = redis.Redis(port=PORT, protocol=proto, decode_responses=True)
+    tries = []
+    def bump(pipe):
+        v = int(pipe.get("tx"))
+        if not tries:
+            other.set("tx", 100)  # a concurrent write: the first EXEC fails
+        tries.append(v)
+        pipe.multi()
+        pipe.set("tx", v + 1)
+    r.transaction(bump, "tx")
+    assert tries == [2, 100] and r.get("tx") == "101", (tries, r.get("tx"))
     print("redis-py RESP%d ok" % proto)

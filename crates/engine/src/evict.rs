@@ -698,8 +698,14 @@ impl crate::Keyspace {
     /// `Fifo`; from then on every change keeps them).
     pub fn fifo_recount(&self) {
         let shards = self.lock_all();
+        self.fifo_recount_in(shards.iter().map(|g| &**g));
+    }
+
+    /// `fifo_recount` over shards the caller already holds (all of them:
+    /// a transaction running CONFIG SET).
+    pub fn fifo_recount_in<'s>(&self, shards: impl Iterator<Item = &'s crate::keyspace::Shard>) {
         let (mut keys, mut small) = (0usize, 0usize);
-        for sh in &shards {
+        for sh in shards {
             for db in &sh.dbs {
                 keys += db.len();
                 small += db.fifo_small_len();

@@ -149,6 +149,22 @@ impl Keyspace {
         count: usize,
         now: u64,
         out: &mut Vec<Box<[u8]>>,
+        keep: impl FnMut(&Entry) -> bool,
+    ) -> u64 {
+        self.scan_with(|i| self.shards[i].lock(), db, cursor, count, now, out, keep)
+    }
+
+    /// `scan` reaching each shard through `shard` (which locks it, or
+    /// lends one the caller already holds: SCAN inside a transaction).
+    #[allow(clippy::too_many_arguments)]
+    pub fn scan_with<G: std::ops::Deref<Target = Shard>>(
+        &self,
+        mut shard_at: impl FnMut(usize) -> G,
+        db: usize,
+        cursor: u64,
+        count: usize,
+        now: u64,
+        out: &mut Vec<Box<[u8]>>,
         mut keep: impl FnMut(&Entry) -> bool,
     ) -> u64 {
         let bits = self.cursor_shard_bits();
@@ -169,7 +185,7 @@ impl Keyspace {
         let mut visited = 0usize;
         while shard < n {
             let step = {
-                let s = self.shards[shard].lock();
+                let s = shard_at(shard);
                 s.dbs[db].scan_from(pos, count - visited, bits, now, out, &mut keep)
             };
             visited += step.visited;

@@ -554,6 +554,9 @@ pub(crate) fn serve_ready(ctx: &mut Ctx<'_>) {
         std::mem::swap(ctx.client, &mut client);
         std::mem::swap(ctx.out, &mut out);
         (spec.handler)(ctx, &args);
+        if spec.has(crate::commands::flags::WRITE) && server.watches.active() {
+            crate::commands::multi::touch_for_write(ctx, spec, &args, false);
+        }
         std::mem::swap(ctx.client, &mut client);
         std::mem::swap(ctx.out, &mut out);
         if client.block_request.take().is_some() {

@@ -58,6 +58,8 @@ pub struct ClientInfo {
     pub ssub: AtomicUsize,
     /// Commands queued by MULTI, or -1 outside a transaction.
     pub multi: AtomicI64,
+    /// Bytes of the commands queued by MULTI (CLIENT LIST `multi-mem`).
+    pub multi_mem: AtomicUsize,
     /// Set by CLIENT KILL; the connection closes as soon as it sees it.
     pub killed: AtomicBool,
     pub kill: Notify,
@@ -91,6 +93,7 @@ impl ClientInfo {
             psub: AtomicUsize::new(0),
             ssub: AtomicUsize::new(0),
             multi: AtomicI64::new(-1),
+            multi_mem: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
         }
@@ -143,6 +146,8 @@ pub struct Client {
     pub blocked: Option<crate::blocking::BlockedWait>,
     /// Blocking commands reply as a timeout at once (MULTI/EXEC, scripts).
     pub deny_blocking: bool,
+    /// MULTI queue and WATCHed keys.
+    pub tx: crate::commands::multi::TxState,
 }
 
 impl Client {
@@ -160,6 +165,7 @@ impl Client {
             block_request: None,
             blocked: None,
             deny_blocking: false,
+            tx: Default::default(),
         }
     }
 

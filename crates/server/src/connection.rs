@@ -198,6 +198,7 @@ where
     if let Some(w) = client.blocked.take() {
         server.blocking.cancel(w.id, Cancel::Gone);
     }
+    crate::commands::multi::discard_transaction(&server, &mut client);
     // Unregister first: CLIENT LIST must not show a closing client.
     server.clients.lock().remove(&info.id);
     server.stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
@@ -400,7 +401,12 @@ pub(crate) fn pause_applies(server: &Server, client: &Client, args: &[&[u8]]) ->
     if !client.authenticated && !spec.has(flags::NO_AUTH) && server.auth_required() {
         return false;
     }
-    !pause.write_only || spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE)
+    // EXEC may write if it queued a command that may (Redis's mstate.cmd_flags).
+    let queued = match (&client.tx.queue, spec.name) {
+        (Some(q), "exec") => q.flags,
+        _ => 0,
+    };
+    !pause.write_only || (spec.flags | queued) & (flags::WRITE | flags::MAY_REPLICATE) != 0
 }
 
 /// Waits until the pause no longer holds the request: it ends, or

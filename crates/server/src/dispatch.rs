@@ -11,7 +11,7 @@ use larder_engine::{Db, Keyspace, Shard};
 use larder_protocol::Reply;
 
 use crate::client::{Client, ReplyMode};
-use crate::commands::{flags, Command};
+use crate::commands::{flags, Command, CommandSpec};
 use crate::server::Server;
 
 /// Shards locked for one command.
@@ -124,6 +124,9 @@ pub struct Ctx<'a> {
     /// The time of this command, read once (ms since the epoch).
     pub now: u64,
     pub locks: Locks<'a>,
+    /// Changes counted by `dirty` during this context (a command that
+    /// counted none modified nothing: its keys' watchers stay clean).
+    pub changes: std::cell::Cell<u64>,
 }
 
 impl<'a> Ctx<'a> {
@@ -157,6 +160,7 @@ impl<'a> Ctx<'a> {
 
     /// Counts `n` changes to the dataset (for save points and INFO).
     pub fn dirty(&self, n: u64) {
+        self.changes.set(self.changes.get() + n);
         self.server.add_dirty(n);
     }
 }
@@ -197,6 +201,7 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[
     let Some(cmd) = server.commands.resolve(args) else {
         unknown_command(out, args);
         server.count_rejected(out, None);
+        client.tx.flag_error();
         client.finish_command(out, reply_start);
         return;
     };
@@ -212,6 +217,7 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         msg.extend_from_slice(format!("'. Try {} HELP.", spec.name.to_ascii_uppercase()).as_bytes());
         out.error_bytes(&msg);
         server.count_rejected(out, Some(cmd));
+        client.tx.flag_error();
         client.finish_command(out, reply_start);
         return;
     }
@@ -219,20 +225,36 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
         out.error(&format!("wrong number of arguments for '{}' command", spec.name));
         server.count_rejected(out, Some(cmd));
+        client.tx.flag_error();
         client.finish_command(out, reply_start);
         return;
     }
     if !client.authenticated && !spec.has(flags::NO_AUTH) && server.auth_required() {
         out.error("-NOAUTH Authentication required.");
         server.count_rejected(out, Some(cmd));
+        client.tx.flag_error();
+        client.finish_command(out, reply_start);
+        return;
+    }
+
+    if client.tx.in_multi() && !crate::commands::multi::runs_in_multi(spec) {
+        crate::commands::multi::queue(server, client, out, args, cmd);
+        client.note_command(spec.name);
         client.finish_command(out, reply_start);
         return;
     }
 
     if server.eviction.maxmemory() != 0 {
         let outcome = server.eviction.perform(&server.keyspace, server.started);
-        if outcome == crate::evict::Outcome::Fail && spec.has(flags::DENYOOM) {
-            out.error("-OOM command not allowed when used memory > 'maxmemory'.");
+        // EXEC is refused when it queued a denyoom command.
+        let exec_oom = spec.name == "exec" && client.tx.queue.as_ref().is_some_and(|q| q.flags & flags::DENYOOM != 0);
+        if outcome == crate::evict::Outcome::Fail && (spec.has(flags::DENYOOM) || exec_oom) {
+            if exec_oom {
+                crate::commands::multi::discard_transaction(server, client);
+                out.error("-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.");
+            } else {
+                out.error("-OOM command not allowed when used memory > 'maxmemory'.");
+            }
             server.count_rejected(out, Some(cmd));
             client.finish_command(out, reply_start);
             return;
@@ -266,22 +288,41 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
             out: &mut *out,
             now,
             locks,
+            changes: std::cell::Cell::new(0),
         };
-        (spec.handler)(&mut ctx, args);
-        if let Some(req) = ctx.client.block_request.take() {
-            crate::blocking::register(&mut ctx, args, spec, req);
-        }
-        // Writes may create keys clients wait on (EXEC and scripts lock
-        // every shard and may write without the WRITE flag).
-        if (spec.has(flags::WRITE) || spec.has(flags::ALL_SHARDS)) && server.blocking.count() > 0 {
-            crate::blocking::serve_ready(&mut ctx);
-        }
+        call(&mut ctx, spec, args, false);
         ctx.locks.release();
     }
     let usec = started.elapsed().as_micros() as u64;
     server.count_call(out, cmd, usec);
     client.note_command(spec.name);
     client.finish_command(out, reply_start);
+}
+
+/// Runs a command's handler with its locks already held (by `run`, or
+/// every shard by EXEC), then what follows a write: touching watched
+/// keys, and (unless `in_exec`: EXEC does it once at its end) serving
+/// blocked clients whose keys became ready.
+pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], in_exec: bool) {
+    let server = ctx.server;
+    let write = spec.has(flags::WRITE);
+    let watched = write && server.watches.active();
+    if watched {
+        crate::commands::multi::touch_for_write(ctx, spec, args, true);
+    }
+    let changes = ctx.changes.get();
+    (spec.handler)(ctx, args);
+    if let Some(req) = ctx.client.block_request.take() {
+        crate::blocking::register(ctx, args, spec, req);
+    }
+    if watched && (ctx.changes.get() != changes || crate::commands::multi::signals_unchanged(spec)) {
+        crate::commands::multi::touch_for_write(ctx, spec, args, false);
+    }
+    // Writes may create keys clients wait on (EXEC and scripts lock
+    // every shard and may write without the WRITE flag).
+    if !in_exec && (write || spec.has(flags::ALL_SHARDS)) && server.blocking.count() > 0 {
+        crate::blocking::serve_ready(ctx);
+    }
 }
 
 impl Client {

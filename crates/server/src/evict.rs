@@ -95,7 +95,13 @@ fn time_limit(tenacity: u32) -> Option<Duration> {
 impl Eviction {
     /// Takes the settings from the configuration (at start and after
     /// CONFIG SET), including the keyspace's access tracking.
-    pub fn configure(&self, cfg: &Config, ks: &Keyspace) {
+    /// `held`: every shard, when the caller holds them (EXEC).
+    pub fn configure(
+        &self,
+        cfg: &Config,
+        ks: &Keyspace,
+        held: Option<&[parking_lot::MutexGuard<'_, larder_engine::Shard>]>,
+    ) {
         let policy = Policy::from_name(&cfg.maxmemory_policy).unwrap_or(Policy::NoEviction);
         let old = self.policy();
         self.maxmemory.store(cfg.maxmemory, Ordering::Relaxed);
@@ -115,7 +121,10 @@ impl Eviction {
         t.set_mode(policy.mode());
         if policy.mode() == larder_engine::Mode::Fifo && was != larder_engine::Mode::Fifo {
             // The S3-FIFO key counts are kept only in that mode.
-            ks.fifo_recount();
+            match held {
+                Some(guards) => ks.fifo_recount_in(guards.iter().map(|g| &**g)),
+                None => ks.fifo_recount(),
+            }
         }
         t.set_lfu_log_factor(int("lfu-log-factor", 10));
         t.set_lfu_decay_time(int("lfu-decay-time", 1));

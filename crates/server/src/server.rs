@@ -68,6 +68,8 @@ pub struct Server {
     pub blocking: crate::blocking::Registry,
     /// maxmemory and the eviction policy.
     pub eviction: crate::evict::Eviction,
+    /// Keys WATCHed by clients (MULTI/EXEC).
+    pub watches: crate::commands::multi::Watches,
 }
 
 impl Server {
@@ -89,7 +91,7 @@ impl Server {
         let encoding_limits = EncodingLimits::default();
         encoding_limits.set(&config.encoding_limits());
         let eviction = crate::evict::Eviction::default();
-        eviction.configure(&config, &keyspace);
+        eviction.configure(&config, &keyspace, None);
         Arc::new(Server {
             config: RwLock::new(config),
             keyspace,
@@ -116,6 +118,7 @@ impl Server {
             bound_port: AtomicU64::new(0),
             blocking: crate::blocking::Registry::default(),
             eviction,
+            watches: Default::default(),
         })
     }
 
@@ -130,11 +133,16 @@ impl Server {
     /// Call after any CONFIG SET: applies what takes effect at once
     /// (requirepass, loglevel).
     pub fn config_changed(&self) {
+        self.config_changed_held(None);
+    }
+
+    /// `config_changed` by a command holding every shard (`held`).
+    pub fn config_changed_held(&self, held: Option<&[parking_lot::MutexGuard<'_, larder_engine::Shard>]>) {
         let cfg = self.config.read();
         self.encoding_limits.set(&cfg.encoding_limits());
         self.auth_required.store(cfg.requirepass.is_some(), Ordering::Relaxed);
         crate::log::set_level(cfg.loglevel);
-        self.eviction.configure(&cfg, &self.keyspace);
+        self.eviction.configure(&cfg, &self.keyspace, held);
     }
 
     /// CONFIG RESETSTAT: server, command and error statistics. (The

@@ -26,6 +26,10 @@
 //!
 //! Even seeds speak RESP3 (HELLO 3), odd seeds RESP2.
 //!
+//! Transactions (`gen_transactions`): MULTI/EXEC spans random stretches of
+//! the other families' exactly-compared commands, and WATCH followed by
+//! the connection's own writes checks which writes invalidate a watch.
+//!
 //! Not generated, or normalised, on purpose (each at its generator):
 //! - known intentional differences: OBJECT FREQ, the SCAN cursor format
 //!   (whole iterations are compared instead), DEBUG;
@@ -1772,6 +1776,27 @@ fn gen_zsets(g: &mut Gen) -> Op {
     gated(op)
 }
 
+// --- Transactions. ----------------------------------------------------------
+
+/// MULTI, EXEC, DISCARD, WATCH, UNWATCH. Between MULTI and EXEC the other
+/// families' commands are queued (only those compared exactly: see
+/// `generate`), so EXEC compares all their replies at once, and
+/// queue-time errors (the errors family) turn EXEC into EXECABORT. WATCH
+/// then the connection's own writes exercise the watch invalidation.
+fn gen_transactions(g: &mut Gen) -> Op {
+    let op = match g.rng.gen_range(0..10) {
+        0..=2 => g.op("MULTI", vec![]),
+        3..=5 => g.op("EXEC", vec![]),
+        6 => g.op("DISCARD", vec![]),
+        7..=8 => {
+            let keys = g.keys(1, 3);
+            g.op("WATCH", keys)
+        }
+        _ => g.op("UNWATCH", vec![]),
+    };
+    gated(op)
+}
+
 /// A command family: a generator and its weight. New families (streams,
 /// transactions...) are one function and one row here.
 struct Family {
@@ -1821,6 +1846,11 @@ const FAMILIES: &[Family] = &[
         weight: 12,
         gen: gen_zsets,
     },
+    Family {
+        name: "transactions",
+        weight: 4,
+        gen: gen_transactions,
+    },
 ];
 
 /// Generates `n` operations, skipping gated commands Larder does not know.
@@ -1829,6 +1859,7 @@ fn generate(seed: u64, n: usize, known: &HashSet<String>) -> Vec<Op> {
     let total: u32 = FAMILIES.iter().map(|f| f.weight).sum();
     let mut ops = Vec::with_capacity(n);
     let mut attempts = 0usize;
+    let mut in_multi = false;
     while ops.len() < n && attempts < n * 50 {
         attempts += 1;
         let mut r = g.rng.gen_range(0..total);
@@ -1844,8 +1875,19 @@ fn generate(seed: u64, n: usize, known: &HashSet<String>) -> Vec<Op> {
             })
             .unwrap();
         let op = (fam.gen)(&mut g);
-        if op.gated && !known.contains(&String::from_utf8_lossy(&op.args[0]).to_ascii_lowercase()) {
+        let name = String::from_utf8_lossy(&op.args[0]).to_ascii_lowercase();
+        if op.gated && !known.contains(&name) {
             continue;
+        }
+        // Inside MULTI only exactly compared commands: EXEC's array is
+        // compared byte for byte.
+        if in_multi && op.norm != Norm::Exact {
+            continue;
+        }
+        match name.as_str() {
+            "multi" => in_multi = true,
+            "exec" | "discard" => in_multi = false,
+            _ => {}
         }
         let _ = fam.name;
         ops.push(op);

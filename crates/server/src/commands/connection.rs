@@ -202,6 +202,7 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
 /// not authenticated when a password is required, replies on, no
 /// no-evict/no-touch). The library name and version stay, as in Redis.
 fn reset(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
+    crate::commands::multi::discard_transaction(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.out.resp = Resp::V2;
     ctx.client.info.resp.store(2, Ordering::Relaxed);
@@ -880,13 +881,17 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
         (c.rbs.load(Ordering::Relaxed), c.obuf.load(Ordering::Relaxed))
     };
     let rbp = c.rbp.load(Ordering::Relaxed).max(obl);
+    let multi_mem = c.multi_mem.load(Ordering::Relaxed);
     let tot_mem = std::mem::size_of::<crate::client::Client>()
         + std::mem::size_of::<ClientInfo>()
         + qbuf
         + qbuf_free
         + argv_mem
+        + multi_mem
         + rbs;
-    let cmd = if me {
+    let cmd = if me && ctx.client.tx.in_exec {
+        "exec"
+    } else if me {
         // The running command, as Redis names it (`client|list`).
         ctx.server.commands.resolve(args).map_or("NULL", |cmd| cmd.spec.name)
     } else {
@@ -895,7 +900,7 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
     let _ = writeln!(
         s,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
-         qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} \
+         qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} \
          events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
@@ -913,6 +918,7 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
         qbuf,
         qbuf_free,
         argv_mem,
+        multi_mem,
         rbs,
         rbp,
         obl,

@@ -497,11 +497,18 @@ fn scan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let now = ctx.now;
     let dbi = ctx.client.db;
     let mut found = Vec::new();
-    let next = ctx.server.keyspace.scan(dbi, cursor, o.count, now, &mut found, |e| {
+    let keep = |e: &larder_engine::Entry| {
         o.matches(e.key())
             && o.type_name
                 .is_none_or(|t| t.eq_ignore_ascii_case(e.value().value_type().name().as_bytes()))
-    });
+    };
+    let ks = &ctx.server.keyspace;
+    let next = if let crate::dispatch::Locks::All(guards) = &ctx.locks {
+        // Inside EXEC every shard is already held.
+        ks.scan_with(|i| &*guards[i], dbi, cursor, o.count, now, &mut found, keep)
+    } else {
+        ks.scan(dbi, cursor, o.count, now, &mut found, keep)
+    };
     ctx.out.array(2);
     ctx.out.bulk(next.to_string().as_bytes());
     ctx.out.array(found.len());

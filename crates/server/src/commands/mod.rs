@@ -13,6 +13,7 @@ pub mod hash;
 pub mod keyspace;
 pub mod list;
 pub mod memory;
+pub mod multi;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -437,6 +438,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         sort::COMMANDS,
         memory::COMMANDS,
         dump::COMMANDS,
+        multi::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -125,7 +125,13 @@ pub static COMMANDS: &[CommandSpec] = &[
 const PROTECTED: u64 = 0;
 
 fn dbsize(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
-    let n = ctx.server.keyspace.dbsize(ctx.client.db);
+    let dbi = ctx.client.db;
+    let n = if let crate::dispatch::Locks::All(guards) = &ctx.locks {
+        // Inside EXEC every shard is already held.
+        guards.iter().map(|g| g.dbs[dbi].len()).sum()
+    } else {
+        ctx.server.keyspace.dbsize(dbi)
+    };
     ctx.out.integer(n as i64);
 }
 
@@ -668,7 +674,11 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let result = ctx.server.config.write().set_many(&pairs);
     match result {
         Ok(_) => {
-            ctx.server.config_changed();
+            match &ctx.locks {
+                // Inside EXEC every shard is already held.
+                crate::dispatch::Locks::All(guards) => ctx.server.config_changed_held(Some(guards)),
+                _ => ctx.server.config_changed(),
+            }
             ctx.out.ok();
         }
         Err(e) => ctx.out.error(&e),
