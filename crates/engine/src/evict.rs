@@ -647,7 +647,12 @@ impl crate::Keyspace {
         tracking: &Tracking,
     ) -> Option<(FifoCandidate, bool)> {
         let now = self.now_ms();
+        let clock = tracking.fifo_now();
         let list = &mut pool.fifo[usize::from(small)];
+        // The list is kept youngest first: when it is full, a sample no
+        // older than its youngest would be dropped, so skip it before
+        // copying its key.
+        let floor = (list.len() >= POOL_SIZE).then(|| clock.wrapping_sub(list[0].time));
         let mut got = 0;
         // Across shards until enough keys are seen: in a small keyspace
         // one shard holds few keys.
@@ -660,6 +665,7 @@ impl crate::Keyspace {
                 db.sample(rng, samples - got, volatile, now, |e| {
                     got += 1;
                     if in_fifo_small(e) == small
+                        && floor.is_none_or(|f| clock.wrapping_sub(e.access()) > f)
                         && !list.iter().any(|c| c.shard == s && c.db == dbi && *c.key == *e.key())
                     {
                         list.push(FifoCandidate {
@@ -677,7 +683,7 @@ impl crate::Keyspace {
         }
         // Oldest last.
         let clock = tracking.fifo_now();
-        list.sort_unstable_by_key(|c| clock.wrapping_sub(c.time));
+        list.sort_by_key(|c| clock.wrapping_sub(c.time));
         let excess = list.len().saturating_sub(POOL_SIZE);
         list.drain(..excess);
         while let Some(c) = list.pop() {
