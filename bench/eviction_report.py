@@ -7,7 +7,8 @@ JSON lines `tools/hitratio` writes (Larder and Redis runs).
 Inputs (tools/hitratio/results/):
   larder-allkeys.jsonl   allkeys-* policies and noeviction on every workload
   larder-volatile.jsonl  volatile-* policies (keys set with a TTL)
-  larder-latency.jsonl   SET latency with and without eviction (--latency)
+  larder-latency.jsonl   SET latency with and without eviction (--latency), S3-FIFO
+  larder-latency-lru.jsonl  the same with allkeys-lru
   redis-7.0.jsonl        the same replay against Redis 7.0 (reference)
   redis-7.0-latency-1conn.jsonl
 
@@ -186,7 +187,7 @@ def main():
     out.append("run's memory with no eviction (the same load without eviction); fresh keys under `maxmemory` (64 MiB")
     out.append("over the baseline), evicting. `INFO memory` is polled every 10 ms for the peak.")
     out.append("")
-    latency_table(out, load("larder-latency.jsonl"), "Larder")
+    latency_table(out, load("larder-latency.jsonl") + load("larder-latency-lru.jsonl"), "Larder")
     latency_table(out, load("redis-7.0-latency-1conn.jsonl"), "Redis 7.0")
     with open(os.path.join(DOCS, "eviction.md"), "w") as f:
         f.write("\n".join(out).rstrip() + "\n")

@@ -408,7 +408,7 @@ impl Db {
     /// paid for by at least table/8 changes.
     #[inline]
     fn bound_expiry_index(&mut self) {
-        if self.expires.len() > 2 * self.volatile + self.table.len() / 8 + 32 {
+        if self.expires.len() > 2 * self.volatile + self.table.len() / 8 + 4 {
             self.rebuild_expiry_index();
         }
     }
