@@ -4,8 +4,8 @@
 //! Records are `(deadline, key hash)`: 16 bytes, no copy of the key. A
 //! record may be stale (the key was deleted or its TTL changed); it is
 //! dropped when popped. The owning [`crate::Db`] rebuilds the index when
-//! stale records outnumber live TTLs, which bounds its size by about twice
-//! the number of keys with a TTL.
+//! stale records pile up (`Db::bound_expiry_index`), which bounds its size
+//! by about twice the number of keys with a TTL plus an eighth of the keys.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
