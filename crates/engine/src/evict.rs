@@ -502,6 +502,37 @@ impl crate::Keyspace {
         (0..n).map(move |i| (start + i) & (n - 1))
     }
 
+    /// Calls `f(shard, db, entry)` for `samples` live keys (with a TTL
+    /// when `volatile`) sampled from shards in a random rotation, as many
+    /// shards as it takes: in a small keyspace one shard holds few keys.
+    /// Returns how many keys it saw.
+    fn sample_across(
+        &self,
+        samples: usize,
+        volatile: bool,
+        now: u64,
+        rng: &mut impl Rng,
+        mut f: impl FnMut(usize, usize, &Entry),
+    ) -> usize {
+        let mut got = 0;
+        for s in self.shard_order(rng) {
+            let shard = self.lock(s);
+            for (dbi, db) in shard.dbs.iter().enumerate() {
+                if got >= samples || !Self::has_candidates(db, volatile) {
+                    continue;
+                }
+                db.sample(rng, samples - got, volatile, now, |e| {
+                    got += 1;
+                    f(s, dbi, e);
+                });
+            }
+            if got >= samples {
+                break;
+            }
+        }
+        got
+    }
+
     fn has_candidates(db: &Db, volatile: bool) -> bool {
         if volatile {
             db.volatile_len() > 0
@@ -542,27 +573,14 @@ impl crate::Keyspace {
         // many shards as it takes (a shard of a small keyspace holds few).
         for _round in 0..16 {
             let now = self.now_ms();
-            let mut got = 0;
-            for s in self.shard_order(rng) {
-                let shard = self.lock(s);
-                for (dbi, db) in shard.dbs.iter().enumerate() {
-                    if got >= samples || !Self::has_candidates(db, volatile) {
-                        continue;
-                    }
-                    db.sample(rng, samples - got, volatile, now, |e| {
-                        got += 1;
-                        pool.insert(Candidate {
-                            score: tracking.score(policy, e, now),
-                            shard: s,
-                            db: dbi,
-                            key: e.key().into(),
-                        })
-                    });
-                }
-                if got >= samples {
-                    break;
-                }
-            }
+            let got = self.sample_across(samples, volatile, now, rng, |s, dbi, e| {
+                pool.insert(Candidate {
+                    score: tracking.score(policy, e, now),
+                    shard: s,
+                    db: dbi,
+                    key: e.key().into(),
+                })
+            });
             if got == 0 {
                 pool.clear();
                 return None;
@@ -653,34 +671,19 @@ impl crate::Keyspace {
         // older than its youngest would be dropped, so skip it before
         // copying its key.
         let floor = (list.len() >= POOL_SIZE).then(|| clock.wrapping_sub(list[0].time));
-        let mut got = 0;
-        // Across shards until enough keys are seen: in a small keyspace
-        // one shard holds few keys.
-        for s in self.shard_order(rng) {
-            let shard = self.lock(s);
-            for (dbi, db) in shard.dbs.iter().enumerate() {
-                if got >= samples || !Self::has_candidates(db, volatile) {
-                    continue;
-                }
-                db.sample(rng, samples - got, volatile, now, |e| {
-                    got += 1;
-                    if in_fifo_small(e) == small
-                        && floor.is_none_or(|f| clock.wrapping_sub(e.access()) > f)
-                        && !list.iter().any(|c| c.shard == s && c.db == dbi && *c.key == *e.key())
-                    {
-                        list.push(FifoCandidate {
-                            time: e.access(),
-                            shard: s,
-                            db: dbi,
-                            key: e.key().into(),
-                        });
-                    }
+        self.sample_across(samples, volatile, now, rng, |s, dbi, e| {
+            if in_fifo_small(e) == small
+                && floor.is_none_or(|f| clock.wrapping_sub(e.access()) > f)
+                && !list.iter().any(|c| c.shard == s && c.db == dbi && *c.key == *e.key())
+            {
+                list.push(FifoCandidate {
+                    time: e.access(),
+                    shard: s,
+                    db: dbi,
+                    key: e.key().into(),
                 });
             }
-            if got >= samples {
-                break;
-            }
-        }
+        });
         // Oldest last.
         let clock = tracking.fifo_now();
         list.sort_by_key(|c| clock.wrapping_sub(c.time));
