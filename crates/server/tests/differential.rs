@@ -45,6 +45,7 @@
 //!   WITHSCORE is not sent.
 
 mod common;
+mod real_redis;
 
 use common::TestServer;
 use larder_protocol::{parse_frame, Frame};
@@ -53,87 +54,14 @@ use rand::{Rng, SeedableRng};
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 // ---------------------------------------------------------------------------
 // The real Redis
 // ---------------------------------------------------------------------------
 
-struct RedisServer {
-    child: Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-use common::free_port;
-
-fn redis_available() -> bool {
-    Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        for _ in 0..5 {
-            let port = free_port();
-            let dir = std::env::temp_dir().join(format!("larder-diff-redis-{}-{}", std::process::id(), port));
-            std::fs::create_dir_all(&dir).unwrap();
-            let mut child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .arg("--dir")
-                .arg(&dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn redis-server");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    // The port was free when chosen, but another test's
-                    // server may have taken it since: make sure it is ours.
-                    let mut c = Conn::open(port, false);
-                    let info = c.cmd(&[b"INFO".to_vec(), b"server".to_vec()]);
-                    let want = format!("process_id:{}\r\n", child.id());
-                    if matches!(info, Resp::Ok(_, Frame::Bulk(ref t)) if String::from_utf8_lossy(t).contains(&want)) {
-                        return RedisServer { child, port, dir };
-                    }
-                    break;
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-        panic!("redis-server did not start");
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+// `real_redis::Redis` (shared with the DUMP/RDB tests) starts it on a
+// free port and checks that the server answering is the one started.
 
 // ---------------------------------------------------------------------------
 // A minimal RESP client that keeps the raw bytes of each reply
@@ -1931,13 +1859,7 @@ fn known_commands(port: u16) -> HashSet<String> {
 
 #[test]
 fn differential_against_redis() {
-    if !redis_available() {
-        let msg = "differential test: redis-server not found on the PATH \
-                   (install Debian's redis-server to run it)";
-        if std::env::var("LARDER_REQUIRE_REDIS").as_deref() == Ok("1") {
-            panic!("{msg}, and LARDER_REQUIRE_REDIS=1");
-        }
-        eprintln!("SKIPPED: {msg}");
+    if !real_redis::available() {
         return;
     }
     let seeds = env_num("LARDER_DIFF_SEEDS", 4);
@@ -1948,11 +1870,11 @@ fn differential_against_redis() {
     };
     let self_check = std::env::var("LARDER_DIFF_SELF").as_deref() == Ok("1");
 
-    let redis = RedisServer::start();
+    let redis = real_redis::Redis::start(&[]);
     let other_redis;
     let larder;
     let larder_port = if self_check {
-        other_redis = RedisServer::start();
+        other_redis = real_redis::Redis::start(&[]);
         other_redis.port
     } else {
         larder = TestServer::start(&[]);

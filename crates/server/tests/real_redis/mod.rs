@@ -1,5 +1,5 @@
-//! A real `redis-server` for tests that compare with it (started the way
-//! `differential.rs` starts its own). Without `redis-server` on the PATH
+//! A real `redis-server` for the tests that compare with it (the
+//! differential test, DUMP/RESTORE, RDB files). Without `redis-server` on the PATH
 //! such tests are skipped, unless `LARDER_REQUIRE_REDIS=1`.
 
 #![allow(dead_code, clippy::unwrap_used)]
