@@ -509,8 +509,5 @@ fn command_help(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.out.array(lines.len());
-    for l in lines {
-        ctx.out.simple(l);
-    }
+    super::server::help_reply(ctx, &lines);
 }

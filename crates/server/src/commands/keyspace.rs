@@ -912,10 +912,7 @@ fn object_help(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.out.array(lines.len());
-    for l in lines {
-        ctx.out.simple(l);
-    }
+    super::server::help_reply(ctx, &lines);
 }
 
 fn object_encoding(ctx: &mut Ctx<'_>, args: &[&[u8]]) {

@@ -212,10 +212,7 @@ fn memory_help(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.out.array(lines.len());
-    for l in lines {
-        ctx.out.simple(l);
-    }
+    super::server::help_reply(ctx, &lines);
 }
 
 fn memory_usage(ctx: &mut Ctx<'_>, args: &[&[u8]]) {

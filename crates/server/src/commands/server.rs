@@ -165,10 +165,7 @@ fn debug(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
             "HELP",
             "    Print this help.",
         ];
-        ctx.out.array(lines.len());
-        for l in lines {
-            ctx.out.simple(l);
-        }
+        help_reply(ctx, &lines);
     } else if is(sub, "advance-clock") && args.len() == 3 {
         match int_arg(args[2]) {
             Ok(ms) if ms >= 0 => {
@@ -197,7 +194,8 @@ fn debug(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     }
 }
 
-fn help_reply(ctx: &mut Ctx<'_>, lines: &[&str]) {
+/// A HELP subcommand's reply: one status line per text line.
+pub(crate) fn help_reply(ctx: &mut Ctx<'_>, lines: &[&str]) {
     ctx.out.array(lines.len());
     for l in lines {
         ctx.out.simple(l);
