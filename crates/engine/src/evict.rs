@@ -86,6 +86,16 @@ impl Policy {
         )
     }
 
+    /// Redis's MAXMEMORY_FLAG_NO_SHARED_INTEGERS: the LRU and LFU
+    /// policies need access data per object, so small integers are not
+    /// shared objects under them (OBJECT REFCOUNT).
+    pub fn no_shared_integers(self) -> bool {
+        matches!(
+            self,
+            Policy::AllKeysLru | Policy::VolatileLru | Policy::AllKeysLfu | Policy::VolatileLfu
+        )
+    }
+
     /// What the keys' access words hold under this policy.
     pub fn mode(self) -> Mode {
         match self {
@@ -568,7 +578,7 @@ impl crate::Keyspace {
         rng: &mut impl Rng,
     ) -> Option<Evicted> {
         let volatile = policy.volatile_only();
-        let tracking = self.tracking().clone();
+        let tracking = self.tracking();
         // A few populate rounds; each samples `samples` keys, from as
         // many shards as it takes (a shard of a small keyspace holds few).
         for _round in 0..16 {
@@ -621,24 +631,24 @@ impl crate::Keyspace {
         rng: &mut impl Rng,
     ) -> Option<Evicted> {
         let samples = samples.max(FIFO_MIN_SAMPLES);
-        let tracking = self.tracking().clone();
+        let tracking = self.tracking();
         for step in 0..64 {
             let (keys, small) = tracking.fifo_counts();
             let want_small = small > 0 && (small as f64 >= FIFO_SMALL_TARGET * keys as f64 || small >= keys);
             let mut cand = None;
             if want_small {
                 for _round in 0..16 {
-                    cand = self.fifo_pick(pool, true, volatile, samples, rng, &tracking);
+                    cand = self.fifo_pick(pool, true, volatile, samples, rng, tracking);
                     if cand.is_some() {
                         break;
                     }
                 }
             }
             if cand.is_none() {
-                cand = self.fifo_pick(pool, false, volatile, samples, rng, &tracking);
+                cand = self.fifo_pick(pool, false, volatile, samples, rng, tracking);
             }
             if cand.is_none() && !want_small {
-                cand = self.fifo_pick(pool, true, volatile, samples, rng, &tracking);
+                cand = self.fifo_pick(pool, true, volatile, samples, rng, tracking);
             }
             let (c, in_small) = cand?;
             let now = self.now_ms();

@@ -34,7 +34,7 @@ pub struct Config {
     pub proto_max_bulk_len: i64,
     pub client_query_buffer_limit: u64,
     pub maxmemory: u64,
-    pub maxmemory_policy: String,
+    pub maxmemory_policy: larder_engine::Policy,
     pub dir: String,
     pub dbfilename: String,
     pub save: String,
@@ -105,7 +105,7 @@ impl Default for Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             maxmemory: 0,
-            maxmemory_policy: "noeviction".into(),
+            maxmemory_policy: larder_engine::Policy::NoEviction,
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
             save: String::new(),
@@ -372,19 +372,6 @@ macro_rules! off_only {
     };
 }
 
-const MAXMEMORY_POLICIES: &[&str] = &[
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "volatile-ttl",
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-    "noeviction",
-    "allkeys-s3fifo",
-    "volatile-s3fifo",
-];
-
 const COBL_DEFAULT: &str = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
 
 /// client-output-buffer-limit `<class> <hard> <soft> <seconds>` groups,
@@ -600,9 +587,11 @@ pub static DIRECTIVES: &[Directive] = &[
         "maxmemory-policy",
         Mutable,
         Plain,
-        |c| c.maxmemory_policy.clone(),
+        |c| c.maxmemory_policy.name().to_string(),
         |c, a| {
-            c.maxmemory_policy = parse_enum(one(a)?, MAXMEMORY_POLICIES)?;
+            let names: Vec<&str> = larder_engine::evict::POLICIES.iter().map(|(n, _)| *n).collect();
+            c.maxmemory_policy = larder_engine::Policy::from_name(&parse_enum(one(a)?, &names)?)
+                .ok_or_else(|| "unknown policy".to_string())?;
             Ok(())
         }
     ),

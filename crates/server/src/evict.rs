@@ -102,7 +102,7 @@ impl Eviction {
         ks: &Keyspace,
         held: Option<&[parking_lot::MutexGuard<'_, larder_engine::Shard>]>,
     ) {
-        let policy = Policy::from_name(&cfg.maxmemory_policy).unwrap_or(Policy::NoEviction);
+        let policy = cfg.maxmemory_policy;
         let old = self.policy();
         self.maxmemory.store(cfg.maxmemory, Ordering::Relaxed);
         self.policy.store(policy_index(policy), Ordering::Relaxed);

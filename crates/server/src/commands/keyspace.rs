@@ -931,7 +931,7 @@ fn object_refcount(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     // maxmemory policy needs per-object access data.
     let shared_ints = {
         let cfg = ctx.server.config.read();
-        cfg.maxmemory == 0 || !(cfg.maxmemory_policy.ends_with("-lru") || cfg.maxmemory_policy.ends_with("-lfu"))
+        cfg.maxmemory == 0 || !cfg.maxmemory_policy.no_shared_integers()
     };
     let now = ctx.now;
     let rc = match ctx.db(args[2]).lookup_read(args[2], now, false) {

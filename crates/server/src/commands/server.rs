@@ -490,7 +490,7 @@ fn info_memory(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
     field!(out, "total_system_memory_human", "{}", bytes_to_human(sys));
     field!(out, "maxmemory", "{}", cfg.maxmemory);
     field!(out, "maxmemory_human", "{}", bytes_to_human(cfg.maxmemory));
-    field!(out, "maxmemory_policy", "{}", cfg.maxmemory_policy);
+    field!(out, "maxmemory_policy", "{}", cfg.maxmemory_policy.name());
     field!(out, "allocator_frag_ratio", "{:.2}", ratio(active, allocated));
     field!(out, "allocator_frag_bytes", "{}", diff(active, allocated));
     field!(out, "allocator_rss_ratio", "{:.2}", ratio(resident, active));
