@@ -20,7 +20,7 @@
 //!
 //! The keyspace is a set of hash tables with no per-key list, so victims
 //! are found as Redis finds them: sample a few keys (`maxmemory-samples`)
-//! from a random shard, keep the best in a small pool across rounds, and
+//! from shards in a random rotation, keep the best in a small pool across rounds, and
 //! evict the best. The engine only chooses and removes; the server
 //! decides when (memory over `maxmemory`) and measures what was freed.
 
@@ -424,20 +424,7 @@ pub struct Evicted {
 impl Db {
     /// Calls `f` with up to `n` live keys sampled at random: any key, or
     /// only keys with a TTL when `volatile`.
-    pub fn sample(&self, rng: &mut impl Rng, n: usize, volatile: bool, now: u64, f: impl FnMut(&Entry)) {
-        self.sample_where(rng, n, volatile, now, |_| true, f)
-    }
-
-    /// `sample` among the keys `keep` accepts.
-    pub fn sample_where(
-        &self,
-        rng: &mut impl Rng,
-        n: usize,
-        volatile: bool,
-        now: u64,
-        mut keep: impl FnMut(&Entry) -> bool,
-        mut f: impl FnMut(&Entry),
-    ) {
+    pub fn sample(&self, rng: &mut impl Rng, n: usize, volatile: bool, now: u64, mut f: impl FnMut(&Entry)) {
         if volatile {
             let idx = self.expiry_index();
             if idx.is_empty() || self.volatile_len() == 0 {
@@ -451,7 +438,7 @@ impl Db {
                     continue;
                 };
                 if let Some(e) = self.find_by_hash(hash) {
-                    if e.expire_at().is_some() && e.is_live(now) && keep(e) {
+                    if e.expire_at().is_some() && e.is_live(now) {
                         f(e);
                         found += 1;
                     }
@@ -472,7 +459,7 @@ impl Db {
         let mut got = 0;
         for i in 0..buckets {
             if let Some(e) = self.bucket((start + i) & (buckets - 1)) {
-                if e.is_live(now) && (!volatile || e.expire_at().is_some()) && keep(e) {
+                if e.is_live(now) && (!volatile || e.expire_at().is_some()) {
                     f(e);
                     got += 1;
                     if got == n {
