@@ -9,6 +9,8 @@
 //! cargo run --release -p evictsim -- lru,sampled-lru,sieve,s3fifo,wtinylfu-1,wtinylfu-adaptive /tmp/*.trace
 //! # capacity in bytes (1% and 10% of the footprint; only adaptsize has sizes)
 //! cargo run --release -p evictsim -- bytes lru,s3:10:0.5:0,gdsf:1,gdsf:0.5 /tmp/*.trace
+//! # through Larder's own eviction code (engine.rs)
+//! cargo run --release -p evictsim -- engine allkeys-lru,allkeys-s3fifo /tmp/*.trace
 //! ```
 //!
 //! The LRU, sampled-LRU, SIEVE and S3-FIFO figures reproduce the reference
@@ -26,6 +28,7 @@
 use hashbrown::HashMap;
 use std::io::Read;
 mod bytes;
+mod engine;
 mod sampled;
 use bytes::*;
 
@@ -860,6 +863,9 @@ fn main() {
     let a: Vec<String> = std::env::args().collect();
     if a[1] == "bytes" {
         return main_bytes(&a);
+    }
+    if a[1] == "engine" {
+        return engine::main_engine(&a[2..]);
     }
     let policies: Vec<&str> = a[1].split(',').collect();
     let traces: Vec<(String, Vec<u32>)> = a[2..]

@@ -1,51 +1,24 @@
-//! In-process hit-ratio sweeps: replays cache traces through the engine's
-//! own keyspace and eviction code (no server, no network), as the
+//! `evictsim engine ...`: replays the traces through Larder's own
+//! keyspace and eviction code (no server, no network), as the
 //! cache-aside loop (read; on a miss, insert), with a capacity in keys.
 //! The published numbers come from the server (`tools/hitratio`); this
 //! is the fast check that the engine's sampled policies behave like the
-//! reference algorithms in `tools/evictsim` and the traces' README.
+//! reference algorithms simulated in `main.rs` and the traces' README.
 //!
 //! ```text
-//! cargo run --release -p larder-engine --example replay -- allkeys-lru,allkeys-s3fifo /tmp/traces/*.trace
+//! cargo run --release -p evictsim -- engine allkeys-lru,allkeys-s3fifo /tmp/traces/*.trace
 //! ```
 //!
 //! Capacities are 1% and 10% of each trace's unique keys (override with
 //! `--fractions 0.01,0.1`, or `--capacity N` keys). Time advances 1 ms per
 //! request.
-#![allow(clippy::unwrap_used)] // a research tool over trusted trace files
 
 use std::collections::HashSet;
-use std::io::Read;
 
 use larder_engine::{EvictionPool, Keyspace, MockClock, Policy, Value};
 use rand::SeedableRng;
 
-fn load(path: &str) -> Vec<u64> {
-    let mut data = Vec::new();
-    std::fs::File::open(path).unwrap().read_to_end(&mut data).unwrap();
-    if path.contains("adaptsize") {
-        std::str::from_utf8(&data)
-            .unwrap()
-            .lines()
-            .map(|l| {
-                let mut it = l.split_whitespace().skip(1);
-                let id: u64 = it.next().unwrap().parse().unwrap();
-                let size: u64 = it.next().unwrap().parse().unwrap();
-                id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ size
-            })
-            .collect()
-    } else if path.contains("scarab") {
-        data.chunks_exact(8)
-            .map(|c| u64::from_be_bytes(c.try_into().unwrap()))
-            .collect()
-    } else {
-        data.chunks_exact(4)
-            .map(|c| u64::from(u32::from_be_bytes(c.try_into().unwrap())))
-            .collect()
-    }
-}
-
-fn replay(trace: &[u64], policy: Policy, cap: usize, samples: usize) -> f64 {
+fn replay(trace: &[u32], policy: Policy, cap: usize, samples: usize) -> f64 {
     let clock = MockClock::new(1_700_000_000_000);
     let ks = Keyspace::new(1, 256, clock.clone());
     ks.tracking().set_mode(policy.mode());
@@ -79,8 +52,8 @@ fn replay(trace: &[u64], policy: Policy, cap: usize, samples: usize) -> f64 {
     misses as f64 / trace.len() as f64
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+/// `evictsim engine <policies> [--fractions F,..] [--samples N] [--capacity N] <traces>`
+pub fn main_engine(args: &[String]) {
     let mut fractions = vec![0.01, 0.1];
     let mut samples = 5;
     let mut capacity = None;
@@ -104,7 +77,7 @@ fn main() {
     }
     println!();
     for t in &traces {
-        let trace = load(t);
+        let trace = crate::load(t);
         let unique = trace.iter().collect::<HashSet<_>>().len();
         let name = std::path::Path::new(t)
             .file_stem()
