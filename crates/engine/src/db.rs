@@ -9,6 +9,7 @@ use std::sync::Arc;
 pub use crate::entry::Entry;
 use crate::evict::{in_fifo_small, FastRng, GhostHit, Mode, Tracking};
 use crate::expire::ExpiryIndex;
+use crate::snapshot::DbSnap;
 use crate::value::Value;
 
 /// What one [`Db::scan_from`] step did.
@@ -51,6 +52,11 @@ pub struct Db {
     /// small queue, direct-mapped by hash (empty unless that policy
     /// evicts here).
     ghost: Vec<u16>,
+    /// The running snapshot's state here, if it has entries pending in
+    /// this db (`snapshot.rs`).
+    pub(crate) snap: Option<Box<DbSnap>>,
+    /// Entries whose snapshot bit equals this are not pending.
+    pub(crate) snap_parity: bool,
 }
 
 /// The caller's view of a `Db` while it holds one of its entries.
@@ -133,6 +139,7 @@ impl Db {
         };
         if !occ.get().is_live(now) {
             let (e, _) = occ.remove();
+            Db::snap_forget(&mut self.snap, self.snap_parity, &e);
             self.volatile -= 1;
             fifo_count(&mut self.fifo_small, aux.tracking, -1, -isize::from(in_fifo_small(&e)));
             aux.stats.expired += 1;
@@ -163,8 +170,24 @@ impl Db {
         }
     }
 
+    /// Before a write to `key`: a running snapshot that still needs its
+    /// current state gets it now.
+    #[inline]
+    fn snap_save_key(&mut self, key: &[u8], now: u64) {
+        if self.snap.is_none() {
+            return;
+        }
+        let hash = self.hasher.hash_one(key);
+        if let Some(e) = self.table.find_mut(hash, |e| e.key() == key) {
+            if e.is_live(now) {
+                Db::snap_save(&mut self.snap, self.snap_parity, &self.tracking, e);
+            }
+        }
+    }
+
     /// Lookup for a command about to write the key: no hit/miss counting.
     pub fn lookup_write(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        self.snap_save_key(key, now);
         let (e, aux) = self.find_live_split(key, now);
         let e = e?;
         aux.tracking.touch(e, now, aux.rng);
@@ -235,6 +258,12 @@ impl Db {
             TableEntry::Occupied(mut occ) => {
                 let e = occ.get_mut();
                 let was_expired = !e.is_live(now);
+                if was_expired {
+                    Db::snap_forget(&mut self.snap, self.snap_parity, e);
+                    e.set_snap_bit(self.snap_parity);
+                } else {
+                    Db::snap_save(&mut self.snap, self.snap_parity, tracking, e);
+                }
                 let old = std::mem::replace(e.value_mut(), value);
                 let old_exp = e.deadline();
                 if !keep_ttl || was_expired {
@@ -286,6 +315,9 @@ impl Db {
                 if bits != 0 {
                     e.set_policy_bits(bits);
                 }
+                if self.snap_parity {
+                    e.set_snap_bit(true);
+                }
                 fifo_count(&mut self.fifo_small, tracking, 1, isize::from(in_fifo_small(&e)));
                 vac.insert(e);
                 if new_exp != 0 {
@@ -302,7 +334,12 @@ impl Db {
     pub fn remove(&mut self, key: &[u8], now: u64) -> Option<Entry> {
         let hash = self.hash(key);
         let occ = self.table.find_entry(hash, |e| e.key() == key).ok()?;
-        let (e, _) = occ.remove();
+        let (mut e, _) = occ.remove();
+        if e.is_live(now) {
+            Db::snap_save(&mut self.snap, self.snap_parity, &self.tracking, &mut e);
+        } else {
+            Db::snap_forget(&mut self.snap, self.snap_parity, &e);
+        }
         fifo_count(
             &mut self.fifo_small,
             &self.tracking,
@@ -338,6 +375,7 @@ impl Db {
     /// Sets or clears the TTL of a live key. Returns false if it is missing.
     pub fn set_expire(&mut self, key: &[u8], expire_at: Option<u64>, now: u64) -> bool {
         let hash = self.hash(key);
+        self.snap_save_key(key, now);
         let Some(e) = self.find_live(key, now) else {
             return false;
         };
@@ -362,7 +400,8 @@ impl Db {
         self.ghost = Vec::new();
         let small = self.fifo_small as isize;
         fifo_count(&mut self.fifo_small, &self.tracking, -(n as isize), -small);
-        self.table = HashTable::new();
+        let table = std::mem::take(&mut self.table);
+        drop(self.snap_orphan(table));
         self.expires = ExpiryIndex::default();
         self.volatile = 0;
         n
@@ -384,6 +423,7 @@ impl Db {
             // time has passed.
             while let Ok(occ) = self.table.find_entry(hash, |e| !e.is_live(now)) {
                 let (e, _) = occ.remove();
+                Db::snap_forget(&mut self.snap, self.snap_parity, &e);
                 self.volatile -= 1;
                 fifo_count(
                     &mut self.fifo_small,
@@ -442,6 +482,11 @@ impl Db {
     #[inline]
     pub(crate) fn bucket(&self, i: usize) -> Option<&Entry> {
         self.table.get_bucket(i)
+    }
+
+    #[inline]
+    pub(crate) fn bucket_mut(&mut self, i: usize) -> Option<&mut Entry> {
+        self.table.get_bucket_mut(i)
     }
 
     /// The expiry index (key hashes of keys with a TTL, some stale), for
@@ -563,6 +608,7 @@ impl Db {
     pub fn take_all(&mut self) -> (HashTable<Entry>, usize) {
         let n = self.table.len();
         let t = std::mem::take(&mut self.table);
+        let t = self.snap_orphan(t).unwrap_or_default();
         self.ghost = Vec::new();
         let small = self.fifo_small as isize;
         fifo_count(&mut self.fifo_small, &self.tracking, -(n as isize), -small);

@@ -13,9 +13,9 @@
 //!
 //! `access` is the eviction policy's per-key word (a millisecond LRU
 //! clock, Redis's LFU counter and decay time, or an insertion time; see
-//! `evict.rs`). `meta` holds the key length (bits 0..27, or `LONG_KEY`
-//! when the length is in the extra word), three bits the eviction policy
-//! may use (bits 27..30) and two flags: `TTL` (a deadline follows the
+//! `evict.rs`). `meta` holds the key length (bits 0..26, or `LONG_KEY`
+//! when the length is in the extra word), the snapshot bit (26), three
+//! bits the eviction policy may use (bits 27..30) and two flags: `TTL` (a deadline follows the
 //! key) and `WIDE` (it takes 8 bytes rather than 6). A key without a TTL
 //! pays nothing for it; setting or clearing one reallocates the block
 //! (the deadline is last, so `realloc` keeps everything before it).
@@ -45,7 +45,11 @@ const TTL: u32 = 1 << 31;
 const WIDE: u32 = 1 << 30;
 const POLICY_SHIFT: u32 = 27;
 const POLICY_MASK: u32 = 0b111 << POLICY_SHIFT;
-const LEN_MASK: u32 = (1 << POLICY_SHIFT) - 1;
+/// The snapshot bit (see `snapshot.rs`): whether this key's state as of
+/// the running snapshot's start has been written (compared with its
+/// db's parity).
+const SNAP: u32 = 1 << 26;
+const LEN_MASK: u32 = SNAP - 1;
 /// Key lengths from this one on are stored in an extra u64 word (small
 /// under test so the tests cover that path).
 #[cfg(not(test))]
@@ -265,6 +269,18 @@ impl Entry {
     pub(crate) fn set_policy_bits(&mut self, bits: u8) {
         let h = self.header_mut();
         h.meta = (h.meta & !POLICY_MASK) | ((u32::from(bits) << POLICY_SHIFT) & POLICY_MASK);
+    }
+
+    /// The snapshot bit (`snapshot.rs`).
+    #[inline]
+    pub(crate) fn snap_bit(&self) -> bool {
+        self.header().meta & SNAP != 0
+    }
+
+    #[inline]
+    pub(crate) fn set_snap_bit(&mut self, on: bool) {
+        let h = self.header_mut();
+        h.meta = if on { h.meta | SNAP } else { h.meta & !SNAP };
     }
 
     fn is_expired(&self, now: u64) -> bool {

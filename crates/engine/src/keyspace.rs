@@ -7,6 +7,7 @@
 //! on keys in different shards never wait for each other.
 
 use parking_lot::{Mutex, MutexGuard};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::clock::Clock;
@@ -57,6 +58,8 @@ pub struct Keyspace {
     databases: usize,
     clock: Arc<dyn Clock>,
     tracking: Arc<Tracking>,
+    /// A snapshot is running (`snapshot.rs`).
+    snapshot_running: AtomicBool,
 }
 
 const CRC16: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_XMODEM);
@@ -82,6 +85,7 @@ impl Keyspace {
             databases,
             clock,
             tracking,
+            snapshot_running: AtomicBool::new(false),
         }
     }
 
@@ -89,6 +93,15 @@ impl Keyspace {
     /// eviction policy and the LFU settings).
     pub fn tracking(&self) -> &Arc<Tracking> {
         &self.tracking
+    }
+
+    pub(crate) fn snapshot_running(&self) -> &AtomicBool {
+        &self.snapshot_running
+    }
+
+    /// Whether a snapshot is being taken.
+    pub fn snapshot_in_progress(&self) -> bool {
+        self.snapshot_running.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn databases(&self) -> usize {

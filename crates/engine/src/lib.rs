@@ -14,6 +14,7 @@ pub mod expire;
 pub mod keyspace;
 pub mod rdb;
 pub mod small_bytes;
+pub mod snapshot;
 pub mod types;
 pub mod value;
 
@@ -22,4 +23,5 @@ pub use db::{Db, DbStats, Entry, ScanStep};
 pub use encoding::{EncodingLimits, Limits};
 pub use evict::{Evicted, EvictionPool, Mode, Policy, Tracking};
 pub use keyspace::{key_slot, Keyspace, Shard, CLUSTER_SLOTS};
+pub use snapshot::{AccessField, RecordFormat, Snapshot, SnapshotStats};
 pub use value::{canonical_i64, Value, ValueType};

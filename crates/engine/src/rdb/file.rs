@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 
-use super::value::{read_value, write_value};
+use super::value::read_value;
 use super::{
     opcodes as op, write_int_string, write_len, write_string, Input, RdbError, Result, CRC64, RDB_VERSION,
     RDB_VERSION_MAX_READ,
@@ -117,30 +117,25 @@ impl<W: Write> FileWriter<W> {
         idle_secs: Option<u64>,
         freq: Option<u8>,
     ) -> std::io::Result<()> {
-        if let Some(ms) = expire_ms {
-            self.buf.push(op::EXPIRETIME_MS);
-            self.buf.extend_from_slice(&ms.to_le_bytes());
-        }
-        if let Some(idle) = idle_secs {
-            self.buf.push(op::IDLE);
-            write_len(&mut self.buf, idle);
-        }
-        if let Some(f) = freq {
-            self.buf.push(op::FREQ);
-            self.buf.push(f);
-        }
-        let compress = self.opts.compression;
-        // rdbSaveObjectType, then the key (rdbSaveStringObject), then the value.
-        let mut body = Vec::new();
-        write_value(&mut body, value, compress);
-        self.buf.push(body[0]);
-        write_string(&mut self.buf, key, compress);
-        self.buf.extend_from_slice(&body[1..]);
+        encode_entry(
+            &mut self.buf,
+            key,
+            value,
+            expire_ms,
+            idle_secs,
+            freq,
+            self.opts.compression,
+        );
         self.flush_buf()
     }
 
-    /// The EOF opcode and the checksum (0 with `rdbchecksum no`); returns
-    /// the stream.
+    /// Bytes already in RDB form (records made by [`encode_entry`] or
+    /// the select/resize opcodes), written as they are.
+    pub fn raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.digest.update(bytes);
+        self.out.write_all(bytes)
+    }
+
     pub fn finish(mut self) -> std::io::Result<W> {
         self.buf.push(op::EOF);
         self.flush_buf()?;
@@ -153,6 +148,47 @@ impl<W: Write> FileWriter<W> {
         self.out.flush()?;
         Ok(self.out)
     }
+}
+
+/// One key's record (rdbSaveKeyValuePair) appended to `buf`: its expiry
+/// (unix ms), LRU idle seconds or LFU counter when given, then type, key
+/// and value.
+pub fn encode_entry(
+    buf: &mut Vec<u8>,
+    key: &[u8],
+    value: &Value,
+    expire_ms: Option<i64>,
+    idle_secs: Option<u64>,
+    freq: Option<u8>,
+    compress: bool,
+) {
+    if let Some(ms) = expire_ms {
+        buf.push(op::EXPIRETIME_MS);
+        buf.extend_from_slice(&ms.to_le_bytes());
+    }
+    if let Some(idle) = idle_secs {
+        buf.push(op::IDLE);
+        write_len(buf, idle);
+    }
+    if let Some(f) = freq {
+        buf.push(op::FREQ);
+        buf.push(f);
+    }
+    // rdbSaveObjectType, then the key (rdbSaveStringObject), then the
+    // value: the type byte is written first and the body after the key.
+    buf.push(super::value::type_of(value));
+    write_string(buf, key, compress);
+    super::value::write_value_body(buf, value, compress);
+}
+
+/// The opcodes that open database `db`'s section: SELECTDB and the
+/// RESIZEDB sizes hint.
+pub fn encode_db_header(buf: &mut Vec<u8>, db: u64, keys: u64, expires: u64) {
+    buf.push(op::SELECTDB);
+    write_len(buf, db);
+    buf.push(op::RESIZEDB);
+    write_len(buf, keys);
+    write_len(buf, expires);
 }
 
 /// One key read from a file.

@@ -24,7 +24,10 @@ mod value;
 use std::io::Read;
 
 pub use double::fmt_17g;
-pub use file::{read_file, write_to_vec, Aux, DbEntries, FileSummary, FileWriter, LoadedEntry, SaveOptions};
+pub use file::{
+    encode_db_header, encode_entry, read_file, write_to_vec, Aux, DbEntries, FileSummary, FileWriter, LoadedEntry,
+    SaveOptions,
+};
 pub use value::{read_value, type_of, write_value};
 
 use crate::encoding::Limits;
