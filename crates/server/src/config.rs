@@ -108,7 +108,7 @@ impl Default for Config {
             maxmemory_policy: larder_engine::Policy::NoEviction,
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
-            save: String::new(),
+            save: "3600 1 300 100 60 10000".into(),
             appendonly: false,
             daemonize: false,
             pidfile: String::new(),

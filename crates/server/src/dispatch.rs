@@ -237,6 +237,14 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         return;
     }
 
+    if server.persist.loading.load(std::sync::atomic::Ordering::Relaxed) && !spec.has(flags::LOADING) {
+        out.error(crate::persist::LOADING);
+        server.count_rejected(out, Some(cmd));
+        client.tx.flag_error();
+        client.finish_command(out, reply_start);
+        return;
+    }
+
     if client.tx.in_multi() && !crate::commands::multi::runs_in_multi(spec) {
         crate::commands::multi::queue(server, client, out, args, cmd);
         client.note_command(spec.name);
@@ -259,6 +267,24 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
             client.finish_command(out, reply_start);
             return;
         }
+    }
+
+    // A failed background save stops writes (and PING, as in Redis).
+    if (spec.has(flags::WRITE) || spec.name == "ping" || exec_writes(spec, client))
+        && server.persist.writes_denied(server)
+    {
+        if spec.name == "exec" {
+            crate::commands::multi::discard_transaction(server, client);
+            out.error(&format!(
+                "-EXECABORT Transaction discarded because of: {}",
+                &crate::persist::MISCONF[1..]
+            ));
+        } else {
+            out.error(crate::persist::MISCONF);
+        }
+        server.count_rejected(out, Some(cmd));
+        client.finish_command(out, reply_start);
+        return;
     }
 
     let ks = &server.keyspace;
@@ -297,6 +323,11 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
     server.count_call(out, cmd, usec);
     client.note_command(spec.name);
     client.finish_command(out, reply_start);
+}
+
+/// Whether `spec` is an EXEC whose queue holds a write.
+fn exec_writes(spec: &CommandSpec, client: &Client) -> bool {
+    spec.name == "exec" && client.tx.queue.as_ref().is_some_and(|q| q.flags & flags::WRITE != 0)
 }
 
 /// Runs a command's handler with its locks already held (by `run`, or

@@ -19,6 +19,7 @@ pub mod evict;
 pub mod glob;
 pub mod log;
 pub mod net;
+pub mod persist;
 pub mod server;
 pub mod stats;
 pub mod util;

@@ -54,6 +54,7 @@ fn main() {
     }
     tracing::info!("Server initialized, port={}, io-threads={}", cfg.port, cfg.io_threads);
     let server = Server::new(cfg);
+    larder_server::persist::start_loading(&server);
     if let Err(e) = net::run(server) {
         tracing::warn!("{e:#}");
         eprintln!("{e:#}");

@@ -204,19 +204,34 @@ pub fn run(server: Arc<Server>) -> anyhow::Result<()> {
         tracing::info!("Ready to accept connections tcp");
 
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        let shutdown = server.shutdown.notified();
-        tokio::pin!(shutdown);
-        if server.shutting_down.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {
-                tracing::warn!("Received SIGINT scheduling shutdown...");
+        loop {
+            let shutdown = server.shutdown.notified();
+            tokio::pin!(shutdown);
+            if server.shutting_down.load(Ordering::SeqCst) {
+                return Ok(());
             }
-            _ = term.recv() => {
-                tracing::warn!("Received SIGTERM scheduling shutdown...");
+            let signal = tokio::select! {
+                _ = tokio::signal::ctrl_c() => {
+                    tracing::warn!("Received SIGINT scheduling shutdown...");
+                    "SIGINT"
+                }
+                _ = term.recv() => {
+                    tracing::warn!("Received SIGTERM scheduling shutdown...");
+                    "SIGTERM"
+                }
+                _ = &mut shutdown => break,
+            };
+            // A signal saves as SHUTDOWN does (SHUTDOWN saved already).
+            let srv = server.clone();
+            let ok = tokio::task::spawn_blocking(move || crate::persist::prepare_shutdown(&srv, false, false, false))
+                .await
+                .unwrap_or(false);
+            if ok {
+                break;
             }
-            _ = &mut shutdown => {}
+            tracing::warn!(
+                "{signal} received but errors trying to shut down the server, check the logs for more information"
+            );
         }
         server.request_shutdown();
         anyhow::Ok(())

@@ -70,6 +70,10 @@ pub struct Server {
     pub eviction: crate::evict::Eviction,
     /// Keys WATCHed by clients (MULTI/EXEC).
     pub watches: crate::commands::multi::Watches,
+    /// RDB saves, save points, loading (`persist.rs`).
+    pub persist: crate::persist::Persistence,
+    /// This server's own handle, for work handed to other threads.
+    me: std::sync::Weak<Server>,
 }
 
 impl Server {
@@ -92,7 +96,9 @@ impl Server {
         encoding_limits.set(&config.encoding_limits());
         let eviction = crate::evict::Eviction::default();
         eviction.configure(&config, &keyspace, None);
-        Arc::new(Server {
+        Arc::new_cyclic(|me| Server {
+            me: me.clone(),
+            persist: crate::persist::Persistence::new(start_ms / 1000),
             config: RwLock::new(config),
             keyspace,
             encoding_limits,
@@ -212,8 +218,17 @@ impl Server {
         self.unpaused.notify_waiters();
     }
 
-    /// Periodic work (Redis's serverCron): active expiry, ops/sec samples.
+    /// This server as an `Arc` (None only while it is being dropped).
+    pub fn arc(&self) -> Option<Arc<Server>> {
+        self.me.upgrade()
+    }
+
+    /// Periodic work (Redis's serverCron): active expiry, ops/sec samples,
+    /// save points.
     pub fn cron(&self) {
+        if let Some(me) = self.arc() {
+            crate::persist::cron(&me);
+        }
         if self.active_expire_enabled.load(Ordering::Relaxed) {
             self.keyspace.active_expire(256);
         }

@@ -336,13 +336,17 @@ fn time_reply() {
 
 #[test]
 fn shutdown_arguments() {
-    let mut srv = TestServer::start(&[]);
+    let mut srv = TestServer::start(&["--enable-protected-configs", "yes"]);
     let mut raw = srv.raw();
     assert_eq!(raw.cmd(&["SHUTDOWN", "ABORT"]), "-ERR No shutdown in progress.\r\n");
     assert_eq!(raw.cmd(&["SHUTDOWN", "NOSAVE", "SAVE"]), "-ERR syntax error\r\n");
     assert_eq!(raw.cmd(&["SHUTDOWN", "SAVE", "ABORT"]), "-ERR syntax error\r\n");
     assert_eq!(raw.cmd(&["SHUTDOWN", "FOO"]), "-ERR syntax error\r\n");
-    // There is no RDB persistence: SAVE must fail rather than pretend.
+    // A save that fails (the directory is gone) keeps the server up.
+    let gone = srv.dir.join("gone");
+    std::fs::create_dir_all(&gone).unwrap();
+    assert_eq!(raw.cmd(&["CONFIG", "SET", "dir", gone.to_str().unwrap()]), "+OK\r\n");
+    std::fs::remove_dir_all(&gone).unwrap();
     assert_eq!(
         raw.cmd(&["SHUTDOWN", "SAVE"]),
         "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
@@ -355,16 +359,23 @@ fn shutdown_arguments() {
 }
 
 #[test]
-fn shutdown_with_save_points_needs_nosave() {
-    let mut srv = TestServer::start(&["--save", "3600 1"]);
+fn shutdown_with_save_points_saves_or_stays_up() {
+    let mut srv = TestServer::start(&["--save", "3600 1", "--enable-protected-configs", "yes"]);
     let mut raw = srv.raw();
+    let dir = srv.dir.clone();
+    let gone = dir.join("gone");
+    std::fs::create_dir_all(&gone).unwrap();
+    assert_eq!(raw.cmd(&["CONFIG", "SET", "dir", gone.to_str().unwrap()]), "+OK\r\n");
+    std::fs::remove_dir_all(&gone).unwrap();
     assert_eq!(
         raw.cmd(&["SHUTDOWN"]),
         "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
     );
-    raw.send(b"*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n");
+    assert_eq!(raw.cmd(&["CONFIG", "SET", "dir", dir.to_str().unwrap()]), "+OK\r\n");
+    raw.send(b"*1\r\n$8\r\nSHUTDOWN\r\n");
     assert!(raw.is_closed());
     assert_eq!(srv.wait_exit(10), Some(0));
+    assert!(dir.join("dump.rdb").exists());
 }
 
 #[test]

@@ -748,7 +748,13 @@ fn flushall(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     };
     let dbs = ctx.server.keyspace.databases();
     let removed = flush_dbs(ctx, 0..dbs, lazy);
-    ctx.dirty(removed as u64 + 1);
+    ctx.dirty(removed as u64);
+    // With save points set, Redis saves the now empty dataset at once
+    // (flushAllDataAndResetRDB).
+    if !ctx.server.config.read().save.is_empty() {
+        crate::persist::save_flushed(ctx.server);
+    }
+    ctx.dirty(1);
     ctx.out.ok();
 }
 

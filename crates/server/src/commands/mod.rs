@@ -14,6 +14,7 @@ pub mod keyspace;
 pub mod list;
 pub mod memory;
 pub mod multi;
+pub mod persist;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -439,6 +440,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         memory::COMMANDS,
         dump::COMMANDS,
         multi::COMMANDS,
+        persist::COMMANDS,
     ]
     .into_iter()
     .flatten()

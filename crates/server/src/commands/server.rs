@@ -71,20 +71,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("server", "2.6.0", "Return the current server time", "O(1)")
         .tips(&["nondeterministic_output"]),
     CommandSpec::new(
-        "lastsave",
-        1,
-        LOADING | STALE | FAST,
-        acl::ADMIN | acl::FAST | acl::DANGEROUS,
-        lastsave,
-    )
-    .doc(
-        "server",
-        "1.0.0",
-        "Get the UNIX time stamp of the last successful save to disk",
-        "O(1)",
-    )
-    .tips(&["nondeterministic_output"]),
-    CommandSpec::new(
         "shutdown",
         -1,
         ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
@@ -517,15 +503,7 @@ fn info_memory(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
 
 fn info_persistence(server: &Server, out: &mut String) {
     out.push_str("# Persistence\r\n");
-    field!(out, "loading", "0");
-    field!(out, "async_loading", "0");
-    field!(out, "rdb_changes_since_last_save", "{}", server.dirty());
-    field!(out, "rdb_bgsave_in_progress", "0");
-    field!(out, "rdb_last_save_time", "{}", server.start_ms / 1000);
-    field!(out, "rdb_saves", "0");
-    field!(out, "aof_enabled", "0");
-    field!(out, "aof_rewrite_in_progress", "0");
-    field!(out, "aof_rewrite_scheduled", "0");
+    crate::persist::info(server, out);
 }
 
 fn info_stats(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
@@ -735,12 +713,6 @@ fn time(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     ctx.out.bulk_str(&(us % 1_000_000).to_string());
 }
 
-/// LASTSAVE: like Redis before its first save, the server's start time
-/// (Larder never saves yet).
-fn lastsave(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
-    ctx.out.integer((ctx.server.start_ms / 1000) as i64);
-}
-
 fn shutdown(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let (mut nosave, mut save, mut force, mut abort, mut any) = (false, false, false, false, false);
     for a in &args[1..] {
@@ -771,14 +743,9 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         return;
     }
     tracing::warn!("User requested shutdown...");
-    let save_points = !ctx.server.config.read().save.is_empty();
-    if save || (save_points && !nosave) {
-        tracing::warn!("Error trying to save the DB: Larder has no RDB persistence yet.");
-        if !force {
-            tracing::warn!("Errors trying to shut down the server. Check the logs for more information.");
-            ctx.out.error("Errors trying to SHUTDOWN. Check logs.");
-            return;
-        }
+    if !crate::persist::prepare_shutdown(ctx.server, save, nosave, force) {
+        ctx.out.error("Errors trying to SHUTDOWN. Check logs.");
+        return;
     }
     ctx.server.request_shutdown();
     ctx.client.close_after_reply = true;
