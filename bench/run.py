@@ -142,10 +142,10 @@ def cmd_out(args):
 class Server:
     """A redis-server or larder-server process on a free loopback port."""
 
-    def __init__(self, kind, cpus=None, threads=None):
+    def __init__(self, kind, cpus=None, threads=None, dir=None):
         self.kind = kind  # "redis" or "larder"
         self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix=f"bench-{kind}-")
+        self.dir = dir or tempfile.mkdtemp(prefix=f"bench-{kind}-")
         binary = "redis-server" if kind == "redis" else LARDER_BIN
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", self.dir]
@@ -154,17 +154,20 @@ class Server:
         if cpus is not None:
             args = ["taskset", "-c", cpus] + args
         self.args = args
+        started = time.time()
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 15
+        deadline = time.time() + 120
         while time.time() < deadline:
             try:
+                # -LOADING while a dump.rdb in `dir` loads.
                 if self.cmd("PING") == "PONG":
+                    self.ready_s = time.time() - started
                     return
             except OSError:
                 pass
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{kind} exited at start: {' '.join(args)}")
-            time.sleep(0.05)
+            time.sleep(0.005)
         raise RuntimeError(f"{kind} did not start")
 
     @property
@@ -205,7 +208,7 @@ class Server:
             return cmd_out(["redis-server", "--version"])
         return cmd_out([LARDER_BIN, "--version"])
 
-    def stop(self):
+    def stop(self, keep_dir=False):
         try:
             self.cmd("SHUTDOWN", "NOSAVE")
         except OSError:
@@ -215,7 +218,30 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not keep_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def pss(self):
+        """Proportional set size of the server and its children (Redis's
+        fork child): shared pages counted once in total."""
+        total = 0
+        pids = [self.proc.pid]
+        try:
+            for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
+                with open(f"/proc/{self.proc.pid}/task/{tid}/children") as f:
+                    pids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1]) * 1024
+                            break
+            except OSError:
+                pass
+        return total
 
 
 def encode(args):
@@ -549,7 +575,139 @@ def section_expiry(ctx):
     return out
 
 
-SECTIONS = {"throughput": section_throughput, "memory": section_memory, "expiry": section_expiry}
+# --------------------------------------------------------------------------
+# Persistence: memory and latency during BGSAVE, load time
+# --------------------------------------------------------------------------
+
+PERSIST_KEYS = {"full": 1_000_000, "quick": 200_000}
+PERSIST_VALUE = 100
+PERSIST_REQUESTS = {"full": 300_000, "quick": 60_000}
+PERSIST_ROUNDS = {"full": 2, "quick": 1}
+
+
+def load_values(n, size):
+    value = b"v" * size
+    for i in range(n):
+        key = b"key:%d" % i
+        yield b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, size, value)
+
+
+def write_load(s, n, requests):
+    """redis-benchmark SET over the loaded keys: (rps, p50 ms, p99 ms)."""
+    args = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(s.port), "-c", str(CLIENTS), "-n", str(requests),
+            "-d", str(PERSIST_VALUE), "-r", str(n), "-t", "set", "--csv"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=900).stdout
+    row = parse_csv(out).get("SET", {})
+    return row.get("rps"), row.get("p50"), row.get("p99")
+
+
+def wait_no_bgsave(s):
+    for _ in range(60_000):
+        if s.info("persistence").get("rdb_bgsave_in_progress") == "0":
+            return
+        time.sleep(0.01)
+
+
+def persist_once(kind, n, requests, rdb_file):
+    import threading
+    s = Server(kind)
+    try:
+        pipeline(s.port, load_values(n, PERSIST_VALUE))
+        time.sleep(0.5)
+        dataset = s.used_memory()
+        idle = write_load(s, n, requests)
+        time.sleep(0.5)
+        base = s.pss()
+        stop = threading.Event()
+        peak = [base]
+        saves = [0]
+
+        def keeper():
+            # Keeps a BGSAVE running for the whole write load and samples
+            # the memory of the server and its children every 10 ms.
+            while not stop.is_set():
+                if s.info("persistence").get("rdb_bgsave_in_progress") == "0":
+                    if s.cmd("BGSAVE") in ("Background saving started",):
+                        saves[0] += 1
+                peak[0] = max(peak[0], s.pss())
+                time.sleep(0.01)
+
+        t = threading.Thread(target=keeper)
+        t.start()
+        while saves[0] == 0:
+            time.sleep(0.005)
+        during = write_load(s, n, requests)
+        stop.set()
+        t.join()
+        wait_no_bgsave(s)
+        info = s.info("persistence")
+        out = {"dataset": dataset, "base_pss": base, "peak_pss": peak[0], "extra": peak[0] - base,
+               "extra_share": (peak[0] - base) / dataset, "saves": saves[0],
+               "cow_info": int(info.get("rdb_last_cow_size", 0)),
+               "idle_rps": idle[0], "idle_p50": idle[1], "idle_p99": idle[2],
+               "bgsave_rps": during[0], "bgsave_p50": during[1], "bgsave_p99": during[2]}
+        if kind == "redis" and rdb_file is not None and not os.path.exists(rdb_file):
+            s.cmd("SAVE")
+            shutil.copy(os.path.join(s.dir, "dump.rdb"), rdb_file)
+    finally:
+        s.stop()
+    return out
+
+
+def load_time(kind, rdb_file):
+    d = tempfile.mkdtemp(prefix=f"bench-load-{kind}-")
+    shutil.copy(rdb_file, os.path.join(d, "dump.rdb"))
+    s = Server(kind, dir=d)
+    try:
+        return s.ready_s, s.cmd("DBSIZE")
+    finally:
+        s.stop()
+
+
+def section_persistence(ctx):
+    mode = ctx["mode"]
+    n, requests = PERSIST_KEYS[mode], PERSIST_REQUESTS[mode]
+    rdb_dir = tempfile.mkdtemp(prefix="bench-rdb-")
+    rdb_file = os.path.join(rdb_dir, "dump.rdb")
+    runs = {"redis": [], "larder": []}
+    loads = {"redis": [], "larder": []}
+    try:
+        for r in range(PERSIST_ROUNDS[mode]):
+            for kind in ("redis", "larder"):
+                log(f"persistence round {r + 1}, {kind}")
+                x = persist_once(kind, n, requests, rdb_file)
+                runs[kind].append(x)
+                log(f"  extra memory during BGSAVE {x['extra'] / 1e6:.1f} MB = {x['extra_share'] * 100:.1f}% of "
+                    f"{x['dataset'] / 1e6:.0f} MB ({x['saves']} saves); SET p99 idle {x['idle_p99']} ms, "
+                    f"during BGSAVE {x['bgsave_p99']} ms")
+            for kind in ("redis", "larder"):
+                secs, keys = load_time(kind, rdb_file)
+                loads[kind].append(secs)
+                log(f"  load of {keys} keys from Redis's file: {kind} {secs:.2f} s")
+    finally:
+        shutil.rmtree(rdb_dir, ignore_errors=True)
+    out = {"keys": n, "value": PERSIST_VALUE, "requests": requests}
+    for kind in ("redis", "larder"):
+        rs = runs[kind]
+        med = lambda k: statistics.median(x[k] for x in rs if x[k] is not None)  # noqa: E731
+        out[kind] = {k: med(k) for k in ("dataset", "extra", "extra_share", "idle_p99", "bgsave_p99", "idle_rps",
+                                         "bgsave_rps", "cow_info", "saves")}
+        out[kind]["load_s"] = statistics.median(loads[kind])
+        out[kind]["p99_ratio"] = out[kind]["bgsave_p99"] / out[kind]["idle_p99"]
+    ctx["commands"]["persistence"] = [
+        f"SET key:<n> <{PERSIST_VALUE} bytes>   ({n:,} keys, pipelined)",
+        f"redis-benchmark -c {CLIENTS} -n {requests:,} -d {PERSIST_VALUE} -r {n} -t set   (idle, then again while a "
+        "BGSAVE is always running: a thread restarts it when one ends)",
+        "extra memory = peak PSS (/proc/<pid>/smaps_rollup) of the server and its children during the BGSAVE load "
+        "minus PSS before it, sampled every 10 ms; share = extra / used_memory of the dataset",
+        "load time: a server started on the dump.rdb Redis saved of that dataset, until PING answers PONG "
+        "(-LOADING before)",
+    ]
+    return out
+
+
+SECTIONS = {"throughput": section_throughput, "memory": section_memory, "expiry": section_expiry,
+            "persistence": section_persistence}
 
 
 # --------------------------------------------------------------------------
@@ -604,6 +762,10 @@ def write_report(ctx, res):
     L.append("")
     L.append("![chart](benchmarks.png)")
     L.append("")
+    for name, date in ctx.get("carried", {}).items():
+        L.append(f"- The {name} section is from the run of {date} (not rerun this time).")
+    if ctx.get("carried"):
+        L.append("")
     if "throughput" in res:
         L.append("## Throughput and latency (redis-benchmark)")
         L.append("")
@@ -667,6 +829,36 @@ def write_report(ctx, res):
         L.append("")
         L.append("```")
         L.extend(ctx["commands"].get("expiry", []))
+        L.append("```")
+        L.append("")
+    if "persistence" in res:
+        p = res["persistence"]
+        rd, ld = p["redis"], p["larder"]
+        L.append("## Persistence: BGSAVE and loading")
+        L.append("")
+        L.append(f"{p['keys']:,} keys with {p['value']}-byte values; a write load (SET on random keys of the "
+                 f"dataset, {CLIENTS} clients) first idle, then while a BGSAVE is always running. Redis forks "
+                 "a child that shares the parent's pages copy-on-write; Larder snapshots in a thread of its own "
+                 "and saves a key's old value only when a write reaches it first. Medians of "
+                 f"{PERSIST_ROUNDS[ctx['mode']]} round(s).")
+        L.append("")
+        L.append("| | Redis | Larder |")
+        L.append("|---|---:|---:|")
+        L.append(f"| dataset (used_memory) | {rd['dataset'] / 1e6:.0f} MB | {ld['dataset'] / 1e6:.0f} MB |")
+        L.append(f"| extra memory during BGSAVE (peak PSS) | {rd['extra'] / 1e6:.1f} MB | {ld['extra'] / 1e6:.1f} MB |")
+        L.append(f"| extra / dataset | {rd['extra_share'] * 100:.1f}% | {ld['extra_share'] * 100:.1f}% |")
+        L.append(f"| INFO rdb_last_cow_size | {rd['cow_info'] / 1e6:.1f} MB | {ld['cow_info'] / 1e6:.1f} MB |")
+        L.append(f"| BGSAVEs during the load | {rd['saves']:.0f} | {ld['saves']:.0f} |")
+        L.append(f"| SET ops/s idle | {fmt(rd['idle_rps'])} | {fmt(ld['idle_rps'])} |")
+        L.append(f"| SET ops/s during BGSAVE | {fmt(rd['bgsave_rps'])} | {fmt(ld['bgsave_rps'])} |")
+        L.append(f"| SET p99 idle | {rd['idle_p99']:.3f} ms | {ld['idle_p99']:.3f} ms |")
+        L.append(f"| SET p99 during BGSAVE | {rd['bgsave_p99']:.3f} ms | {ld['bgsave_p99']:.3f} ms |")
+        L.append(f"| p99 during / idle | {rd['p99_ratio']:.2f} | {ld['p99_ratio']:.2f} |")
+        L.append(f"| load of Redis's dump.rdb ({p['keys']:,} keys) until PONG | {rd['load_s']:.2f} s | "
+                 f"{ld['load_s']:.2f} s |")
+        L.append("")
+        L.append("```")
+        L.extend(ctx["commands"].get("persistence", []))
         L.append("```")
         L.append("")
     L.append("## Goals (from issue 3; reported, not asserted)")
@@ -830,6 +1022,19 @@ def main():
         print(json.dumps(res, indent=1))
         return
     os.makedirs(DOCS, exist_ok=True)
+    # Sections not run this time keep their previous figures (the report
+    # says from which run).
+    ctx["carried"] = {}
+    try:
+        with open(os.path.join(DOCS, "benchmarks.json")) as f:
+            old = json.load(f)
+        for name, data in old.get("results", {}).items():
+            if name not in res and name in SECTIONS:
+                res[name] = data
+                ctx["carried"][name] = old["context"].get("carried", {}).get(name, old["context"].get("date", "?"))
+                ctx["commands"][name] = old["context"].get("commands", {}).get(name, [])
+    except (OSError, ValueError, KeyError):
+        pass
     with open(os.path.join(DOCS, "benchmarks.json"), "w") as f:
         json.dump({"context": {k: v for k, v in ctx.items()}, "results": res}, f, indent=1)
     write_report(ctx, res)
