@@ -1,0 +1,322 @@
+//! The append-only file, as Redis 7's multi-part AOF: files, not command
+//! execution. Nothing here runs a command; the caller feeds loaded
+//! commands to its dispatcher and appends the commands it applied.
+//!
+//! Layout: the AOF directory (`dir/appenddirname`, default
+//! `appendonlydir`) holds a manifest `{appendfilename}.manifest`, at most
+//! one base `{appendfilename}.{seq}.base.rdb` (or `.base.aof` without the
+//! RDB preamble), and incr files `{appendfilename}.{seq}.incr.aof` of
+//! commands in RESP. See [`manifest`], [`load`], [`writer`].
+//!
+//! # How the server uses it
+//!
+//! **Start-up** (Redis's `loadDataFromDisk` + `aofOpenIfNeededOnServerStart`):
+//!
+//! ```ignore
+//! let dir = config.dir.join(&config.appenddirname);
+//! let manifest = Manifest::load(&dir, &config.appendfilename)?;   // ManifestError: log_lines(), exit(1)
+//! let summary = load::load_files(&dir, &manifest, LoadOptions { load_truncated }, &mut sink)?;
+//! //   sink.rdb(name, reader)   -> larder_engine::rdb::read_file(reader, ...)
+//! //   sink.command(name, argv) -> run as the AOF client (MULTI queues until EXEC)
+//! let aof = Aof::open(cfg, manifest, &summary, |tmp_path| write_snapshot(tmp_path))?;
+//! ```
+//!
+//! **Each write command**, while the shard locks of the write are still
+//! held (so the log order of writes to one key is their apply order):
+//! `let off = aof.writer().append(Some(db), &argv);` (or `append_many` for
+//! a MULTI/EXEC block), then, with `appendfsync always`, reply only after
+//! `aof.writer().wait_durable(off)` (or `wait_durable_async`). While
+//! `aof.writer().write_error()` is `Some`, Redis refuses writes with
+//! `-MISCONF Errors writing to the AOF file: <message>`.
+//!
+//! **BGREWRITEAOF** (Redis's `rewriteAppendOnlyFileBackground` and
+//! `backgroundRewriteDoneHandler`):
+//!
+//! 1. With every shard locked (no write in flight), `aof.begin_rewrite()`:
+//!    a new incr file is created and put in the manifest, and the writer
+//!    switches to it; then take the snapshot view (same locked point).
+//!    Everything before the switch is in the snapshot, everything after
+//!    in the new incr.
+//! 2. Write the snapshot (RDB with `aof-use-rdb-preamble yes`) to the
+//!    temporary path `begin_rewrite` returned, fsync it.
+//! 3. `aof.finish_rewrite(&tmp)`: it becomes the new base, the old base
+//!    and incrs become history, the manifest is persisted, history files
+//!    are deleted. On failure, `aof.abort_rewrite(&tmp)`.
+//!
+//! **Shutdown**: `aof.shutdown()` flushes and fsyncs.
+
+pub mod load;
+pub mod manifest;
+pub mod writer;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use parking_lot::Mutex;
+
+pub use load::{
+    load_files, load_single_file, CommandReader, LoadError, LoadOptions, LoadSink, LoadStatus, LoadSummary,
+};
+pub use manifest::{AofInfo, FileType, Manifest, ManifestError};
+pub use writer::{open_incr, AofWriter, FsyncPolicy, Progress, Rotation, Sizes, WriteError, WriterOptions};
+
+/// What [`Aof`] needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct AofConfig {
+    /// The AOF directory: `dir` joined with `appenddirname`.
+    pub dir: PathBuf,
+    /// `appendfilename`.
+    pub aof_filename: String,
+    /// `aof-use-rdb-preamble`: the base is an RDB file (`.base.rdb`).
+    pub use_rdb_preamble: bool,
+    pub writer: WriterOptions,
+}
+
+/// The live AOF: the manifest and the writer of its last incr file.
+pub struct Aof {
+    cfg: AofConfig,
+    manifest: Mutex<Manifest>,
+    writer: AofWriter,
+    /// Serialises rewrites' manifest changes; the last rewrite's switch
+    /// to a new incr.
+    rewrite: Mutex<Option<Rotation>>,
+}
+
+impl Aof {
+    /// Opens the AOF for appending after loading (Redis's
+    /// `aofOpenIfNeededOnServerStart`): creates the directory if missing;
+    /// with no base and no incr (an empty dataset) writes a base first,
+    /// through `write_base(path)` (the caller writes a snapshot of its
+    /// dataset to `path`); reopens the last incr or creates the first;
+    /// persists the manifest; starts the writer with the load's sizes.
+    pub fn open(
+        cfg: AofConfig,
+        mut manifest: Manifest,
+        summary: &LoadSummary,
+        write_base: impl FnOnce(&Path) -> io::Result<()>,
+    ) -> io::Result<Aof> {
+        fs::create_dir_all(&cfg.dir)
+            .inspect_err(|e| tracing::warn!("Can't open or create append-only dir {}: {e}", cfg.dir.display()))?;
+        let mut base_size = summary.base_size;
+        let mut current_size = summary.total_size;
+        let had_incrs = !manifest.incrs.is_empty();
+        if manifest.base.is_none() && !had_incrs {
+            let name = manifest.new_base_file(cfg.use_rdb_preamble);
+            let tmp = cfg.dir.join(format!("temp-rewriteaof-{}.aof", std::process::id()));
+            let res = write_base(&tmp).and_then(|_| fs::rename(&tmp, cfg.dir.join(&name)));
+            if let Err(e) = res {
+                let _ = fs::remove_file(&tmp);
+                tracing::warn!("Write error writing append only file on disk: {e}");
+                return Err(e);
+            }
+            tracing::info!("Creating AOF base file {name} on server start");
+            base_size = fs::metadata(cfg.dir.join(&name)).map(|m| m.len()).unwrap_or(0);
+            current_size = base_size;
+        }
+        let incr = manifest.last_incr_file_or_new();
+        let file = open_incr(&cfg.dir.join(&incr), false)
+            .inspect_err(|e| tracing::warn!("Can't open the append-only file {incr}: {e}"))?;
+        manifest.persist(&cfg.dir)?;
+        let writer = AofWriter::open(
+            file,
+            &incr,
+            cfg.writer,
+            Sizes {
+                current_size,
+                base_size,
+                incr_size: 0,
+            },
+        )?;
+        if had_incrs {
+            tracing::info!("Opening AOF incr file {incr} on server start");
+        } else {
+            tracing::info!("Creating AOF incr file {incr} on server start");
+        }
+        Ok(Aof {
+            cfg,
+            manifest: Mutex::new(manifest),
+            writer,
+            rewrite: Mutex::new(None),
+        })
+    }
+
+    pub fn writer(&self) -> &AofWriter {
+        &self.writer
+    }
+
+    /// A copy of the current manifest.
+    pub fn manifest(&self) -> Manifest {
+        self.manifest.lock().clone()
+    }
+
+    pub fn config(&self) -> &AofConfig {
+        &self.cfg
+    }
+
+    /// Starts a rewrite (Redis's `openNewIncrAofForAppend`): a new incr
+    /// file is created and persisted in the manifest, and the writer
+    /// switches to it at this point of the stream. Returns the path the
+    /// new base should be written to. Call with no write in flight (every
+    /// shard locked) and take the snapshot at that same point.
+    pub fn begin_rewrite(&self) -> io::Result<PathBuf> {
+        let mut switch_at = self.rewrite.lock();
+        let mut temp = self.manifest.lock().clone();
+        let name = temp.new_incr_file();
+        let file = open_incr(&self.cfg.dir.join(&name), true)
+            .inspect_err(|e| tracing::warn!("Can't open the append-only file {name}: {e}"))?;
+        temp.persist(&self.cfg.dir)?;
+        tracing::info!("Creating AOF incr file {name} on background rewrite");
+        *switch_at = Some(self.writer.rotate(file, &name));
+        *self.manifest.lock() = temp;
+        Ok(self.cfg.dir.join(manifest::temp_rewrite_file_name(std::process::id())))
+    }
+
+    /// Completes a rewrite whose base was written to `tmp`
+    /// (Redis's `backgroundRewriteDoneHandler`): renames it to a new base
+    /// name, turns the old base and the incrs before the current one into
+    /// history, persists the manifest, then deletes the history files.
+    /// On error the manifest is unchanged and the temp file removed.
+    pub fn finish_rewrite(&self, tmp: &Path) -> io::Result<()> {
+        let switch_at = self.rewrite.lock();
+        // The sizes below need the writer on the new incr (errors are the
+        // writer's to report).
+        if let Some(r) = *switch_at {
+            let _ = self.writer.wait_rotated(r);
+        }
+        let mut temp = self.manifest.lock().clone();
+        let base = temp.new_base_file(self.cfg.use_rdb_preamble);
+        let base_path = self.cfg.dir.join(&base);
+        if let Err(e) = fs::rename(tmp, &base_path) {
+            tracing::warn!(
+                "Error trying to rename the temporary AOF base file {} into {}: {e}",
+                tmp.display(),
+                base_path.display()
+            );
+            let _ = fs::remove_file(tmp);
+            return Err(e);
+        }
+        tracing::info!(
+            "Successfully renamed the temporary AOF base file {} into {base}",
+            tmp.display()
+        );
+        temp.mark_rewritten_incrs_as_history(true);
+        if let Err(e) = temp.persist(&self.cfg.dir) {
+            let _ = fs::remove_file(&base_path);
+            return Err(e);
+        }
+        let base_size = fs::metadata(&base_path).map(|m| m.len()).unwrap_or(0);
+        self.writer.reset_selected_db();
+        self.writer.rewrite_done(base_size);
+        let mut m = self.manifest.lock();
+        *m = temp;
+        // History deletion failures do not fail the rewrite.
+        let _ = m.delete_history(&self.cfg.dir);
+        tracing::info!("Background AOF rewrite finished successfully");
+        Ok(())
+    }
+
+    /// A failed rewrite: removes the temp base. The incr opened by
+    /// `begin_rewrite` stays (Redis keeps it; the next rewrite covers it).
+    pub fn abort_rewrite(&self, tmp: &Path) {
+        let _ = fs::remove_file(tmp);
+        tracing::warn!("Background AOF rewrite terminated with error");
+    }
+
+    /// Flushes and fsyncs everything appended and stops the writer.
+    pub fn shutdown(&self) -> Result<(), WriteError> {
+        self.writer.shutdown()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Collect(Vec<Vec<Vec<u8>>>, usize);
+
+    impl LoadSink for Collect {
+        type Error = String;
+        fn rdb(&mut self, _: &str, r: &mut dyn io::Read) -> Result<(), String> {
+            let mut v = Vec::new();
+            r.read_to_end(&mut v).map_err(|e| e.to_string())?;
+            self.1 += 1;
+            Ok(())
+        }
+        fn command(&mut self, _: &str, argv: Vec<Vec<u8>>) -> Result<(), String> {
+            self.0.push(argv);
+            Ok(())
+        }
+    }
+
+    fn cfg(dir: &Path) -> AofConfig {
+        AofConfig {
+            dir: dir.to_path_buf(),
+            aof_filename: "appendonly.aof".into(),
+            use_rdb_preamble: false,
+            writer: WriterOptions {
+                fsync: FsyncPolicy::Always,
+                timestamps: false,
+            },
+        }
+    }
+
+    fn load(dir: &Path) -> (Manifest, LoadSummary, Vec<Vec<Vec<u8>>>) {
+        let m = Manifest::load(dir, "appendonly.aof").unwrap();
+        let mut c = Collect(Vec::new(), 0);
+        let s = load_files(dir, &m, LoadOptions::default(), &mut c).unwrap();
+        (m, s, c.0)
+    }
+
+    #[test]
+    fn start_append_rewrite_restart() {
+        let dir = std::env::temp_dir().join(format!("larder-aof-facade-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let (m, s, _) = load(&dir);
+        assert_eq!(s.status, LoadStatus::NotExist);
+        // First start: an (empty) AOF base is written, then incr 1.
+        let aof = Aof::open(cfg(&dir), m, &s, |p| fs::write(p, b"")).unwrap();
+        assert_eq!(
+            aof.manifest().to_text(),
+            "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+        );
+        let o = aof.writer().append(Some(0), &["set", "a", "1"]);
+        aof.writer().wait_durable(o).unwrap();
+        // Rewrite: the base holds `a`, `b` goes to the new incr.
+        let tmp = aof.begin_rewrite().unwrap();
+        let o = aof.writer().append(Some(0), &["set", "b", "2"]);
+        aof.writer().wait_durable(o).unwrap();
+        fs::write(
+            &tmp,
+            b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n",
+        )
+        .unwrap();
+        aof.finish_rewrite(&tmp).unwrap();
+        assert_eq!(
+            aof.manifest().to_text(),
+            "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+        );
+        assert!(!dir.join("appendonly.aof.1.incr.aof").exists());
+        assert!(!dir.join("appendonly.aof.1.base.aof").exists());
+        let sizes = aof.writer().sizes();
+        aof.shutdown().unwrap();
+        let base_len = fs::metadata(dir.join("appendonly.aof.2.base.aof")).unwrap().len();
+        let incr_len = fs::metadata(dir.join("appendonly.aof.2.incr.aof")).unwrap().len();
+        assert_eq!(sizes.base_size, base_len);
+        assert_eq!(sizes.current_size, base_len + incr_len);
+
+        // Restart: load base + incr, reopen incr 2 for appending.
+        let (m, s, cmds) = load(&dir);
+        assert_eq!(s.total_size, base_len + incr_len);
+        let names: Vec<&[u8]> = cmds.iter().map(|c| c[1].as_slice()).collect();
+        assert_eq!(names, [&b"0"[..], b"a", b"0", b"b"]);
+        let aof = Aof::open(cfg(&dir), m, &s, |_| panic!("no base needed")).unwrap();
+        let o = aof.writer().append(Some(1), &["set", "c", "3"]);
+        aof.writer().wait_durable(o).unwrap();
+        aof.shutdown().unwrap();
+        let (_, _, cmds) = load(&dir);
+        assert_eq!(cmds.len(), 6);
+        assert_eq!(cmds[5][1], b"c");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
