@@ -56,7 +56,7 @@ use std::path::{Path, PathBuf};
 use parking_lot::Mutex;
 
 pub use load::{
-    load_files, load_single_file, CommandReader, LoadError, LoadOptions, LoadSink, LoadStatus, LoadSummary,
+    load_files, load_single_file, CommandReader, FileStatus, LoadError, LoadOptions, LoadSink, LoadStatus, LoadSummary,
 };
 pub use manifest::{AofInfo, FileType, Manifest, ManifestError};
 pub use writer::{open_incr, AofWriter, FsyncPolicy, Progress, Rotation, Sizes, WriteError, WriterOptions};
