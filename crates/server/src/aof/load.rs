@@ -353,6 +353,22 @@ pub fn load_single_file<S: LoadSink>(
 where
     S::Error: std::fmt::Debug,
 {
+    load_one(dir, name, false, opts, sink)
+}
+
+/// `old_style`: the file is a pre-7.0 single AOF (named `appendfilename`,
+/// moved into the directory by [`Manifest::upgrade_if_needed`]), whose
+/// RDB preamble is followed by an AOF tail; only the log lines differ.
+fn load_one<S: LoadSink>(
+    dir: &Path,
+    name: &str,
+    old_style: bool,
+    opts: LoadOptions,
+    sink: &mut S,
+) -> Result<FileStatus, LoadError<S::Error>>
+where
+    S::Error: std::fmt::Debug,
+{
     let path = dir.join(name);
     let file = match File::open(&path) {
         Ok(f) => f,
@@ -380,13 +396,24 @@ where
         }
     };
     if r.peek(5).map_err(io_err)? == b"REDIS" {
-        tracing::info!("Reading RDB base file on AOF loading...");
+        if old_style {
+            tracing::info!("Reading RDB preamble from AOF file...");
+        } else {
+            tracing::info!("Reading RDB base file on AOF loading...");
+        }
         if let Err(e) = sink.rdb(name, &mut r) {
-            tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
+            if old_style {
+                tracing::warn!("Error reading the RDB preamble of the AOF file {name}, AOF loading aborted");
+            } else {
+                tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
+            }
             return Err(LoadError::Rdb {
                 name: name.to_string(),
                 error: e,
             });
+        }
+        if old_style {
+            tracing::info!("Reading the remaining AOF tail...");
         }
     }
     let mut valid_up_to = r.position();
@@ -530,7 +557,8 @@ where
             base_size = fs::metadata(dir.join(&f.file_name)).map(|m| m.len()).unwrap_or(0);
         }
         let start = Instant::now();
-        let st = load_single_file(dir, &f.file_name, opts, sink)?;
+        let old_style = f.file_name == manifest.aof_filename;
+        let st = load_one(dir, &f.file_name, old_style, opts, sink)?;
         if st == FileStatus::Ok || (matches!(st, FileStatus::Truncated { .. }) && last) {
             tracing::info!(
                 "DB loaded from {} file {}: {:.3} seconds",

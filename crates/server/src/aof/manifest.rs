@@ -464,6 +464,51 @@ impl Manifest {
         Ok(())
     }
 
+    /// Redis's upgrade from a pre-7.0 single AOF (`loadAppendOnlyFiles`
+    /// and `aofUpgradePrepare`): when `server_dir/{appendfilename}` exists
+    /// and the AOF directory does not, or its manifest lists nothing, or it
+    /// lists only that file as base and the file is not yet in the
+    /// directory: creates the directory, makes the old file the base (seq
+    /// 1), persists the manifest, then moves the file in. True if it did.
+    /// Safe to retry after a crash at any step, as Redis's.
+    pub fn upgrade_if_needed(&mut self, server_dir: &Path, aof_dir: &Path) -> io::Result<bool> {
+        let old = server_dir.join(&self.aof_filename);
+        if !old.is_file() {
+            return Ok(false);
+        }
+        let needed = !aof_dir.is_dir()
+            || self.is_empty()
+            || (self.incrs.is_empty()
+                && self.base.as_ref().is_some_and(|b| b.file_name == self.aof_filename)
+                && !aof_dir.join(&self.aof_filename).exists());
+        if !needed {
+            return Ok(false);
+        }
+        fs::create_dir_all(aof_dir)
+            .inspect_err(|e| tracing::warn!("Can't open or create append-only dir {}: {e}", aof_dir.display()))?;
+        self.base = Some(AofInfo {
+            file_name: self.aof_filename.clone(),
+            file_seq: 1,
+            file_type: FileType::Base,
+        });
+        self.curr_base_file_seq = 1;
+        self.dirty = true;
+        self.persist(aof_dir)?;
+        fs::rename(&old, aof_dir.join(&self.aof_filename)).inspect_err(|e| {
+            tracing::warn!(
+                "Error trying to move the old AOF file {} into dir {}: {e}",
+                self.aof_filename,
+                aof_dir.display()
+            )
+        })?;
+        tracing::info!(
+            "Successfully migrated an old-style AOF file ({}) into the AOF directory ({}).",
+            self.aof_filename,
+            aof_dir.display()
+        );
+        Ok(true)
+    }
+
     /// Redis's `aofDelHistoryFiles`: removes the history files (a missing
     /// file is not an error) and persists the manifest without them.
     /// Returns the names removed. Redis unlinks in a background thread;
@@ -816,6 +861,26 @@ mod tests {
                 "appendonly.aof.1.base.rdb"
             ]
         );
+    }
+
+    #[test]
+    fn upgrade_from_single_file() {
+        let root = std::env::temp_dir().join(format!("larder-aof-upgrade-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        let aofdir = root.join("appendonlydir");
+        let mut m = Manifest::load(&aofdir, "appendonly.aof").unwrap();
+        assert!(!m.upgrade_if_needed(&root, &aofdir).unwrap());
+        fs::write(root.join("appendonly.aof"), b"*1\r\n$4\r\nping\r\n").unwrap();
+        assert!(m.upgrade_if_needed(&root, &aofdir).unwrap());
+        assert!(!root.join("appendonly.aof").exists());
+        assert!(aofdir.join("appendonly.aof").exists());
+        let back = Manifest::load(&aofdir, "appendonly.aof").unwrap();
+        assert_eq!(back.to_text(), "file appendonly.aof seq 1 type b\n");
+        // Done: nothing more to do.
+        let mut back = back;
+        assert!(!back.upgrade_if_needed(&root, &aofdir).unwrap());
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

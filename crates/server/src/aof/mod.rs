@@ -78,9 +78,17 @@ pub struct Aof {
     cfg: AofConfig,
     manifest: Mutex<Manifest>,
     writer: AofWriter,
-    /// Serialises rewrites' manifest changes; the last rewrite's switch
-    /// to a new incr.
-    rewrite: Mutex<Option<Rotation>>,
+    /// Serialises rewrites' manifest changes.
+    rewrite: Mutex<RewriteState>,
+}
+
+#[derive(Default)]
+struct RewriteState {
+    /// The last rewrite's switch to a new incr.
+    switch: Option<Rotation>,
+    /// Enabled at run time and the first rewrite has not completed
+    /// (Redis's `AOF_WAIT_REWRITE`): the writer is on the temp incr.
+    waiting: bool,
 }
 
 impl Aof {
@@ -137,8 +145,58 @@ impl Aof {
             cfg,
             manifest: Mutex::new(manifest),
             writer,
-            rewrite: Mutex::new(None),
+            rewrite: Mutex::new(RewriteState::default()),
         })
+    }
+
+    /// Turns AOF on at run time (`CONFIG SET appendonly yes`, Redis's
+    /// `startAppendOnly`): the writer starts on the temp incr
+    /// `temp-{appendfilename}.incr` and the returned path is where the
+    /// first rewrite's base goes; take the snapshot at this point of the
+    /// stream (every shard locked), write it there, then
+    /// [`Aof::finish_rewrite`] makes the temp incr a real one and persists
+    /// the manifest. Until then nothing on disk refers to the new files.
+    /// If that rewrite fails, drop this `Aof` (its temp incr is removed
+    /// with [`Aof::discard`]) and enable again.
+    pub fn enable(cfg: AofConfig, manifest: Manifest) -> io::Result<(Aof, PathBuf)> {
+        fs::create_dir_all(&cfg.dir)
+            .inspect_err(|e| tracing::warn!("Can't open or create append-only dir {}: {e}", cfg.dir.display()))?;
+        let temp_name = manifest::temp_incr_file_name(&cfg.aof_filename);
+        let file = open_incr(&cfg.dir.join(&temp_name), true)
+            .inspect_err(|e| tracing::warn!("Can't open the append-only file {temp_name}: {e}"))?;
+        tracing::info!("Creating AOF incr file {temp_name} on background rewrite");
+        let writer = AofWriter::open(file, &temp_name, cfg.writer, Sizes::default())?;
+        let tmp = cfg.dir.join(manifest::temp_rewrite_file_name(std::process::id()));
+        Ok((
+            Aof {
+                cfg,
+                manifest: Mutex::new(manifest),
+                writer,
+                rewrite: Mutex::new(RewriteState {
+                    switch: None,
+                    waiting: true,
+                }),
+            },
+            tmp,
+        ))
+    }
+
+    /// Stops the writer and, if AOF was being enabled, removes the temp
+    /// incr (Redis's `aofDelTempIncrAofFile` after a failed first rewrite).
+    pub fn discard(self) {
+        let _ = self.writer.shutdown();
+        if self.rewrite.lock().waiting {
+            let name = manifest::temp_incr_file_name(&self.cfg.aof_filename);
+            tracing::info!("Removing the temp incr aof file {name} in the background");
+            let _ = fs::remove_file(self.cfg.dir.join(name));
+        }
+    }
+
+    /// Whether AOF is still waiting for its first rewrite after
+    /// [`Aof::enable`] (INFO's `aof_enabled` is 1 but the files are not
+    /// in the manifest yet).
+    pub fn waiting_rewrite(&self) -> bool {
+        self.rewrite.lock().waiting
     }
 
     pub fn writer(&self) -> &AofWriter {
@@ -160,14 +218,17 @@ impl Aof {
     /// new base should be written to. Call with no write in flight (every
     /// shard locked) and take the snapshot at that same point.
     pub fn begin_rewrite(&self) -> io::Result<PathBuf> {
-        let mut switch_at = self.rewrite.lock();
+        let mut rw = self.rewrite.lock();
+        if rw.waiting {
+            return Err(io::Error::other("AOF is being enabled: its first rewrite is not done"));
+        }
         let mut temp = self.manifest.lock().clone();
         let name = temp.new_incr_file();
         let file = open_incr(&self.cfg.dir.join(&name), true)
             .inspect_err(|e| tracing::warn!("Can't open the append-only file {name}: {e}"))?;
         temp.persist(&self.cfg.dir)?;
         tracing::info!("Creating AOF incr file {name} on background rewrite");
-        *switch_at = Some(self.writer.rotate(file, &name));
+        rw.switch = Some(self.writer.rotate(file, &name));
         *self.manifest.lock() = temp;
         Ok(self.cfg.dir.join(manifest::temp_rewrite_file_name(std::process::id())))
     }
@@ -178,10 +239,10 @@ impl Aof {
     /// history, persists the manifest, then deletes the history files.
     /// On error the manifest is unchanged and the temp file removed.
     pub fn finish_rewrite(&self, tmp: &Path) -> io::Result<()> {
-        let switch_at = self.rewrite.lock();
+        let mut rw = self.rewrite.lock();
         // The sizes below need the writer on the new incr (errors are the
         // writer's to report).
-        if let Some(r) = *switch_at {
+        if let Some(r) = rw.switch {
             let _ = self.writer.wait_rotated(r);
         }
         let mut temp = self.manifest.lock().clone();
@@ -200,10 +261,35 @@ impl Aof {
             "Successfully renamed the temporary AOF base file {} into {base}",
             tmp.display()
         );
+        let mut new_incr = None;
+        if rw.waiting {
+            // The temp incr the writer has been appending to since the
+            // enable becomes a real incr (the open file is unaffected).
+            let temp_name = manifest::temp_incr_file_name(&self.cfg.aof_filename);
+            let name = temp.new_incr_file();
+            let to = self.cfg.dir.join(&name);
+            if let Err(e) = fs::rename(self.cfg.dir.join(&temp_name), &to) {
+                tracing::warn!(
+                    "Error trying to rename the temporary AOF incr file {temp_name} into {}: {e}",
+                    to.display()
+                );
+                let _ = fs::remove_file(&base_path);
+                return Err(e);
+            }
+            tracing::info!("Successfully renamed the temporary AOF incr file {temp_name} into {name}");
+            new_incr = Some((name, to));
+        }
         temp.mark_rewritten_incrs_as_history(true);
         if let Err(e) = temp.persist(&self.cfg.dir) {
             let _ = fs::remove_file(&base_path);
+            if let Some((_, p)) = &new_incr {
+                let _ = fs::remove_file(p);
+            }
             return Err(e);
+        }
+        if let Some((name, _)) = new_incr {
+            self.writer.set_file_name(&name);
+            rw.waiting = false;
         }
         let base_size = fs::metadata(&base_path).map(|m| m.len()).unwrap_or(0);
         self.writer.reset_selected_db();
@@ -317,6 +403,64 @@ mod tests {
         let (_, _, cmds) = load(&dir);
         assert_eq!(cmds.len(), 6);
         assert_eq!(cmds[5][1], b"c");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn enable_at_run_time() {
+        let dir = std::env::temp_dir().join(format!("larder-aof-enable-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        // An AOF from an earlier session, then turned off.
+        let (m, s, _) = load(&dir);
+        let aof = Aof::open(cfg(&dir), m, &s, |p| fs::write(p, b"")).unwrap();
+        let o = aof.writer().append(Some(0), &["set", "old", "1"]);
+        aof.writer().wait_durable(o).unwrap();
+        aof.shutdown().unwrap();
+
+        let m = Manifest::load(&dir, "appendonly.aof").unwrap();
+        let (aof, tmp) = Aof::enable(cfg(&dir), m).unwrap();
+        assert!(aof.waiting_rewrite());
+        assert!(aof.begin_rewrite().is_err());
+        let o = aof.writer().append(Some(1), &["set", "new", "2"]);
+        aof.writer().wait_durable(o).unwrap();
+        assert_eq!(aof.writer().file_name(), "temp-appendonly.aof.incr");
+        // Nothing on disk refers to the temp incr yet.
+        assert_eq!(
+            fs::read_to_string(dir.join("appendonly.aof.manifest")).unwrap(),
+            "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+        );
+        fs::write(
+            &tmp,
+            b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nset\r\n$3\r\nold\r\n$1\r\n1\r\n",
+        )
+        .unwrap();
+        aof.finish_rewrite(&tmp).unwrap();
+        assert!(!aof.waiting_rewrite());
+        assert_eq!(aof.writer().file_name(), "appendonly.aof.2.incr.aof");
+        let o = aof.writer().append(Some(1), &["set", "newer", "3"]);
+        aof.writer().wait_durable(o).unwrap();
+        aof.shutdown().unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.join("appendonly.aof.manifest")).unwrap(),
+            "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+        );
+        assert!(!dir.join("temp-appendonly.aof.incr").exists());
+        assert!(!dir.join("appendonly.aof.1.incr.aof").exists());
+        let (_, s, cmds) = load(&dir);
+        assert_eq!(s.status, LoadStatus::Ok);
+        let keys: Vec<&[u8]> = cmds
+            .iter()
+            .filter(|c| c[0] == b"set")
+            .map(|c| c[1].as_slice())
+            .collect();
+        assert_eq!(keys, [&b"old"[..], b"new", b"newer"]);
+
+        // A failed first rewrite: the temp incr goes away.
+        let m = Manifest::load(&dir, "appendonly.aof").unwrap();
+        let (aof, tmp) = Aof::enable(cfg(&dir), m).unwrap();
+        aof.abort_rewrite(&tmp);
+        aof.discard();
+        assert!(!dir.join("temp-appendonly.aof.incr").exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

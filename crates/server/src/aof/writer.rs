@@ -406,6 +406,11 @@ impl AofWriter {
         self.shared.file_name.lock().clone()
     }
 
+    /// Records that the current file was renamed (the open file goes on).
+    pub fn set_file_name(&self, name: &str) {
+        *self.shared.file_name.lock() = name.to_string();
+    }
+
     /// Forces the next command to be preceded by SELECT.
     pub fn reset_selected_db(&self) {
         self.shared.state.lock().selected_db = None;
