@@ -45,8 +45,8 @@ impl LoadSink for Sink {
         .map(|_| ())
         .map_err(|e| format!("{e:?}"))
     }
-    fn command(&mut self, name: &str, argv: Argv) -> Result<(), String> {
-        self.cmds.push((name.to_string(), argv));
+    fn command(&mut self, name: &str, cmd: larder_server::aof::load::Command) -> Result<(), String> {
+        self.cmds.push((name.to_string(), cmd.argv));
         Ok(())
     }
 }

@@ -17,7 +17,7 @@
 //! let manifest = Manifest::load(&dir, &config.appendfilename)?;   // ManifestError: log_lines(), exit(1)
 //! let summary = load::load_files(&dir, &manifest, LoadOptions { load_truncated }, &mut sink)?;
 //! //   sink.rdb(name, reader)   -> larder_engine::rdb::read_file(reader, ...)
-//! //   sink.command(name, argv) -> run as the AOF client (MULTI queues until EXEC)
+//! //   sink.command(name, cmd)  -> run cmd.argv as the AOF client (MULTI queues until EXEC)
 //! let aof = Aof::open(cfg, manifest, &summary, |tmp_path| write_snapshot(tmp_path))?;
 //! ```
 //!
@@ -329,8 +329,8 @@ mod tests {
             self.1 += 1;
             Ok(())
         }
-        fn command(&mut self, _: &str, argv: Vec<Vec<u8>>) -> Result<(), String> {
-            self.0.push(argv);
+        fn command(&mut self, _: &str, cmd: load::Command) -> Result<(), String> {
+            self.0.push(cmd.argv);
             Ok(())
         }
     }
