@@ -518,3 +518,49 @@ fn empty_incr_is_ok() {
     assert_eq!(st, FileStatus::Empty);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// AOF turned on at run time over an existing AOF: the temp incr becomes
+/// incr 2 when the first rewrite completes; Redis loads the result.
+#[test]
+fn redis_loads_after_runtime_enable() {
+    if !real_redis::available() {
+        return;
+    }
+    let dir = tmpdir("enable");
+    let aofdir = dir.join("appendonlydir");
+    let cfg = AofConfig {
+        dir: aofdir.clone(),
+        aof_filename: "appendonly.aof".into(),
+        use_rdb_preamble: true,
+        writer: WriterOptions {
+            fsync: FsyncPolicy::EverySec,
+            timestamps: false,
+        },
+    };
+    let (m, r, _) = load(&aofdir, LoadOptions::default());
+    let aof = Aof::open(cfg.clone(), m, &r.unwrap(), |p| rdb_base(p, &[])).unwrap();
+    aof.writer().append(Some(0), &["SET", "stale", "1"]);
+    aof.shutdown().unwrap();
+
+    let m = Manifest::load(&aofdir, "appendonly.aof").unwrap();
+    let (aof, tmp) = Aof::enable(cfg, m).unwrap();
+    aof.writer().append(Some(1), &["SET", "during", "1"]);
+    rdb_base(&tmp, &[(0, "stale", "1"), (0, "snap", "1")]).unwrap();
+    aof.finish_rewrite(&tmp).unwrap();
+    aof.writer().append(Some(0), &["SET", "after", "1"]);
+    aof.shutdown().unwrap();
+    check_aof(&aofdir.join("appendonly.aof.manifest"));
+    assert_eq!(
+        std::fs::read_to_string(aofdir.join("appendonly.aof.manifest")).unwrap(),
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+
+    let redis = Redis::start_in(&dir, "dump.rdb", &["--appendonly", "yes"]);
+    let mut c = redis.conn();
+    assert_eq!(get(&mut c, 0, b"stale"), Some(b"1".to_vec()));
+    assert_eq!(get(&mut c, 0, b"snap"), Some(b"1".to_vec()));
+    assert_eq!(get(&mut c, 1, b"during"), Some(b"1".to_vec()));
+    assert_eq!(get(&mut c, 0, b"after"), Some(b"1".to_vec()));
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
+}
