@@ -400,6 +400,7 @@ fn redis_loads_what_larder_writes() {
             dir: aofdir.clone(),
             aof_filename: "appendonly.aof".into(),
             use_rdb_preamble: preamble,
+            disable_auto_gc: false,
             writer: WriterOptions {
                 fsync: FsyncPolicy::Always,
                 timestamps: true,
@@ -532,6 +533,7 @@ fn redis_loads_after_runtime_enable() {
         dir: aofdir.clone(),
         aof_filename: "appendonly.aof".into(),
         use_rdb_preamble: true,
+        disable_auto_gc: false,
         writer: WriterOptions {
             fsync: FsyncPolicy::EverySec,
             timestamps: false,

@@ -6,44 +6,102 @@
 //! `appendonlydir`) holds a manifest `{appendfilename}.manifest`, at most
 //! one base `{appendfilename}.{seq}.base.rdb` (or `.base.aof` without the
 //! RDB preamble), and incr files `{appendfilename}.{seq}.incr.aof` of
-//! commands in RESP. See [`manifest`], [`load`], [`writer`].
+//! commands in RESP. The pieces:
+//!
+//! - [`manifest`]: [`Manifest`] (load/parse with Redis's rules and
+//!   messages, naming of new base/incr files, history, atomic persist,
+//!   history deletion, upgrade of a pre-7.0 single AOF).
+//! - [`load`]: [`CommandReader`] (one AOF stream, command by command, with
+//!   end offsets) and [`load_files`] / [`load_single_file`] (Redis's
+//!   loading semantics into a [`LoadSink`]: RDB base, truncation,
+//!   unterminated MULTI, only the last file may be truncated).
+//! - [`writer`]: [`AofWriter`] (append from any thread, background writer
+//!   thread, `appendfsync` policies, group commit, durable-offset waits,
+//!   rotation, sizes, write errors, shutdown).
+//! - [`Aof`] here: the manifest and the writer together, for start-up,
+//!   BGREWRITEAOF, run-time enabling and shutdown.
 //!
 //! # How the server uses it
 //!
 //! **Start-up** (Redis's `loadDataFromDisk` + `aofOpenIfNeededOnServerStart`):
 //!
 //! ```ignore
-//! let dir = config.dir.join(&config.appenddirname);
-//! let manifest = Manifest::load(&dir, &config.appendfilename)?;   // ManifestError: log_lines(), exit(1)
-//! let summary = load::load_files(&dir, &manifest, LoadOptions { load_truncated }, &mut sink)?;
-//! //   sink.rdb(name, reader)   -> larder_engine::rdb::read_file(reader, ...)
-//! //   sink.command(name, cmd)  -> run cmd.argv as the AOF client (MULTI queues until EXEC)
-//! let aof = Aof::open(cfg, manifest, &summary, |tmp_path| write_snapshot(tmp_path))?;
+//! let aofdir = config.dir.join(&config.appenddirname);
+//! let mut manifest = Manifest::load(&aofdir, &config.appendfilename)?; // Err: log e.log_lines(), exit(1)
+//! manifest.upgrade_if_needed(&config.dir, &aofdir)?;                 // a pre-7.0 appendonly.aof
+//! let summary = load_files(&aofdir, &manifest, LoadOptions { load_truncated }, &mut sink)?;
+//! //   sink.rdb(name, reader)  -> larder_engine::rdb::read_file(reader, ...)
+//! //   sink.command(name, cmd) -> run cmd.argv as the AOF client (no
+//! //                              replies, never blocks; MULTI queues until EXEC)
+//! // Err(_): log and exit(1). Ok: unless NotExist, log "DB loaded from append only
+//! // file: %.3f seconds". With appendonly yes Redis never loads dump.rdb.
+//! let aof = Aof::open(cfg, manifest, &summary, |tmp| write_snapshot(tmp))?;
 //! ```
+//!
+//! `write_snapshot` is only called when the manifest is empty (first
+//! start): Redis writes a base of the (empty or RDB-loaded) dataset.
 //!
 //! **Each write command**, while the shard locks of the write are still
 //! held (so the log order of writes to one key is their apply order):
-//! `let off = aof.writer().append(Some(db), &argv);` (or `append_many` for
-//! a MULTI/EXEC block), then, with `appendfsync always`, reply only after
-//! `aof.writer().wait_durable(off)` (or `wait_durable_async`). While
-//! `aof.writer().write_error()` is `Some`, Redis refuses writes with
-//! `-MISCONF Errors writing to the AOF file: <message>`.
+//! `let off = aof.writer().append(Some(db), &argv);` (`append_many` for a
+//! MULTI/EXEC block, so nothing interleaves), then with `appendfsync
+//! always` reply only after `aof.writer().wait_durable(off)` (or
+//! `wait_durable_async(off).await`; many clients share one fsync). Redis
+//! also `write(2)`s before replying under `everysec`/`no`; `wait_written`
+//! gives that if wanted. While `aof.writer().write_error()` is `Some`,
+//! Redis refuses write commands with `-MISCONF Errors writing to the AOF
+//! file: <message>`; with `always` a failed write or fsync makes Redis
+//! exit (the writer logs Redis's message but leaves exiting to the
+//! caller; waiters get the error).
 //!
 //! **BGREWRITEAOF** (Redis's `rewriteAppendOnlyFileBackground` and
 //! `backgroundRewriteDoneHandler`):
 //!
 //! 1. With every shard locked (no write in flight), `aof.begin_rewrite()`:
 //!    a new incr file is created and put in the manifest, and the writer
-//!    switches to it; then take the snapshot view (same locked point).
-//!    Everything before the switch is in the snapshot, everything after
-//!    in the new incr.
-//! 2. Write the snapshot (RDB with `aof-use-rdb-preamble yes`) to the
-//!    temporary path `begin_rewrite` returned, fsync it.
+//!    switches to it at that point of the stream. The snapshot must be of
+//!    exactly that point: everything appended before is in the snapshot,
+//!    everything after only in the new incr (a snapshot that also saw a
+//!    later INCR would replay it twice).
+//! 2. Write the snapshot to the temporary path `begin_rewrite` returned
+//!    (an RDB with the `aof-base` aux field set when
+//!    `aof-use-rdb-preamble yes`, else commands), fsync it.
 //! 3. `aof.finish_rewrite(&tmp)`: it becomes the new base, the old base
 //!    and incrs become history, the manifest is persisted, history files
-//!    are deleted. On failure, `aof.abort_rewrite(&tmp)`.
+//!    are deleted, `aof_current_size`/`aof_base_size` are reset. On
+//!    failure, `aof.abort_rewrite(&tmp)` (the new incr stays, as in Redis).
+//!
+//! **CONFIG SET appendonly yes** (Redis's `startAppendOnly`):
+//! `Aof::enable(cfg, Manifest::load(..)?)` starts appending to the temp
+//! incr and returns the base's temp path; snapshot and `finish_rewrite`
+//! as above. If that rewrite fails, `abort_rewrite` then `discard`.
+//! **appendonly no**: `shutdown` (flush + fsync) and drop.
 //!
 //! **Shutdown**: `aof.shutdown()` flushes and fsyncs.
+//!
+//! # Differences from Redis
+//!
+//! - Redis writes the AOF buffer from the event loop and fsyncs in a bio
+//!   thread; here one writer thread writes and fsyncs (`everysec` fsyncs
+//!   inline in that thread, so appenders never wait, but a `wait_written`
+//!   can wait behind an fsync). No `no-appendfsync-on-rewrite`, no
+//!   `aof_delayed_fsync` postponing, no `aof-rewrite-incremental-fsync`
+//!   (the snapshot writer's concern).
+//! - After a failed write the data is kept and retried every 100 ms (Redis
+//!   retries from its cron/beforeSleep); when a rotation is pending it
+//!   goes to the new file, as Redis's buffer does.
+//! - Manifest file names must be UTF-8 (Redis takes any bytes); a
+//!   negative `$<len>` in an AOF is a format error (Redis would abort on
+//!   the allocation). Otherwise parsing follows `fgets`/`atoi`/`strtol`/
+//!   `sdssplitargs` exactly, including the unchecked CRLF after an
+//!   argument and the 1023-byte line pieces.
+//! - The temp base of a rewrite is written in the AOF directory (Redis's
+//!   child writes `temp-rewriteaof-bg-<pid>.aof` in the working directory
+//!   and renames it in); history files are unlinked synchronously (Redis:
+//!   `bg_unlink`).
+//! - No rewrite-failure rate limiting (`aofRewriteLimited`) and no
+//!   automatic rewrite (`auto-aof-rewrite-percentage`): the caller's, with
+//!   `writer().sizes()`.
 
 pub mod load;
 pub mod manifest;
@@ -70,6 +128,8 @@ pub struct AofConfig {
     pub aof_filename: String,
     /// `aof-use-rdb-preamble`: the base is an RDB file (`.base.rdb`).
     pub use_rdb_preamble: bool,
+    /// `aof-disable-auto-gc`: keep history files after a rewrite.
+    pub disable_auto_gc: bool,
     pub writer: WriterOptions,
 }
 
@@ -297,7 +357,9 @@ impl Aof {
         let mut m = self.manifest.lock();
         *m = temp;
         // History deletion failures do not fail the rewrite.
-        let _ = m.delete_history(&self.cfg.dir);
+        if !self.cfg.disable_auto_gc {
+            let _ = m.delete_history(&self.cfg.dir);
+        }
         tracing::info!("Background AOF rewrite finished successfully");
         Ok(())
     }
@@ -340,6 +402,7 @@ mod tests {
             dir: dir.to_path_buf(),
             aof_filename: "appendonly.aof".into(),
             use_rdb_preamble: false,
+            disable_auto_gc: false,
             writer: WriterOptions {
                 fsync: FsyncPolicy::Always,
                 timestamps: false,
@@ -461,6 +524,30 @@ mod tests {
         aof.abort_rewrite(&tmp);
         aof.discard();
         assert!(!dir.join("temp-appendonly.aof.incr").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn disable_auto_gc_keeps_history() {
+        let dir = std::env::temp_dir().join(format!("larder-aof-nogc-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let (m, s, _) = load(&dir);
+        let mut c = cfg(&dir);
+        c.disable_auto_gc = true;
+        let aof = Aof::open(c, m, &s, |p| fs::write(p, b"")).unwrap();
+        let tmp = aof.begin_rewrite().unwrap();
+        fs::write(&tmp, b"").unwrap();
+        aof.finish_rewrite(&tmp).unwrap();
+        aof.shutdown().unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.join("appendonly.aof.manifest")).unwrap(),
+            "file appendonly.aof.2.base.aof seq 2 type b\n\
+             file appendonly.aof.1.incr.aof seq 1 type h\n\
+             file appendonly.aof.1.base.aof seq 1 type h\n\
+             file appendonly.aof.2.incr.aof seq 2 type i\n"
+        );
+        assert!(dir.join("appendonly.aof.1.incr.aof").exists());
+        assert!(dir.join("appendonly.aof.1.base.aof").exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

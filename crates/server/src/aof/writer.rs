@@ -534,6 +534,7 @@ impl Drop for AofWriter {
     }
 }
 
+const SPARE_MAX: usize = 1 << 20;
 const RETRY: Duration = Duration::from_millis(100);
 const WRITE_ERROR_LOG_RATE: Duration = Duration::from_secs(30);
 
@@ -547,6 +548,9 @@ struct Thread {
     error: Option<WriteError>,
     last_error_log: Option<Instant>,
     rotations: u64,
+    /// A drained buffer handed back to appenders, so steady appending
+    /// does not allocate a new one per batch.
+    spare: Option<Vec<u8>>,
 }
 
 impl Thread {
@@ -561,6 +565,7 @@ impl Thread {
             error: None,
             last_error_log: None,
             rotations: 0,
+            spare: None,
         }
     }
 
@@ -624,7 +629,7 @@ impl Thread {
         }
         self.backlog.extend(st.queue.drain(..));
         if !st.buf.is_empty() {
-            let b = std::mem::take(&mut st.buf);
+            let b = std::mem::replace(&mut st.buf, self.spare.take().unwrap_or_default());
             self.backlog.push_back(Item::Bytes(b));
         }
         st.shutdown
@@ -717,6 +722,12 @@ impl Thread {
                 tracing::warn!("AOF write error looks solved, Redis can write again.");
             }
             self.account(done);
+            // Keep a modest buffer for reuse; a burst's big one is freed.
+            if b.capacity() <= SPARE_MAX {
+                let mut b = b;
+                b.clear();
+                self.spare = Some(b);
+            }
             return Ok(());
         };
         let log = self.can_log();
