@@ -566,3 +566,52 @@ fn redis_loads_after_runtime_enable() {
     drop(redis);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// With aof-disable-auto-gc yes, two rewrites leave history files; the
+/// manifest Larder keeps through the same steps is byte for byte Redis's.
+#[test]
+fn history_manifest_like_redis() {
+    if !real_redis::available() {
+        return;
+    }
+    let dir = tmpdir("gc-redis");
+    let redis = Redis::start_in(
+        &dir,
+        "dump.rdb",
+        &["--appendonly", "yes", "--aof-disable-auto-gc", "yes"],
+    );
+    let mut c = redis.conn();
+    q(&mut c, &[b"SET", b"a", b"1"]);
+    for _ in 0..2 {
+        q(&mut c, &[b"BGREWRITEAOF"]);
+        wait_rewrite(&mut c);
+    }
+    let theirs = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    drop(redis);
+
+    let ours_dir = tmpdir("gc-larder");
+    let cfg = AofConfig {
+        dir: ours_dir.clone(),
+        aof_filename: "appendonly.aof".into(),
+        use_rdb_preamble: true,
+        disable_auto_gc: true,
+        writer: WriterOptions::default(),
+    };
+    let (m, r, _) = load(&ours_dir, LoadOptions::default());
+    let aof = Aof::open(cfg, m, &r.unwrap(), |p| rdb_base(p, &[])).unwrap();
+    aof.writer().append(Some(0), &["SET", "a", "1"]);
+    for _ in 0..2 {
+        let tmp = aof.begin_rewrite().unwrap();
+        rdb_base(&tmp, &[(0, "a", "1")]).unwrap();
+        aof.finish_rewrite(&tmp).unwrap();
+    }
+    aof.shutdown().unwrap();
+    let ours = std::fs::read_to_string(ours_dir.join("appendonly.aof.manifest")).unwrap();
+    assert_eq!(ours, theirs);
+    assert_eq!(
+        Manifest::parse(theirs.as_bytes(), "appendonly.aof").unwrap().to_text(),
+        theirs
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&ours_dir);
+}
