@@ -90,7 +90,9 @@
 //! - After a failed write the data is kept and retried every 100 ms (Redis
 //!   retries from its cron/beforeSleep); when a rotation is pending it
 //!   goes to the new file, as Redis's buffer does.
-//! - Manifest file names must be UTF-8 (Redis takes any bytes); a
+//! - Manifest file names must be UTF-8 (Redis takes any bytes), and a
+//!   name with a `'` is written quoted (Redis writes it bare and then
+//!   cannot parse its own manifest); a
 //!   negative `$<len>` in an AOF is a format error (Redis would abort on
 //!   the allocation). Otherwise parsing follows `fgets`/`atoi`/`strtol`/
 //!   `sdssplitargs` exactly, including the unchecked CRLF after an
