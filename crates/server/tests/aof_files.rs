@@ -615,3 +615,56 @@ fn history_manifest_like_redis() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&ours_dir);
 }
+
+/// A pre-7.0 single `appendonly.aof` (RDB preamble + AOF tail) in `dir`:
+/// Larder moves it into the directory and loads it as Redis 7.0 does.
+#[test]
+fn upgrades_old_single_file_like_redis() {
+    if !real_redis::available() {
+        return;
+    }
+    let make = |dir: &Path| {
+        let p = dir.join("appendonly.aof");
+        rdb_base(&p, &[(0, "pre", "amble"), (1, "other", "db")]).unwrap();
+        let mut tail = Vec::new();
+        encode_command(&mut tail, &["SELECT", "0"]);
+        encode_command(&mut tail, &["SET", "tail", "1"]);
+        let mut data = std::fs::read(&p).unwrap();
+        data.extend_from_slice(&tail);
+        std::fs::write(&p, data).unwrap();
+    };
+    let ours = tmpdir("upgrade-larder");
+    make(&ours);
+    let aofdir = ours.join("appendonlydir");
+    let mut m = Manifest::load(&aofdir, "appendonly.aof").unwrap();
+    assert!(m.upgrade_if_needed(&ours, &aofdir).unwrap());
+    let mut s = Sink::default();
+    let sum = load_files(&aofdir, &m, LoadOptions::default(), &mut s).unwrap();
+    assert_eq!(sum.status, LoadStatus::Ok);
+    assert_eq!(s.rdb_files, ["appendonly.aof"]);
+    let keys: Vec<(u64, Vec<u8>)> = s.rdb.keys().cloned().collect();
+    assert_eq!(keys, [(0, b"pre".to_vec()), (1, b"other".to_vec())]);
+    assert_eq!(
+        s.commands_in("appendonly.aof"),
+        [v(&["SELECT", "0"]), v(&["SET", "tail", "1"])]
+    );
+    let our_manifest = std::fs::read_to_string(aofdir.join("appendonly.aof.manifest")).unwrap();
+
+    let theirs = tmpdir("upgrade-redis");
+    make(&theirs);
+    let redis = Redis::start_in(&theirs, "dump.rdb", &["--appendonly", "yes"]);
+    let mut c = redis.conn();
+    assert_eq!(get(&mut c, 0, b"pre"), Some(b"amble".to_vec()));
+    assert_eq!(get(&mut c, 1, b"other"), Some(b"db".to_vec()));
+    assert_eq!(get(&mut c, 0, b"tail"), Some(b"1".to_vec()));
+    drop(redis);
+    // Redis then adds incr 1 on start; its base line is ours.
+    let their_manifest = std::fs::read_to_string(theirs.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    assert_eq!(our_manifest, "file appendonly.aof seq 1 type b\n");
+    assert_eq!(
+        their_manifest,
+        "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+    let _ = std::fs::remove_dir_all(&ours);
+    let _ = std::fs::remove_dir_all(&theirs);
+}

@@ -97,6 +97,9 @@
 //!   the allocation). Otherwise parsing follows `fgets`/`atoi`/`strtol`/
 //!   `sdssplitargs` exactly, including the unchecked CRLF after an
 //!   argument and the 1023-byte line pieces.
+//! - After an RDB base or preamble, the truncation point of a cut AOF
+//!   tail with no complete command is the end of the RDB (Redis starts
+//!   `valid_up_to` at 0 and would cut the whole file).
 //! - The temp base of a rewrite is written in the AOF directory (Redis's
 //!   child writes `temp-rewriteaof-bg-<pid>.aof` in the working directory
 //!   and renames it in); history files are unlinked synchronously (Redis:
