@@ -97,6 +97,18 @@ fn info_field(c: &mut redis::Connection, field: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A connection once the server has loaded its files (INFO answers
+/// during loading; other commands get -LOADING).
+fn loaded_conn(r: &Redis) -> redis::Connection {
+    let mut c = r.conn();
+    let t = Instant::now();
+    while info_field(&mut c, "loading") != "0" {
+        assert!(t.elapsed() < Duration::from_secs(20), "still loading");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    c
+}
+
 fn wait_rewrite(c: &mut redis::Connection) {
     let t = Instant::now();
     loop {
@@ -153,7 +165,7 @@ fn reads_what_redis_writes() {
                 timestamps,
             ],
         );
-        let mut c = redis.conn();
+        let mut c = loaded_conn(&redis);
         let aofdir = dir.join("appendonlydir");
         // Fresh start: an empty base and incr 1.
         let m = Manifest::load(&aofdir, "appendonly.aof").unwrap();
@@ -273,7 +285,7 @@ fn truncated_tail_like_redis() {
     }
     let dir = tmpdir("trunc");
     let redis = Redis::start_in(&dir, "dump.rdb", &["--appendonly", "yes", "--appendfsync", "always"]);
-    let mut c = redis.conn();
+    let mut c = loaded_conn(&redis);
     q(&mut c, &[b"SET", b"k1", b"v1"]);
     q(&mut c, &[b"SET", b"k2", b"v2"]);
     drop(redis);
@@ -300,7 +312,7 @@ fn truncated_tail_like_redis() {
         "dump.rdb",
         &["--appendonly", "yes", "--aof-load-truncated", "yes"],
     );
-    let mut c = redis.conn();
+    let mut c = loaded_conn(&redis);
     let n: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
     assert_eq!(n, 2);
     drop(redis);
@@ -482,7 +494,7 @@ fn redis_loads_what_larder_writes() {
                 if preamble { "yes" } else { "no" },
             ],
         );
-        let mut c = redis.conn();
+        let mut c = loaded_conn(&redis);
         assert_eq!(get(&mut c, 0, b"first"), Some(b"base".to_vec()));
         assert_eq!(get(&mut c, 0, b"a"), Some(b"1".to_vec()));
         assert_eq!(get(&mut c, 0, b"n"), Some(b"2".to_vec()));
@@ -558,7 +570,7 @@ fn redis_loads_after_runtime_enable() {
     );
 
     let redis = Redis::start_in(&dir, "dump.rdb", &["--appendonly", "yes"]);
-    let mut c = redis.conn();
+    let mut c = loaded_conn(&redis);
     assert_eq!(get(&mut c, 0, b"stale"), Some(b"1".to_vec()));
     assert_eq!(get(&mut c, 0, b"snap"), Some(b"1".to_vec()));
     assert_eq!(get(&mut c, 1, b"during"), Some(b"1".to_vec()));
@@ -580,7 +592,7 @@ fn history_manifest_like_redis() {
         "dump.rdb",
         &["--appendonly", "yes", "--aof-disable-auto-gc", "yes"],
     );
-    let mut c = redis.conn();
+    let mut c = loaded_conn(&redis);
     q(&mut c, &[b"SET", b"a", b"1"]);
     for _ in 0..2 {
         q(&mut c, &[b"BGREWRITEAOF"]);
@@ -653,7 +665,7 @@ fn upgrades_old_single_file_like_redis() {
     let theirs = tmpdir("upgrade-redis");
     make(&theirs);
     let redis = Redis::start_in(&theirs, "dump.rdb", &["--appendonly", "yes"]);
-    let mut c = redis.conn();
+    let mut c = loaded_conn(&redis);
     assert_eq!(get(&mut c, 0, b"pre"), Some(b"amble".to_vec()));
     assert_eq!(get(&mut c, 1, b"other"), Some(b"db".to_vec()));
     assert_eq!(get(&mut c, 0, b"tail"), Some(b"1".to_vec()));

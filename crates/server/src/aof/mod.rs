@@ -81,12 +81,13 @@
 //!
 //! # Differences from Redis
 //!
-//! - Redis writes the AOF buffer from the event loop and fsyncs in a bio
-//!   thread; here one writer thread writes and fsyncs (`everysec` fsyncs
-//!   inline in that thread, so appenders never wait, but a `wait_written`
-//!   can wait behind an fsync). No `no-appendfsync-on-rewrite`, no
-//!   `aof_delayed_fsync` postponing, no `aof-rewrite-incremental-fsync`
-//!   (the snapshot writer's concern).
+//! - Redis writes the AOF buffer from the event loop before replying and
+//!   fsyncs (`everysec`) in a bio thread; here a writer thread writes
+//!   (callers wait for it only if they choose to) and a second thread
+//!   fsyncs for `everysec` and rotations. Redis postpones writes up to 2 s
+//!   while a bio fsync runs (`aof_delayed_fsync`); this writer does not
+//!   postpone. No `no-appendfsync-on-rewrite`, no
+//!   `aof-rewrite-incremental-fsync` (the snapshot writer's concern).
 //! - After a failed write the data is kept and retried every 100 ms (Redis
 //!   retries from its cron/beforeSleep); when a rotation is pending it
 //!   goes to the new file, as Redis's buffer does.

@@ -6,13 +6,16 @@
 //! buffer and returns the command's end offset in the writer's logical
 //! byte stream (it keeps growing across files). The writer thread drains
 //! the buffer continuously: it writes whatever is there in one go, then
-//! per policy fsyncs (`always`: after every batch, so concurrent appenders
-//! share one fsync: group commit; `everysec`: when a second has passed
-//! since the last fsync and something is unsynced; `no`: never, until a
-//! rotation or shutdown), and publishes how far the stream is written and
-//! durable ([`Progress`]). Callers wait with [`AofWriter::wait_durable`]
-//! (blocking) or [`AofWriter::wait_durable_async`] / [`AofWriter::subscribe`]
-//! (tokio `watch`).
+//! per policy fsyncs: `always` in the writer thread after every batch, so
+//! concurrent appenders share one fsync (group commit); `everysec` by
+//! handing the file to a background fsync thread (Redis's bio) when a
+//! second has passed and something is unsynced, skipping while one is
+//! still running, as Redis does; `no` never, except the old file after a
+//! rotation and everything at shutdown. It publishes how far the stream
+//! is written and durable ([`Progress`]). Callers wait with
+//! [`AofWriter::wait_durable`] / [`AofWriter::wait_written`] (blocking)
+//! or [`AofWriter::wait_durable_async`] / [`AofWriter::subscribe`] (tokio
+//! `watch`).
 //!
 //! A failed write is kept, retried (every 100 ms) and reported: the
 //! writer's [`AofWriter::write_error`] is Redis's `aof_last_write_status`
@@ -234,8 +237,10 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     wake: Condvar,
-    progress: Mutex<Progress>,
+    progress: Mutex<ProgressCell>,
     progress_cv: Condvar,
+    fsync: Mutex<FsyncQueue>,
+    fsync_cv: Condvar,
     watch: watch::Sender<Progress>,
     policy: AtomicU8,
     sizes: Mutex<Sizes>,
@@ -276,8 +281,10 @@ impl AofWriter {
                 rotations: 0,
             }),
             wake: Condvar::new(),
-            progress: Mutex::new(Progress::default()),
+            progress: Mutex::new(ProgressCell::new()),
             progress_cv: Condvar::new(),
+            fsync: Mutex::new(FsyncQueue::default()),
+            fsync_cv: Condvar::new(),
             watch: tx,
             policy: AtomicU8::new(opts.fsync.to_u8()),
             sizes: Mutex::new(Sizes {
@@ -389,15 +396,15 @@ impl AofWriter {
     /// Blocks until the writer has switched files for `r` (after writing
     /// everything before it to the old file), or the writer has stopped.
     pub fn wait_rotated(&self, r: Rotation) -> Result<(), WriteError> {
-        let mut p = self.shared.progress.lock();
+        let mut c = self.shared.progress.lock();
         loop {
-            if p.rotations >= r.seq {
+            if c.p.rotations >= r.seq {
                 return Ok(());
             }
-            if p.closed {
-                return Err(p.error.clone().unwrap_or_else(WriteError::closed));
+            if c.p.closed {
+                return Err(c.p.error.clone().unwrap_or_else(WriteError::closed));
             }
-            self.shared.progress_cv.wait(&mut p);
+            self.shared.progress_cv.wait(&mut c);
         }
     }
 
@@ -432,13 +439,13 @@ impl AofWriter {
     }
 
     pub fn progress(&self) -> Progress {
-        self.shared.progress.lock().clone()
+        self.shared.progress.lock().p.clone()
     }
 
     /// Redis's `aof_last_write_status`: the error of the last failed write
     /// or fsync, `None` once a write succeeds again.
     pub fn write_error(&self) -> Option<WriteError> {
-        self.shared.progress.lock().error.clone()
+        self.shared.progress.lock().p.error.clone()
     }
 
     pub fn sizes(&self) -> Sizes {
@@ -475,12 +482,12 @@ impl AofWriter {
     }
 
     fn wait(&self, offset: u64, durable: bool) -> Result<(), WriteError> {
-        let mut p = self.shared.progress.lock();
+        let mut c = self.shared.progress.lock();
         loop {
-            if let Some(r) = Self::check(&p, offset, durable) {
+            if let Some(r) = Self::check(&c.p, offset, durable) {
                 return r;
             }
-            self.shared.progress_cv.wait(&mut p);
+            self.shared.progress_cv.wait(&mut c);
         }
     }
 
@@ -538,16 +545,110 @@ const SPARE_MAX: usize = 1 << 20;
 const RETRY: Duration = Duration::from_millis(100);
 const WRITE_ERROR_LOG_RATE: Duration = Duration::from_secs(30);
 
+/// The published progress and the two error sources behind its `error`.
+struct ProgressCell {
+    p: Progress,
+    /// Set by a failed write, cleared by the next successful one
+    /// (Redis's `aof_last_write_status`).
+    write_error: Option<WriteError>,
+    /// Set by a failed fsync, cleared by the next successful one
+    /// (Redis's `aof_bio_fsync_status`).
+    fsync_error: Option<WriteError>,
+}
+
+impl ProgressCell {
+    fn new() -> ProgressCell {
+        ProgressCell {
+            p: Progress::default(),
+            write_error: None,
+            fsync_error: None,
+        }
+    }
+}
+
+impl Shared {
+    /// Changes the progress and wakes waiters if it changed.
+    fn update(&self, f: impl FnOnce(&mut ProgressCell)) {
+        let p = {
+            let mut c = self.progress.lock();
+            let before = c.p.clone();
+            f(&mut c);
+            c.p.error = c.write_error.clone().or_else(|| c.fsync_error.clone());
+            if c.p == before {
+                return;
+            }
+            c.p.clone()
+        };
+        self.progress_cv.notify_all();
+        self.watch.send_replace(p);
+    }
+}
+
+/// An fsync for the background fsync thread (Redis's bio jobs): once
+/// `file` is synced, the stream is durable up to `upto`.
+struct FsyncJob {
+    file: Arc<File>,
+    upto: u64,
+}
+
+#[derive(Default)]
+struct FsyncQueue {
+    jobs: VecDeque<FsyncJob>,
+    busy: bool,
+    quit: bool,
+}
+
+/// The background fsync thread: runs the jobs in order.
+fn fsync_thread(shared: Arc<Shared>) {
+    loop {
+        let job = {
+            let mut q = shared.fsync.lock();
+            loop {
+                if let Some(j) = q.jobs.pop_front() {
+                    q.busy = true;
+                    break j;
+                }
+                if q.quit {
+                    return;
+                }
+                shared.fsync_cv.wait(&mut q);
+            }
+        };
+        let r = job.file.sync_data();
+        drop(job.file);
+        shared.update(|c| match &r {
+            Ok(()) => {
+                c.p.durable = c.p.durable.max(job.upto);
+                c.fsync_error = None;
+            }
+            Err(e) => {
+                // Redis: "Fail to fsync the AOF file" from the bio thread.
+                tracing::warn!("Fail to fsync the AOF file: {}", strerror(e));
+                c.fsync_error = Some(WriteError::from_io(e));
+            }
+        });
+        shared.fsync.lock().busy = false;
+        shared.fsync_cv.notify_all();
+    }
+}
+
 struct Thread {
     shared: Arc<Shared>,
-    file: File,
+    file: Arc<File>,
     backlog: VecDeque<Item>,
     written: u64,
-    durable: u64,
+    /// Up to where an fsync was done or handed to the fsync thread.
+    synced_or_queued: u64,
+    /// When the last `everysec` fsync was queued.
     last_fsync: Instant,
-    error: Option<WriteError>,
+    /// The backlog's first item failed to write.
+    write_failed: bool,
+    /// The last inline (`always`) fsync failed.
+    fsync_failed: bool,
     last_error_log: Option<Instant>,
     rotations: u64,
+    /// The fsync thread runs (else fsyncs are done inline).
+    has_fsyncer: bool,
     /// A drained buffer handed back to appenders, so steady appending
     /// does not allocate a new one per batch.
     spare: Option<Vec<u8>>,
@@ -557,14 +658,16 @@ impl Thread {
     fn new(shared: Arc<Shared>, file: File) -> Thread {
         Thread {
             shared,
-            file,
+            file: Arc::new(file),
             backlog: VecDeque::new(),
             written: 0,
-            durable: 0,
+            synced_or_queued: 0,
             last_fsync: Instant::now(),
-            error: None,
+            write_failed: false,
+            fsync_failed: false,
             last_error_log: None,
             rotations: 0,
+            has_fsyncer: false,
             spare: None,
         }
     }
@@ -574,27 +677,67 @@ impl Thread {
     }
 
     fn run(mut self) {
+        let fsyncer = {
+            let shared = self.shared.clone();
+            std::thread::Builder::new()
+                .name("aof-fsync".into())
+                .spawn(move || fsync_thread(shared))
+        };
+        match &fsyncer {
+            Ok(_) => self.has_fsyncer = true,
+            Err(e) => tracing::warn!("Can't start the AOF fsync thread: {e}; fsyncing inline"),
+        }
         loop {
             let shutdown = self.take_work();
             self.process();
             if shutdown {
-                // One last attempt, then fsync whatever is written.
+                // One last attempt; the queued fsyncs; a final fsync.
                 self.process();
-                self.fsync();
-                self.publish(true);
+                self.shared.fsync.lock().quit = true;
+                self.shared.fsync_cv.notify_all();
+                if let Ok(t) = fsyncer {
+                    let _ = t.join();
+                }
+                self.has_fsyncer = false;
+                self.fsync_inline(true);
+                let (written, rotations) = (self.written, self.rotations);
+                self.shared.update(|c| {
+                    c.p.written = written;
+                    c.p.rotations = rotations;
+                    c.p.closed = true;
+                });
                 return;
             }
             match self.policy() {
-                FsyncPolicy::Always => self.fsync(),
+                FsyncPolicy::Always => self.fsync_inline(false),
                 FsyncPolicy::EverySec => {
-                    if self.durable < self.written && self.last_fsync.elapsed() >= Duration::from_secs(1) {
-                        self.fsync();
+                    let idle = {
+                        let q = self.shared.fsync.lock();
+                        q.jobs.is_empty() && !q.busy
+                    };
+                    // As Redis, skip (postpone) while an fsync is running.
+                    if self.synced_or_queued < self.written
+                        && self.last_fsync.elapsed() >= Duration::from_secs(1)
+                        && idle
+                    {
+                        if self.has_fsyncer {
+                            self.queue_fsync(self.file.clone(), self.written);
+                        } else {
+                            self.fsync_inline(false);
+                        }
+                        self.last_fsync = Instant::now();
                     }
                 }
                 FsyncPolicy::No => {}
             }
-            self.publish(false);
+            self.publish();
         }
+    }
+
+    fn queue_fsync(&mut self, file: Arc<File>, upto: u64) {
+        self.synced_or_queued = self.synced_or_queued.max(upto);
+        self.shared.fsync.lock().jobs.push_back(FsyncJob { file, upto });
+        self.shared.fsync_cv.notify_all();
     }
 
     /// Waits for something to do; moves queued data into the backlog.
@@ -605,8 +748,8 @@ impl Thread {
             if !st.buf.is_empty() || !st.queue.is_empty() || st.shutdown {
                 break;
             }
-            let unsynced = self.durable < self.written;
-            let timeout = if !self.backlog.is_empty() || (self.error.is_some() && unsynced) {
+            let unsynced = self.synced_or_queued < self.written;
+            let timeout = if !self.backlog.is_empty() || self.fsync_failed {
                 Some(RETRY)
             } else if unsynced {
                 match self.policy() {
@@ -672,15 +815,21 @@ impl Thread {
     }
 
     fn switch(&mut self, f: File, name: String) {
-        // Redis fsyncs and closes the old fd in the background.
-        if let Err(e) = self.file.sync_data() {
-            tracing::warn!("Fail to fsync the AOF file: {}", strerror(&e));
-        } else {
-            self.durable = self.written;
-            self.last_fsync = Instant::now();
+        // Redis fsyncs and closes the old file in the background (bio); the
+        // fsync thread does, after any fsync queued before.
+        let old = std::mem::replace(&mut self.file, Arc::new(f));
+        if self.synced_or_queued < self.written {
+            if self.has_fsyncer {
+                self.queue_fsync(old, self.written);
+            } else if let Err(e) = old.sync_data() {
+                tracing::warn!("Fail to fsync the AOF file: {}", strerror(&e));
+            } else {
+                let upto = self.written;
+                self.synced_or_queued = upto;
+                self.shared.update(|c| c.p.durable = c.p.durable.max(upto));
+            }
         }
-        let incr = f.metadata().map(|m| m.len()).unwrap_or(0);
-        self.file = f;
+        let incr = self.file.metadata().map(|m| m.len()).unwrap_or(0);
         {
             let mut s = self.shared.sizes.lock();
             s.incr_size = incr;
@@ -704,7 +853,7 @@ impl Thread {
         let mut done = 0usize;
         let mut err = None;
         while done < b.len() {
-            match self.file.write(&b[done..]) {
+            match (&*self.file).write(&b[done..]) {
                 Ok(0) => {
                     err = Some(io::Error::from_raw_os_error(libc::ENOSPC));
                     break;
@@ -718,8 +867,10 @@ impl Thread {
             }
         }
         let Some(e) = err else {
-            if self.error.take().is_some() {
+            if self.write_failed {
+                self.write_failed = false;
                 tracing::warn!("AOF write error looks solved, Redis can write again.");
+                self.shared.update(|c| c.write_error = None);
             }
             self.account(done);
             // Keep a modest buffer for reuse; a burst's big one is freed.
@@ -743,7 +894,11 @@ impl Thread {
                     b.len()
                 );
             }
-            match self.file.set_len(before).and_then(|_| self.file.seek(SeekFrom::End(0))) {
+            match self
+                .file
+                .set_len(before)
+                .and_then(|_| (&*self.file).seek(SeekFrom::End(0)))
+            {
                 Ok(_) => done = 0,
                 Err(te) => {
                     if log {
@@ -759,7 +914,8 @@ impl Thread {
         if self.policy() == FsyncPolicy::Always && log {
             tracing::warn!("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
         }
-        self.error = Some(werr);
+        self.write_failed = true;
+        self.shared.update(|c| c.write_error = Some(werr));
         self.account(done);
         Err(b[done..].to_vec())
     }
@@ -774,17 +930,34 @@ impl Thread {
         s.current_size += n as u64;
     }
 
-    fn fsync(&mut self) {
-        if self.durable >= self.written {
+    /// fsync of the current file in this thread (`always`; `force` at
+    /// shutdown, unless everything is known durable). The fsyncs queued
+    /// before (an older file's, after a rotation) finish first, so
+    /// everything written is then durable.
+    fn fsync_inline(&mut self, force: bool) {
+        let done = if force {
+            self.shared.progress.lock().p.durable >= self.written
+        } else {
+            self.synced_or_queued >= self.written && !self.fsync_failed
+        };
+        if done {
             return;
         }
+        {
+            let mut q = self.shared.fsync.lock();
+            while self.has_fsyncer && (!q.jobs.is_empty() || q.busy) {
+                self.shared.fsync_cv.wait(&mut q);
+            }
+        }
+        let upto = self.written;
         match self.file.sync_data() {
             Ok(()) => {
-                self.durable = self.written;
-                self.last_fsync = Instant::now();
-                if self.backlog.is_empty() {
-                    self.error = None;
-                }
+                self.fsync_failed = false;
+                self.synced_or_queued = upto;
+                self.shared.update(|c| {
+                    c.p.durable = c.p.durable.max(upto);
+                    c.fsync_error = None;
+                });
             }
             Err(e) => {
                 let w = WriteError::from_io(&e);
@@ -796,29 +969,18 @@ impl Thread {
                 } else {
                     tracing::warn!("Fail to fsync the AOF file: {}", w.message);
                 }
-                self.error = Some(w);
+                self.fsync_failed = true;
+                self.shared.update(|c| c.fsync_error = Some(w));
             }
         }
     }
 
-    fn publish(&mut self, closed: bool) {
-        let p = Progress {
-            written: self.written,
-            durable: self.durable,
-            error: self.error.clone(),
-            closed,
-            rotations: self.rotations,
-        };
-        let changed = {
-            let mut cur = self.shared.progress.lock();
-            let changed = *cur != p;
-            *cur = p.clone();
-            changed
-        };
-        if changed {
-            self.shared.progress_cv.notify_all();
-            self.shared.watch.send_replace(p);
-        }
+    fn publish(&mut self) {
+        let (written, rotations) = (self.written, self.rotations);
+        self.shared.update(|c| {
+            c.p.written = written;
+            c.p.rotations = rotations;
+        });
     }
 }
 
