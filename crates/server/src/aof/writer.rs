@@ -1262,4 +1262,35 @@ mod tests {
         w.shutdown().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn rotation_fsyncs_the_old_file_in_the_background() {
+        let dir = tmpdir("rotsync");
+        let w = AofWriter::open(
+            open_incr(&dir.join("1"), true).unwrap(),
+            "1",
+            WriterOptions {
+                fsync: FsyncPolicy::No,
+                timestamps: false,
+            },
+            Sizes::default(),
+        )
+        .unwrap();
+        let off = w.append(Some(0), &["set", "a", "1"]);
+        w.wait_written(off).unwrap();
+        assert_eq!(w.progress().durable, 0);
+        let r = w.rotate(open_incr(&dir.join("2"), true).unwrap(), "2");
+        w.wait_rotated(r).unwrap();
+        // The old file's fsync covers everything before the switch.
+        w.wait_durable(r.offset).unwrap();
+        let off2 = w.append(Some(0), &["set", "b", "2"]);
+        w.wait_written(off2).unwrap();
+        assert!(w.progress().durable < off2);
+        // Switching to always: the next batch is synced inline.
+        w.set_fsync(FsyncPolicy::Always);
+        let off3 = w.append(Some(0), &["set", "c", "3"]);
+        w.wait_durable(off3).unwrap();
+        w.shutdown().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
