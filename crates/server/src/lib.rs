@@ -9,6 +9,7 @@
 //! the connection's output buffer.
 
 pub mod alloc;
+pub mod aof;
 pub mod blocking;
 pub mod client;
 pub mod commands;
