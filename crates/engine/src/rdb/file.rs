@@ -41,7 +41,7 @@ pub struct Aux {
 /// `resize_db`, `entry`..., and `finish`.
 pub struct FileWriter<W: Write> {
     out: W,
-    digest: crc::Digest<'static, u64>,
+    digest: crc::Digest<'static, u64, crc::Table<16>>,
     opts: SaveOptions,
     buf: Vec<u8>,
 }

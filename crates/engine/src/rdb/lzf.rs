@@ -21,13 +21,61 @@ fn idx(h: u32) -> usize {
 /// lzf_compress into at most `out_len` bytes; `None` when the result
 /// would not fit (or the input is empty).
 pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
+    HTAB.with(|t| {
+        let mut t = t.borrow_mut();
+        t.start();
+        compress_with(input, out_len, &mut t)
+    })
+}
+
+/// The hash table, kept per thread: a fresh zeroed 64K-slot table per
+/// call cost more than compressing a short string. Each slot holds the
+/// generation that wrote it in its high half, so a slot from an earlier
+/// call reads as empty, exactly as a zeroed table.
+struct Htab {
+    gen: u32,
+    slots: Vec<u64>,
+}
+
+impl Htab {
+    fn start(&mut self) {
+        if self.slots.is_empty() {
+            self.slots = vec![0; HSIZE];
+        }
+        self.gen = self.gen.wrapping_add(1);
+        if self.gen == 0 {
+            self.slots.fill(0);
+            self.gen = 1;
+        }
+    }
+
+    #[inline]
+    fn get(&self, slot: usize) -> usize {
+        let v = self.slots[slot];
+        if (v >> 32) as u32 == self.gen {
+            (v & 0xffff_ffff) as usize
+        } else {
+            0
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, slot: usize, pos: usize) {
+        self.slots[slot] = (u64::from(self.gen) << 32) | pos as u64;
+    }
+}
+
+thread_local! {
+    static HTAB: std::cell::RefCell<Htab> = const { std::cell::RefCell::new(Htab { gen: 0, slots: Vec::new() }) };
+}
+
+fn compress_with(input: &[u8], out_len: usize, htab: &mut Htab) -> Option<Vec<u8>> {
     let in_len = input.len();
     if in_len == 0 || out_len == 0 {
         return None;
     }
     // Positions; 0 doubles as "empty", and a reference at position 0 is
     // never used anyway (`ref > in_data` in the C code).
-    let mut htab = vec![0u32; HSIZE];
     // A little slack: the tail loop writes without checks, as in C.
     let mut out = vec![0u8; out_len + 4];
     let mut ip = 0usize;
@@ -38,8 +86,8 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     while ip + 2 < in_len {
         hval = (hval << 8) | at(ip + 2);
         let slot = idx(hval);
-        let r = htab[slot] as usize;
-        htab[slot] = ip as u32;
+        let r = htab.get(slot);
+        htab.set(slot, ip);
         if r > 0
             && r < ip
             && ip - r - 1 < MAX_OFF
@@ -97,10 +145,10 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
             ip -= 2;
             hval = (at(ip) << 8) | at(ip + 1);
             hval = (hval << 8) | at(ip + 2);
-            htab[idx(hval)] = ip as u32;
+            htab.set(idx(hval), ip);
             ip += 1;
             hval = (hval << 8) | at(ip + 2);
-            htab[idx(hval)] = ip as u32;
+            htab.set(idx(hval), ip);
             ip += 1;
         } else {
             if op >= out_len {

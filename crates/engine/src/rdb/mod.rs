@@ -116,7 +116,7 @@ impl From<std::io::Error> for RdbError {
 pub type Result<T> = std::result::Result<T, RdbError>;
 
 /// Redis's CRC64 (Jones polynomial, reflected), as crc64.c.
-pub static CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
+pub static CRC64: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
 
 pub fn crc64(data: &[u8]) -> u64 {
     CRC64.checksum(data)
@@ -203,7 +203,7 @@ pub fn write_string(out: &mut Vec<u8>, s: &[u8], compress: bool) {
 /// has read and the number of bytes read.
 pub struct Input<R> {
     inner: R,
-    digest: crc::Digest<'static, u64>,
+    digest: crc::Digest<'static, u64, crc::Table<16>>,
     read: u64,
 }
 
