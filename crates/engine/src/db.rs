@@ -38,8 +38,9 @@ pub struct Db {
     expires: ExpiryIndex,
     volatile: usize,
     pub stats: DbStats,
-    /// Keys removed by expiry since the last drain, kept only when
-    /// `log_expired` is set (for AOF/replica DELs and notifications).
+    /// Keys removed by expiry or eviction since the last drain, kept only
+    /// when `log_expired` is set (the AOF's DELs; whoever next holds the
+    /// shard's lock drains them, so they are logged in order).
     pub expired_log: Vec<Box<[u8]>>,
     pub log_expired: bool,
     /// The eviction policy's access tracking, shared by the keyspace.
@@ -352,6 +353,15 @@ impl Db {
         if !e.is_live(now) {
             self.note_expired(e.key().into());
             return None;
+        }
+        Some(e)
+    }
+
+    /// `remove` for eviction: the key is logged as `expired_log` keys are.
+    pub(crate) fn remove_evicted(&mut self, key: &[u8], now: u64) -> Option<Entry> {
+        let e = self.remove(key, now)?;
+        if self.log_expired {
+            self.expired_log.push(key.into());
         }
         Some(e)
     }

@@ -549,7 +549,7 @@ impl crate::Keyspace {
                 }
                 let mut key = None;
                 db.sample(rng, 1, volatile, now, |e| key = Some(Box::<[u8]>::from(e.key())));
-                if let Some(entry) = key.and_then(|k| db.remove(&k, now)) {
+                if let Some(entry) = key.and_then(|k| db.remove_evicted(&k, now)) {
                     return Some(Evicted { db: dbi, entry });
                 }
             }
@@ -593,7 +593,7 @@ impl crate::Keyspace {
                 if !eligible {
                     continue;
                 }
-                if let Some(entry) = db.remove(&c.key, now) {
+                if let Some(entry) = db.remove_evicted(&c.key, now) {
                     return Some(Evicted { db: c.db, entry });
                 }
             }
@@ -754,7 +754,7 @@ impl Db {
         }
         let freq = e.policy_bits() & FIFO_FREQ;
         if freq == 0 || force {
-            let Some(entry) = self.remove(key, now) else {
+            let Some(entry) = self.remove_evicted(key, now) else {
                 return FifoStep::Gone;
             };
             self.ghost_insert(key, small);

@@ -226,6 +226,21 @@ impl Keyspace {
     /// already running. Takes every shard's lock for the time it takes to
     /// flip a flag per db.
     pub fn begin_snapshot(&self, format: RecordFormat) -> Option<Snapshot<'_>> {
+        if self.snapshot_in_progress() {
+            return None;
+        }
+        let mut guards = self.lock_all();
+        self.begin_snapshot_locked(&mut guards, format)
+    }
+
+    /// `begin_snapshot` for a caller that holds every shard's lock
+    /// (`guards`, from `lock_all`), so something else can happen at the
+    /// same instant (the AOF switching files for a rewrite).
+    pub fn begin_snapshot_locked(
+        &self,
+        guards: &mut [parking_lot::MutexGuard<'_, crate::keyspace::Shard>],
+        format: RecordFormat,
+    ) -> Option<Snapshot<'_>> {
         if self.snapshot_running().swap(true, Ordering::AcqRel) {
             return None;
         }
@@ -239,7 +254,6 @@ impl Keyspace {
             by_writers: AtomicU64::new(0),
         });
         let mut sizes = vec![(0u64, 0u64); self.databases()];
-        let mut guards = self.lock_all();
         for g in guards.iter_mut() {
             for (i, db) in g.dbs.iter_mut().enumerate() {
                 db.snap_parity = !db.snap_parity;
@@ -255,7 +269,6 @@ impl Keyspace {
                 }
             }
         }
-        drop(guards);
         let dbs: Vec<(usize, u64, u64)> = sizes
             .into_iter()
             .enumerate()

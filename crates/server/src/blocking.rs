@@ -553,7 +553,11 @@ pub(crate) fn serve_ready(ctx: &mut Ctx<'_>) {
         let mut out = Reply::new(if c.resp3 { Resp::V3 } else { Resp::V2 });
         std::mem::swap(ctx.client, &mut client);
         std::mem::swap(ctx.out, &mut out);
+        let changes = ctx.changes.get();
         (spec.handler)(ctx, &args);
+        if server.aof.is_on() && ctx.client.block_request.is_none() {
+            crate::propagate::after_command(ctx, spec, &args, changes, 0);
+        }
         if spec.has(crate::commands::flags::WRITE) && server.watches.active() {
             crate::commands::multi::touch_for_write(ctx, spec, &args, false);
         }

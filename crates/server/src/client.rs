@@ -148,6 +148,14 @@ pub struct Client {
     pub deny_blocking: bool,
     /// MULTI queue and WATCHed keys.
     pub tx: crate::commands::multi::TxState,
+    /// The AOF client replaying the file at start (no -LOADING, no
+    /// propagation).
+    pub aof_loader: bool,
+    /// The AOF offset after this client's last logged write: with
+    /// `appendfsync always` its replies wait until that is on disk.
+    pub aof_offset: u64,
+    /// Inside EXEC, a MULTI has been logged (EXEC closes it).
+    pub aof_in_multi: bool,
 }
 
 impl Client {
@@ -166,6 +174,9 @@ impl Client {
             blocked: None,
             deny_blocking: false,
             tx: Default::default(),
+            aof_loader: false,
+            aof_offset: 0,
+            aof_in_multi: false,
         }
     }
 

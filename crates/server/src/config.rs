@@ -616,10 +616,7 @@ pub static DIRECTIVES: &[Directive] = &[
         set: set_save,
     },
     d!("appendonly", Mutable, Plain, |c| yes_no(c.appendonly), |c, a| {
-        if parse_bool(one(a)?)? {
-            return Err("appendonly yes is not supported: Larder has no AOF persistence yet".into());
-        }
-        c.appendonly = false;
+        c.appendonly = parse_bool(one(a)?)?;
         Ok(())
     }),
     d!("daemonize", Immutable, Plain, |c| yes_no(c.daemonize), |c, a| {
@@ -1310,7 +1307,6 @@ mod tests {
     fn unsupported_features_refused() {
         let mut cfg = Config::default();
         for line in [
-            "appendonly yes",
             "cluster-enabled yes",
             "replicaof 127.0.0.1 6379",
             "rename-command FLUSHALL \"\"",

@@ -174,6 +174,7 @@ where
                 Next::Blocked => {
                     // Replies so far go out first; what follows in the
                     // buffer (and what arrives meanwhile) runs after.
+                    durable(&server, &mut client).await;
                     if !flush(&mut stream, &mut out, &server, &info).await
                         || !wait_blocked(&mut stream, &mut rbuf, &server, &mut client, &mut out).await
                     {
@@ -181,12 +182,16 @@ where
                     }
                 }
             }
+            if out.len() >= FLUSH_THRESHOLD {
+                durable(&server, &mut client).await;
+            }
             if out.len() >= FLUSH_THRESHOLD && !flush(&mut stream, &mut out, &server, &info).await {
                 break 'conn;
             }
         }
         rbuf.advance(off);
         info.qbuf.store(rbuf.len(), Ordering::Relaxed);
+        durable(&server, &mut client).await;
         if !flush(&mut stream, &mut out, &server, &info).await || close {
             break;
         }
@@ -329,6 +334,20 @@ async fn sleep_ms(ms: Option<u64>) {
 
 /// Writes the pending replies. False when the connection is gone or was
 /// killed while the peer was not reading.
+/// With `appendfsync always`, replies to writes go out only once the AOF
+/// holds them on disk (one fsync serves every client waiting).
+async fn durable(server: &Server, client: &mut Client) {
+    if client.aof_offset == 0 {
+        return;
+    }
+    let off = std::mem::take(&mut client.aof_offset);
+    if let Some(aof) = server.aof.handle() {
+        if aof.writer().fsync_policy() == crate::aof::FsyncPolicy::Always {
+            let _ = aof.writer().wait_durable_async(off).await;
+        }
+    }
+}
+
 async fn flush<S: AsyncWrite + Unpin>(stream: &mut S, out: &mut Reply, server: &Server, info: &ClientInfo) -> bool {
     if out.buf.is_empty() {
         return true;

@@ -237,7 +237,10 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         return;
     }
 
-    if server.persist.loading.load(std::sync::atomic::Ordering::Relaxed) && !spec.has(flags::LOADING) {
+    if server.persist.loading.load(std::sync::atomic::Ordering::Relaxed)
+        && !spec.has(flags::LOADING)
+        && !client.aof_loader
+    {
         out.error(crate::persist::LOADING);
         server.count_rejected(out, Some(cmd));
         client.tx.flag_error();
@@ -252,7 +255,7 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         return;
     }
 
-    if server.eviction.maxmemory() != 0 {
+    if server.eviction.maxmemory() != 0 && !client.aof_loader {
         let outcome = server.eviction.perform(&server.keyspace, server.started);
         // EXEC is refused when it queued a denyoom command.
         let exec_oom = spec.name == "exec" && client.tx.queue.as_ref().is_some_and(|q| q.flags & flags::DENYOOM != 0);
@@ -269,18 +272,23 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         }
     }
 
-    // A failed background save stops writes (and PING, as in Redis).
-    if (spec.has(flags::WRITE) || spec.name == "ping" || exec_writes(spec, client))
-        && server.persist.writes_denied(server)
-    {
+    // A failed background save or AOF write stops writes (and PING, as
+    // in Redis).
+    let denied = if (spec.has(flags::WRITE) || spec.name == "ping" || exec_writes(spec, client)) && !client.aof_loader {
+        if server.persist.writes_denied(server) {
+            Some(crate::persist::MISCONF.to_string())
+        } else {
+            server.aof.write_error()
+        }
+    } else {
+        None
+    };
+    if let Some(err) = denied {
         if spec.name == "exec" {
             crate::commands::multi::discard_transaction(server, client);
-            out.error(&format!(
-                "-EXECABORT Transaction discarded because of: {}",
-                &crate::persist::MISCONF[1..]
-            ));
+            out.error(&format!("-EXECABORT Transaction discarded because of: {}", &err[1..]));
         } else {
-            out.error(crate::persist::MISCONF);
+            out.error(&err);
         }
         server.count_rejected(out, Some(cmd));
         client.finish_command(out, reply_start);
@@ -342,9 +350,13 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], in_exe
         crate::commands::multi::touch_for_write(ctx, spec, args, true);
     }
     let changes = ctx.changes.get();
+    let reply_start = ctx.out.len();
     (spec.handler)(ctx, args);
     if let Some(req) = ctx.client.block_request.take() {
         crate::blocking::register(ctx, args, spec, req);
+    }
+    if server.aof.is_on() {
+        crate::propagate::after_command(ctx, spec, args, changes, reply_start);
     }
     if watched && (ctx.changes.get() != changes || crate::commands::multi::signals_unchanged(spec)) {
         crate::commands::multi::touch_for_write(ctx, spec, args, false);

@@ -10,6 +10,7 @@
 
 pub mod alloc;
 pub mod aof;
+pub mod appendonly;
 pub mod blocking;
 pub mod client;
 pub mod commands;
@@ -21,6 +22,7 @@ pub mod glob;
 pub mod log;
 pub mod net;
 pub mod persist;
+pub mod propagate;
 pub mod server;
 pub mod stats;
 pub mod util;

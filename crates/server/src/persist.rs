@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use larder_engine::rdb::{read_file, Aux, FileWriter, LoadedEntry, RdbError, SaveOptions};
-use larder_engine::{AccessField, Policy, RecordFormat};
+use larder_engine::{AccessField, Policy, RecordFormat, Snapshot};
 
 use crate::server::Server;
 
@@ -137,19 +137,6 @@ pub fn rdb_path(server: &Server) -> PathBuf {
     Path::new(&cfg.dir).join(&cfg.dbfilename)
 }
 
-fn record_format(server: &Server) -> RecordFormat {
-    let cfg = server.config.read();
-    let access = match cfg.maxmemory_policy {
-        Policy::AllKeysLru | Policy::VolatileLru => AccessField::Idle,
-        Policy::AllKeysLfu | Policy::VolatileLfu => AccessField::Freq,
-        _ => AccessField::None,
-    };
-    RecordFormat {
-        compress: cfg.flag("rdbcompression", true),
-        access,
-    }
-}
-
 /// Why a save did not happen.
 #[derive(Debug)]
 pub enum SaveError {
@@ -187,11 +174,39 @@ pub fn save_to(
     aof_base: bool,
     cancel: Option<&AtomicBool>,
 ) -> Result<SaveReport, SaveError> {
-    let format = record_format(server);
-    let checksum = server.config.read().flag("rdbchecksum", true);
-    let Some(mut snap) = server.keyspace.begin_snapshot(format) else {
+    let Some(snap) = server.keyspace.begin_snapshot(record_format(server)) else {
         return Err(SaveError::Busy);
     };
+    write_snapshot(server, snap, path, aof_base, cancel)
+}
+
+/// The record format saves use now (`rdbcompression`, the policy's
+/// access data).
+pub fn record_format(server: &Server) -> RecordFormat {
+    let cfg = server.config.read();
+    let access = match cfg.maxmemory_policy {
+        Policy::AllKeysLru | Policy::VolatileLru => AccessField::Idle,
+        Policy::AllKeysLfu | Policy::VolatileLfu => AccessField::Freq,
+        _ => AccessField::None,
+    };
+    RecordFormat {
+        compress: cfg.flag("rdbcompression", true),
+        access,
+    }
+}
+
+/// Writes a started snapshot to `path` as an RDB file (through a temp
+/// file in the same directory, fsync, rename, fsync of the directory);
+/// `aof_base` sets the aux field of AOF base files.
+pub fn write_snapshot(
+    server: &Server,
+    mut snap: Snapshot<'_>,
+    path: &Path,
+    aof_base: bool,
+    cancel: Option<&AtomicBool>,
+) -> Result<SaveReport, SaveError> {
+    let format = record_format(server);
+    let checksum = server.config.read().flag("rdbchecksum", true);
     let p = &server.persist;
     p.save_keys_total.store(snap.stats().keys_total, Ordering::Relaxed);
     p.save_keys_done.store(0, Ordering::Relaxed);
@@ -297,7 +312,11 @@ pub fn save(server: &Server) -> Result<SaveReport, SaveError> {
 /// running.
 pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
     let p = &server.persist;
-    if p.bgsave_running.swap(true, Ordering::AcqRel) || server.keyspace.snapshot_in_progress() {
+    if p.bgsave_running.swap(true, Ordering::AcqRel) {
+        return Err(SaveError::Busy);
+    }
+    if server.keyspace.snapshot_in_progress() || server.aof.rewrite_in_progress() {
+        p.bgsave_running.store(false, Ordering::Release);
         return Err(SaveError::Busy);
     }
     let dirty = server.dirty();
@@ -425,7 +444,11 @@ pub fn save_flushed(server: &Server) {
 /// or a scheduled one when nothing else runs.
 pub fn cron(server: &Arc<Server>) {
     let p = &server.persist;
-    if p.bgsave_in_progress() || server.keyspace.snapshot_in_progress() || p.loading.load(Ordering::Relaxed) {
+    if p.bgsave_in_progress()
+        || server.keyspace.snapshot_in_progress()
+        || server.aof.rewrite_in_progress()
+        || p.loading.load(Ordering::Relaxed)
+    {
         return;
     }
     let (due, scheduled) = {
@@ -569,18 +592,8 @@ pub fn info(server: &Server, out: &mut String) {
     f("rdb_last_cow_size", &st.last_peak_buffered);
     f("rdb_last_load_keys_expired", &st.last_load_keys_expired);
     f("rdb_last_load_keys_loaded", &st.last_load_keys_loaded);
-    f("aof_enabled", &0);
-    f("aof_rewrite_in_progress", &0);
-    f("aof_rewrite_scheduled", &0);
-    f("aof_last_rewrite_time_sec", &-1);
-    f("aof_current_rewrite_time_sec", &-1);
-    f("aof_last_bgrewrite_status", &"ok");
-    f("aof_rewrites", &0);
-    f("aof_rewrites_consecutive_failures", &0);
-    f("aof_last_write_status", &"ok");
-    f("aof_last_cow_size", &0);
-    f("module_fork_in_progress", &0);
-    f("module_fork_last_cow_size", &0);
+    drop(st);
+    crate::appendonly::info(server, &mut f);
 }
 
 /// prepareForShutdown's save: a running background save is stopped, then
@@ -589,6 +602,7 @@ pub fn info(server: &Server, out: &mut String) {
 /// the server must not exit.
 pub fn prepare_shutdown(server: &Server, save: bool, nosave: bool, force: bool) -> bool {
     cancel_bgsave(server);
+    crate::appendonly::shutdown(server);
     let save_points = !server.config.read().save.is_empty();
     if save || (save_points && !nosave) {
         tracing::info!("Saving the final RDB snapshot before exiting.");
@@ -610,14 +624,24 @@ pub fn prepare_shutdown(server: &Server, save: bool, nosave: bool, force: bool) 
 /// server answering -LOADING meanwhile; a file that cannot be loaded
 /// stops the process, as in Redis.
 pub fn start_loading(server: &Arc<Server>) {
-    let path = rdb_path(server);
-    let Ok(meta) = std::fs::metadata(&path) else {
-        return;
+    let aof = server.config.read().appendonly;
+    let size = if aof {
+        0
+    } else {
+        let Ok(meta) = std::fs::metadata(rdb_path(server)) else {
+            return;
+        };
+        meta.len()
     };
-    set_loading(server, true, meta.len());
+    set_loading(server, true, size);
     let srv = server.clone();
     let spawned = std::thread::Builder::new().name("loader".into()).spawn(move || {
-        let res = load_at_start(&srv);
+        // With the AOF on, it alone is loaded, as in Redis.
+        let res = if aof {
+            crate::appendonly::load_at_start(&srv).map(|_| true)
+        } else {
+            load_at_start(&srv)
+        };
         crate::alloc::flush_thread();
         match res {
             Ok(_) => set_loading(&srv, false, 0),

@@ -72,6 +72,8 @@ pub struct Server {
     pub watches: crate::commands::multi::Watches,
     /// RDB saves, save points, loading (`persist.rs`).
     pub persist: crate::persist::Persistence,
+    /// The AOF (`appendonly.rs`).
+    pub aof: crate::appendonly::AofState,
     /// This server's own handle, for work handed to other threads.
     me: std::sync::Weak<Server>,
 }
@@ -99,6 +101,7 @@ impl Server {
         Arc::new_cyclic(|me| Server {
             me: me.clone(),
             persist: crate::persist::Persistence::new(start_ms / 1000),
+            aof: Default::default(),
             config: RwLock::new(config),
             keyspace,
             encoding_limits,
@@ -149,6 +152,13 @@ impl Server {
         self.auth_required.store(cfg.requirepass.is_some(), Ordering::Relaxed);
         crate::log::set_level(cfg.loglevel);
         self.eviction.configure(&cfg, &self.keyspace, held);
+        let aof_on = cfg.appendonly;
+        drop(cfg);
+        if let Some(me) = self.arc() {
+            if let Err(e) = crate::appendonly::set_enabled(&me, aof_on) {
+                tracing::warn!("appendonly: {e}");
+            }
+        }
     }
 
     /// CONFIG RESETSTAT: server, command and error statistics. (The
@@ -228,6 +238,7 @@ impl Server {
     pub fn cron(&self) {
         if let Some(me) = self.arc() {
             crate::persist::cron(&me);
+            crate::appendonly::cron(&me);
         }
         if self.active_expire_enabled.load(Ordering::Relaxed) {
             self.keyspace.active_expire(256);

@@ -468,6 +468,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     }
     ctx.client.deny_blocking = deny;
     ctx.client.tx.in_exec = false;
+    crate::propagate::after_exec(ctx);
     // CLIENT LIST showed `x` and the queued count during EXEC, as Redis.
     if !ctx.client.tx.in_multi() {
         ctx.client.info.multi.store(-1, Ordering::Relaxed);

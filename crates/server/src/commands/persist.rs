@@ -1,4 +1,5 @@
-//! SAVE, BGSAVE and LASTSAVE (Redis's rdb.c commands) on `persist.rs`.
+//! SAVE, BGSAVE and LASTSAVE (Redis's rdb.c commands) on `persist.rs`;
+//! BGREWRITEAOF on `appendonly.rs`.
 
 use super::{acl, flags::*, CommandSpec};
 use crate::dispatch::Ctx;
@@ -30,6 +31,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         "server",
         "1.0.0",
         "Asynchronously saves the database(s) to disk.",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        acl::ADMIN | acl::SLOW | acl::DANGEROUS,
+        bgrewriteaof,
+    )
+    .doc(
+        "server",
+        "1.0.0",
+        "Asynchronously rewrites the append-only file to disk.",
         "O(1)",
     ),
     CommandSpec::new(
@@ -72,7 +86,7 @@ fn bgsave(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     if server.persist.bgsave_in_progress() {
         return ctx.out.error("Background save already in progress");
     }
-    if server.keyspace.snapshot_in_progress() || ctx.client.tx.in_exec {
+    if server.keyspace.snapshot_in_progress() || server.aof.rewrite_in_progress() || ctx.client.tx.in_exec {
         // Another snapshot (an AOF rewrite) runs, or we are inside EXEC,
         // which holds every shard: start when possible.
         if schedule || ctx.client.tx.in_exec {
@@ -87,6 +101,33 @@ fn bgsave(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         Some(Ok(())) => ctx.out.simple("Background saving started"),
         Some(Err(SaveError::Busy)) => ctx.out.error("Background save already in progress"),
         _ => ctx.out.error("-ERR"),
+    }
+}
+
+/// BGREWRITEAOF (bgrewriteaofCommand).
+fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
+    let server = ctx.server;
+    if server.aof.rewrite_in_progress() {
+        return ctx
+            .out
+            .error("Background append only file rewriting already in progress");
+    }
+    if server.keyspace.snapshot_in_progress() || server.persist.bgsave_in_progress() || ctx.client.tx.in_exec {
+        crate::appendonly::schedule_rewrite(server);
+        return ctx.out.simple("Background append only file rewriting scheduled");
+    }
+    if !server.aof.is_on() {
+        // Redis writes a base and a manifest even with the AOF off;
+        // Larder rewrites only a live AOF.
+        return ctx
+            .out
+            .error("Can't execute an AOF background rewriting. Please check the server logs for more information.");
+    }
+    match server.arc().map(|s| crate::appendonly::start_rewrite(&s)) {
+        Some(Ok(())) => ctx.out.simple("Background append only file rewriting started"),
+        _ => ctx
+            .out
+            .error("Can't execute an AOF background rewriting. Please check the server logs for more information."),
     }
 }
 
