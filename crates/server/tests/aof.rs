@@ -1,0 +1,266 @@
+#![allow(clippy::unwrap_used)]
+//! The AOF through the real binary: what a restart replays, rewrites,
+//! turning it on at run time, the commands Redis rewrites for replay,
+//! and AOF directories moving between Larder and a real Redis.
+
+mod common;
+mod persist_util;
+mod real_redis;
+
+use std::path::Path;
+use std::time::Duration;
+
+use persist_util::{info_field, populate, snapshot_of, start_in, tempdir, wait_info};
+
+const AOF: &[&str] = &["--save", "", "--appendonly", "yes"];
+
+fn incr_text(dir: &Path) -> String {
+    let d = dir.join("appendonlydir");
+    let manifest = std::fs::read_to_string(d.join("appendonly.aof.manifest")).unwrap();
+    let incr = manifest
+        .lines()
+        .find(|l| l.ends_with("type i"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .to_string();
+    String::from_utf8_lossy(&std::fs::read(d.join(incr)).unwrap()).into_owned()
+}
+
+/// The commands in an AOF text, as space-joined argv lines.
+fn commands(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = text.split("\r\n").peekable();
+    while let Some(l) = lines.next() {
+        let Some(n) = l.strip_prefix('*').and_then(|n| n.parse::<usize>().ok()) else {
+            continue;
+        };
+        let mut argv = Vec::new();
+        for _ in 0..n {
+            lines.next();
+            argv.push(lines.next().unwrap_or_default().to_string());
+        }
+        out.push(argv.join(" "));
+    }
+    out
+}
+
+#[test]
+fn restart_replays_every_write() {
+    let dir = tempdir("aof-replay");
+    let (keys, before);
+    {
+        let s = start_in(&dir, AOF);
+        let mut c = s.conn();
+        assert_eq!(info_field(&mut c, "aof_enabled"), "1");
+        let base_keys = populate(&mut c);
+        let mut raw = s.raw();
+        raw.cmd(&["SET", "counter", "10"]);
+        raw.cmd(&["INCRBYFLOAT", "counter", "0.5"]);
+        raw.cmd(&["HSET", "h", "f", "1"]);
+        raw.cmd(&["HINCRBYFLOAT", "h", "f", "2.25"]);
+        raw.cmd(&["SADD", "pool", "a", "b", "c", "d"]);
+        raw.cmd(&["SPOP", "pool"]);
+        raw.cmd(&["SPOP", "pool", "2"]);
+        raw.cmd(&["SETEX", "session", "1000", "s"]);
+        raw.cmd(&["SET", "gone", "x"]);
+        raw.cmd(&["EXPIRE", "gone", "-1"]);
+        raw.cmd(&["RPUSH", "q", "1", "2", "3"]);
+        raw.cmd(&["LMPOP", "1", "q", "LEFT", "COUNT", "2"]);
+        assert_eq!(raw.cmd(&["MULTI"]), "+OK\r\n");
+        raw.cmd(&["INCR", "tx"]);
+        raw.cmd(&["INCR", "tx"]);
+        assert_eq!(raw.cmd(&["EXEC"]), "*2\r\n:1\r\n:2\r\n");
+        // A blocked pop served by a later push.
+        let mut waiter = s.raw();
+        waiter.send(b"*3\r\n$5\r\nBLPOP\r\n$4\r\njobs\r\n$1\r\n0\r\n");
+        std::thread::sleep(Duration::from_millis(100));
+        raw.cmd(&["RPUSH", "jobs", "j1", "j2"]);
+        assert_eq!(waiter.read_replies(1), b"*2\r\n$4\r\njobs\r\n$2\r\nj1\r\n");
+        raw.cmd(&["SELECT", "3"]);
+        raw.cmd(&["SET", "in3", "yes"]);
+        raw.cmd(&["SWAPDB", "3", "4"]);
+        let mut all = base_keys.clone();
+        for k in ["counter", "h", "pool", "session", "q", "tx", "jobs"] {
+            all.push((0, k.as_bytes().to_vec()));
+        }
+        all.push((4, b"in3".to_vec()));
+        let snap = snapshot_of(&mut c, &all);
+        assert_eq!(raw.cmd(&["EXISTS", "gone"]), ":0\r\n");
+        let text = commands(&incr_text(&dir));
+        // Relative times and random or float results are logged as
+        // Redis logs them.
+        assert!(text.iter().any(|l| l.starts_with("SET session s PXAT ")), "{text:?}");
+        assert!(text.contains(&"SET counter 10.5 KEEPTTL".to_string()));
+        assert!(text.contains(&"HSET h f 3.25".to_string()));
+        assert!(text.iter().any(|l| l.starts_with("SREM pool ")));
+        assert!(text.contains(&"DEL gone".to_string()));
+        assert!(text.contains(&"LPOP jobs".to_string()));
+        let multi = text.iter().position(|l| l == "MULTI").unwrap();
+        assert_eq!(&text[multi..multi + 4], ["MULTI", "INCR tx", "INCR tx", "EXEC"]);
+        drop((c, raw, waiter));
+        drop(s); // SIGKILL
+        (keys, before) = (all, snap);
+    }
+    let s = start_in(&dir, AOF);
+    let mut c = s.conn();
+    assert_eq!(snapshot_of(&mut c, &keys), before);
+    let mut raw = s.raw();
+    assert_eq!(raw.cmd(&["EXISTS", "gone"]), ":0\r\n");
+    if real_redis::available() {
+        let out = std::process::Command::new("redis-check-aof")
+            .arg(dir.join("appendonlydir/appendonly.aof.manifest"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rewrite_then_restart() {
+    let dir = tempdir("aof-rewrite");
+    let s = start_in(&dir, AOF);
+    let mut c = s.conn();
+    let keys = populate(&mut c);
+    let mut raw = s.raw();
+    for i in 0..200 {
+        raw.cmd(&["INCR", "n"]);
+        raw.cmd(&["SET", &format!("k{i}"), &i.to_string()]);
+    }
+    assert_eq!(
+        raw.cmd(&["BGREWRITEAOF"]),
+        "+Background append only file rewriting started\r\n"
+    );
+    // Writes during and after the rewrite land in the new incr file.
+    for _ in 0..100 {
+        raw.cmd(&["INCR", "n"]);
+    }
+    wait_info(&mut c, "aof_rewrite_in_progress", "0");
+    assert_eq!(info_field(&mut c, "aof_rewrites"), "1");
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    let manifest = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    assert_eq!(
+        manifest,
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+    raw.cmd(&["INCR", "n"]);
+    let mut all = keys.clone();
+    all.push((0, b"n".to_vec()));
+    all.push((0, b"k199".to_vec()));
+    let before = snapshot_of(&mut c, &all);
+    drop((c, raw));
+    drop(s);
+    let s = start_in(&dir, AOF);
+    let mut c = s.conn();
+    assert_eq!(snapshot_of(&mut c, &all), before);
+    let n: i64 = redis::cmd("GET").arg("n").query(&mut c).unwrap();
+    assert_eq!(n, 301);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn enabled_at_run_time_keeps_what_was_there() {
+    let dir = tempdir("aof-enable");
+    let s = start_in(&dir, &["--save", ""]);
+    let mut c = s.conn();
+    let keys = populate(&mut c);
+    let mut raw = s.raw();
+    assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+    assert_eq!(
+        raw.cmd(&["BGREWRITEAOF"]),
+        "-ERR Can't execute an AOF background rewriting. Please check the server logs for more information.\r\n"
+    );
+    assert_eq!(raw.cmd(&["CONFIG", "SET", "appendonly", "yes"]), "+OK\r\n");
+    assert_eq!(info_field(&mut c, "aof_enabled"), "1");
+    raw.cmd(&["SET", "after", "1"]);
+    wait_info(&mut c, "aof_rewrite_in_progress", "0");
+    raw.cmd(&["INCR", "after"]);
+    let mut all = keys.clone();
+    all.push((0, b"after".to_vec()));
+    let before = snapshot_of(&mut c, &all);
+    drop((c, raw));
+    drop(s);
+    let s = start_in(&dir, AOF);
+    let mut c = s.conn();
+    assert_eq!(snapshot_of(&mut c, &all), before);
+    // And off again: writes stop going to the files.
+    let mut raw = s.raw();
+    assert_eq!(raw.cmd(&["CONFIG", "SET", "appendonly", "no"]), "+OK\r\n");
+    assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn appendonly_yes_ignores_dump_rdb() {
+    let dir = tempdir("aof-vs-rdb");
+    {
+        let s = start_in(&dir, &["--save", ""]);
+        let mut raw = s.raw();
+        raw.cmd(&["SET", "from-rdb", "1"]);
+        assert_eq!(raw.cmd(&["SAVE"]), "+OK\r\n");
+    }
+    // As Redis: with the AOF on, only the AOF is loaded (none yet: empty).
+    let s = start_in(&dir, AOF);
+    let mut raw = s.raw();
+    assert_eq!(raw.cmd(&["DBSIZE"]), ":0\r\n");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn aof_directories_move_between_larder_and_redis() {
+    if !real_redis::available() {
+        return;
+    }
+    let dir = tempdir("aof-interop");
+    let s = start_in(&dir, AOF);
+    let mut c = s.conn();
+    let keys = populate(&mut c);
+    let mut raw = s.raw();
+    assert_eq!(
+        raw.cmd(&["BGREWRITEAOF"]),
+        "+Background append only file rewriting started\r\n"
+    );
+    wait_info(&mut c, "aof_rewrite_in_progress", "0");
+    raw.cmd(&["SET", "tail", "t"]);
+    raw.cmd(&["SET", "ttl", "x", "EX", "500"]);
+    let mut all = keys.clone();
+    all.push((0, b"tail".to_vec()));
+    all.push((0, b"ttl".to_vec()));
+    let ours = snapshot_of(&mut c, &all);
+    drop((c, raw));
+    drop(s);
+    // Larder's directory into Redis.
+    let redis = real_redis::Redis::start_in(&dir, "dump.rdb", &["--appendonly", "yes"]);
+    let mut rc = redis.conn();
+    wait_info(&mut rc, "loading", "0");
+    assert_eq!(snapshot_of(&mut rc, &all), ours);
+    // Redis appends to it and rewrites; back into Larder.
+    redis::cmd("SET")
+        .arg("from-redis")
+        .arg("1")
+        .query::<()>(&mut rc)
+        .unwrap();
+    redis::cmd("BGREWRITEAOF").query::<String>(&mut rc).unwrap();
+    wait_info(&mut rc, "aof_rewrite_in_progress", "0");
+    std::thread::sleep(Duration::from_millis(200));
+    redis::cmd("SET")
+        .arg("after-rewrite")
+        .arg("2")
+        .query::<()>(&mut rc)
+        .unwrap();
+    let _: () = redis::cmd("SHUTDOWN").query(&mut rc).unwrap_or(());
+    drop(rc);
+    drop(redis);
+    let s = start_in(&dir, AOF);
+    let mut c = s.conn();
+    assert_eq!(snapshot_of(&mut c, &all), ours);
+    let mut raw = s.raw();
+    assert_eq!(raw.cmd(&["GET", "from-redis"]), "$1\r\n1\r\n");
+    assert_eq!(raw.cmd(&["GET", "after-rewrite"]), "$1\r\n2\r\n");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
