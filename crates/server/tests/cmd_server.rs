@@ -221,8 +221,8 @@ fn config_get_set_errors() {
         "-ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config\r\n"
     );
     assert_eq!(
-        raw.cmd(&["CONFIG", "SET", "appendonly", "yes"]),
-        "-ERR CONFIG SET failed (possibly related to argument 'appendonly') - appendonly yes is not supported: Larder has no AOF persistence yet\r\n"
+        raw.cmd(&["CONFIG", "SET", "appendfsync", "sometimes"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: everysec, always, no\r\n"
     );
     assert_eq!(
         raw.cmd(&["CONFIG", "GET"]),

@@ -235,10 +235,6 @@ fn bad_directives_stop_startup() {
     // Features Larder lacks are refused, not ignored.
     for (line, why) in [
         (
-            "appendonly yes",
-            "appendonly yes is not supported: Larder has no AOF persistence yet",
-        ),
-        (
             "cluster-enabled yes",
             "cluster-enabled yes is not supported: Larder has no cluster mode yet",
         ),
