@@ -343,10 +343,23 @@ pub fn set_enabled(server: &Arc<Server>, on: bool) -> Result<(), String> {
         server.aof.enabling.store(false, Ordering::Release);
         let old = server.aof.handle.write().take();
         server.aof.on.store(false, Ordering::Release);
-        log_removals(server, false);
         if let Some(aof) = old {
             let _ = aof.shutdown();
         }
+        // Stop logging removals; on a thread, as CONFIG SET may run
+        // inside EXEC, which holds every shard.
+        let srv = server.clone();
+        let _ = std::thread::Builder::new().name("aof-off".into()).spawn(move || {
+            let mut guards = srv.keyspace.lock_all();
+            if !srv.aof.is_on() && !srv.aof.enabling.load(Ordering::Acquire) {
+                for g in guards.iter_mut() {
+                    for db in g.dbs.iter_mut() {
+                        db.log_expired = false;
+                        db.expired_log.clear();
+                    }
+                }
+            }
+        });
         Ok(())
     }
 }

@@ -602,7 +602,6 @@ pub fn info(server: &Server, out: &mut String) {
 /// the server must not exit.
 pub fn prepare_shutdown(server: &Server, save: bool, nosave: bool, force: bool) -> bool {
     cancel_bgsave(server);
-    crate::appendonly::shutdown(server);
     let save_points = !server.config.read().save.is_empty();
     if save || (save_points && !nosave) {
         tracing::info!("Saving the final RDB snapshot before exiting.");
@@ -617,6 +616,8 @@ pub fn prepare_shutdown(server: &Server, save: bool, nosave: bool, force: bool) 
             }
         }
     }
+    // Last, once the server is sure to exit: the AOF's tail on disk.
+    crate::appendonly::shutdown(server);
     true
 }
 
