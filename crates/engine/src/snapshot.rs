@@ -63,7 +63,7 @@ pub struct RecordFormat {
 }
 
 /// Buckets walked under one lock hold.
-const CHUNK_BUCKETS: usize = 256;
+const CHUNK_BUCKETS: usize = 64;
 
 /// The snapshot's shared state: what commands write pending entries to.
 #[derive(Debug)]

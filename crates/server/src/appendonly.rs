@@ -232,6 +232,7 @@ pub fn start_rewrite(server: &Arc<Server>) -> Result<(), SaveError> {
     }
     let srv = server.clone();
     let spawned = std::thread::Builder::new().name("aof-rewrite".into()).spawn(move || {
+        persist::background_priority();
         let started = Instant::now();
         let res = rewrite(&srv);
         let st = &srv.aof;

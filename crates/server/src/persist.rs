@@ -329,6 +329,7 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
     p.cancel.store(false, Ordering::Relaxed);
     let srv = server.clone();
     let spawned = std::thread::Builder::new().name("bgsave".into()).spawn(move || {
+        background_priority();
         let started = Instant::now();
         let path = rdb_path(&srv);
         let res = save_to(&srv, &path, false, Some(&srv.persist.cancel));
@@ -367,6 +368,19 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
     }
     tracing::info!("Background saving started");
     Ok(())
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10), so a
+/// background snapshot takes the CPU time commands leave rather than
+/// competing with them for it.
+pub fn background_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on the calling thread's own id; no memory is
+    // touched, and a failure (returned, not signalled) is ignored.
+    unsafe {
+        let tid = libc::gettid();
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+    }
 }
 
 /// BGSAVE SCHEDULE: start when the running snapshot ends.
