@@ -198,7 +198,8 @@ pub fn load_at_start(server: &Arc<Server>) -> Result<(), String> {
         );
     }
     let srv: &Server = server;
-    let opened = Aof::open(cfg, manifest, &summary, |tmp| write_base(srv, tmp)).map_err(|e| e.to_string())?;
+    let preamble = cfg.use_rdb_preamble;
+    let opened = Aof::open(cfg, manifest, &summary, |tmp| write_base(srv, tmp, preamble)).map_err(|e| e.to_string())?;
     log_removals(server, true);
     server.aof.install(Some(Arc::new(opened)));
     Ok(())
@@ -206,8 +207,16 @@ pub fn load_at_start(server: &Arc<Server>) -> Result<(), String> {
 
 /// A base file of the current dataset (only at first start: nothing else
 /// runs yet).
-fn write_base(server: &Server, path: &Path) -> std::io::Result<()> {
-    match persist::save_to(server, path, true, None) {
+fn write_base(server: &Server, path: &Path, preamble: bool) -> std::io::Result<()> {
+    let res = if preamble {
+        persist::save_to(server, path, true, None)
+    } else {
+        match server.keyspace.begin_snapshot(persist::record_format(server)) {
+            Some(snap) => write_command_base(server, snap, path),
+            None => Err(SaveError::Busy),
+        }
+    };
+    match res {
         Ok(_) => Ok(()),
         Err(SaveError::Io(e)) => Err(e),
         Err(e) => Err(std::io::Error::other(e.to_string())),
@@ -298,7 +307,13 @@ fn rewrite(server: &Server) -> Result<usize, String> {
         None => return Err("AOF is off".into()),
     };
     drop(guards);
-    let report = match persist::write_snapshot(server, snap, &tmp, true, None) {
+    let preamble = aof.config().use_rdb_preamble;
+    let written = if preamble {
+        persist::write_snapshot(server, snap, &tmp, true, None)
+    } else {
+        write_command_base(server, snap, &tmp)
+    };
+    let report = match written {
         Ok(r) => r,
         Err(e) => {
             if aof.waiting_rewrite() {
@@ -318,6 +333,85 @@ fn rewrite(server: &Server) -> Result<usize, String> {
     };
     aof.finish_rewrite(&tmp).map_err(|e| e.to_string())?;
     Ok(report.peak_buffered)
+}
+
+/// A base of commands (`aof-use-rdb-preamble no`, Redis's
+/// rewriteAppendOnlyFileRio): the snapshot is written as an RDB file
+/// next to `path`, then read back key by key into SELECT, SET, RPUSH,
+/// SADD, ZADD, HMSET (64 items a command) and PEXPIREAT.
+fn write_command_base(
+    server: &Server,
+    snap: larder_engine::Snapshot<'_>,
+    path: &Path,
+) -> Result<persist::SaveReport, SaveError> {
+    use larder_engine::Value;
+    use std::io::Write;
+    const ITEMS: usize = 64;
+    let rdb = path.with_extension("rdb-tmp");
+    let report = persist::write_snapshot(server, snap, &rdb, true, None)?;
+    let res = (|| -> std::io::Result<()> {
+        let input = std::io::BufReader::new(std::fs::File::open(&rdb)?);
+        let file = std::fs::File::create(path)?;
+        let mut out = std::io::BufWriter::new(file);
+        let mut buf = Vec::new();
+        let mut db = None;
+        let mut io_err = None;
+        let limits = server.limits();
+        let read = larder_engine::rdb::read_file(input, &limits, |e| {
+            buf.clear();
+            if db != Some(e.db) {
+                aof::writer::encode_select(&mut buf, e.db as usize);
+                db = Some(e.db);
+            }
+            let key = e.key.as_slice();
+            let batches = |buf: &mut Vec<u8>, cmd: &[u8], items: Vec<Vec<Vec<u8>>>| {
+                for chunk in items.chunks(ITEMS) {
+                    let mut argv: Vec<&[u8]> = vec![cmd, key];
+                    argv.extend(chunk.iter().flatten().map(Vec::as_slice));
+                    aof::writer::encode_command(buf, &argv);
+                }
+            };
+            match &e.value {
+                Value::List(l) => batches(&mut buf, b"RPUSH", l.iter().map(|i| vec![i.to_vec()]).collect()),
+                Value::Set(s) => batches(&mut buf, b"SADD", s.iter().map(|m| vec![m.to_vec()]).collect()),
+                Value::Hash(h) => batches(
+                    &mut buf,
+                    b"HMSET",
+                    h.iter().map(|(f, v)| vec![f.to_vec(), v.to_vec()]).collect(),
+                ),
+                Value::ZSet(z) => batches(
+                    &mut buf,
+                    b"ZADD",
+                    z.to_vec()
+                        .into_iter()
+                        .map(|(m, s)| vec![larder_engine::rdb::fmt_17g(s).into_bytes(), m])
+                        .collect(),
+                ),
+                v => {
+                    let mut scratch = larder_engine::value::itoa_buf::Buf::default();
+                    let bytes = v.as_bytes(&mut scratch).unwrap_or_default().to_vec();
+                    aof::writer::encode_command(&mut buf, &[b"SET".as_slice(), key, &bytes]);
+                }
+            }
+            if let Some(at) = e.expire_ms {
+                let at = at.to_string();
+                aof::writer::encode_command(&mut buf, &[b"PEXPIREAT".as_slice(), key, at.as_bytes()]);
+            }
+            if let Err(err) = out.write_all(&buf) {
+                io_err = Some(err);
+                return Err(larder_engine::rdb::RdbError::Corrupt("write error"));
+            }
+            Ok(())
+        });
+        if let Some(e) = io_err {
+            return Err(e);
+        }
+        read.map_err(|e| std::io::Error::other(e.to_string()))?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()
+    })();
+    let _ = std::fs::remove_file(&rdb);
+    res.map(|_| report).map_err(SaveError::Io)
 }
 
 /// `CONFIG SET appendonly yes|no` at run time. `yes` starts a rewrite

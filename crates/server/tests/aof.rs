@@ -119,8 +119,21 @@ fn restart_replays_every_write() {
 
 #[test]
 fn rewrite_then_restart() {
+    rewrite_then_restart_with(true);
+}
+
+#[test]
+fn rewrite_without_rdb_preamble_writes_commands() {
+    rewrite_then_restart_with(false);
+}
+
+fn rewrite_then_restart_with(preamble: bool) {
     let dir = tempdir("aof-rewrite");
-    let s = start_in(&dir, AOF);
+    let mut args = AOF.to_vec();
+    if !preamble {
+        args.extend(["--aof-use-rdb-preamble", "no"]);
+    }
+    let s = start_in(&dir, &args);
     let mut c = s.conn();
     let keys = populate(&mut c);
     let mut raw = s.raw();
@@ -140,10 +153,20 @@ fn rewrite_then_restart() {
     assert_eq!(info_field(&mut c, "aof_rewrites"), "1");
     assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
     let manifest = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    let ext = if preamble { "rdb" } else { "aof" };
     assert_eq!(
         manifest,
-        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+        format!("file appendonly.aof.2.base.{ext} seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n")
     );
+    let base = std::fs::read(dir.join(format!("appendonlydir/appendonly.aof.2.base.{ext}"))).unwrap();
+    assert!(base.starts_with(if preamble { b"REDIS" } else { b"*2\r\n$6\r\nSELECT" }));
+    if real_redis::available() {
+        let out = std::process::Command::new("redis-check-aof")
+            .arg(dir.join("appendonlydir/appendonly.aof.manifest"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
     raw.cmd(&["INCR", "n"]);
     let mut all = keys.clone();
     all.push((0, b"n".to_vec()));
@@ -151,7 +174,7 @@ fn rewrite_then_restart() {
     let before = snapshot_of(&mut c, &all);
     drop((c, raw));
     drop(s);
-    let s = start_in(&dir, AOF);
+    let s = start_in(&dir, &args);
     let mut c = s.conn();
     assert_eq!(snapshot_of(&mut c, &all), before);
     let n: i64 = redis::cmd("GET").arg("n").query(&mut c).unwrap();
@@ -261,6 +284,33 @@ fn aof_directories_move_between_larder_and_redis() {
     let mut raw = s.raw();
     assert_eq!(raw.cmd(&["GET", "from-redis"]), "$1\r\n1\r\n");
     assert_eq!(raw.cmd(&["GET", "after-rewrite"]), "$1\r\n2\r\n");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn automatic_rewrite_on_growth() {
+    let dir = tempdir("aof-auto");
+    let mut args = AOF.to_vec();
+    args.extend([
+        "--auto-aof-rewrite-min-size",
+        "4kb",
+        "--auto-aof-rewrite-percentage",
+        "100",
+    ]);
+    let s = start_in(&dir, &args);
+    let mut c = s.conn();
+    let mut raw = s.raw();
+    assert_eq!(info_field(&mut c, "aof_rewrites"), "0");
+    for i in 0..200 {
+        raw.cmd(&["SET", &format!("key:{i}"), "some value to make the file grow"]);
+    }
+    wait_info(&mut c, "aof_rewrites", "1");
+    wait_info(&mut c, "aof_rewrite_in_progress", "0");
+    // The new base holds the dataset; the incr starts small again.
+    let size: u64 = info_field(&mut c, "aof_current_size").parse().unwrap();
+    let base: u64 = info_field(&mut c, "aof_base_size").parse().unwrap();
+    assert!(base > 0 && size >= base && size - base < 4096, "{size} {base}");
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
