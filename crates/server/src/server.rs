@@ -159,6 +159,7 @@ impl Server {
                 tracing::warn!("appendonly: {e}");
             }
         }
+        crate::appendonly::configure(self);
     }
 
     /// CONFIG RESETSTAT: server, command and error statistics. (The
