@@ -343,7 +343,13 @@ async fn durable(server: &Server, client: &mut Client) {
     let off = std::mem::take(&mut client.aof_offset);
     if let Some(aof) = server.aof.handle() {
         if aof.writer().fsync_policy() == crate::aof::FsyncPolicy::Always {
-            let _ = aof.writer().wait_durable_async(off).await;
+            if let Err(e) = aof.writer().wait_durable_async(off).await {
+                // A write acknowledged now could be lost: Redis exits.
+                tracing::warn!(
+                    "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting... ({e})"
+                );
+                std::process::exit(1);
+            }
         }
     }
 }
