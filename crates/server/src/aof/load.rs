@@ -198,7 +198,7 @@ impl<R: Read> CommandReader<R> {
                 // "*" and then the end of the file.
                 return Err(ReadError::Truncated);
             }
-            let argc = c_strtol(&line[1..]);
+            let argc = crate::util::c_atoll(&line[1..]);
             if argc < 1 {
                 return Err(ReadError::Format { offset: line_start });
             }
@@ -211,7 +211,7 @@ impl<R: Read> CommandReader<R> {
                 if line[0] != b'$' {
                     return Err(ReadError::Format { offset: arg_start });
                 }
-                let len = c_strtol(&line[1..]);
+                let len = crate::util::c_atoll(&line[1..]);
                 // Redis would try to allocate (unsigned long)len and abort.
                 let Ok(len) = u64::try_from(len) else {
                     return Err(ReadError::Format { offset: arg_start });
@@ -254,37 +254,6 @@ impl<R: Read> Read for CommandReader<R> {
         self.consume(n);
         Ok(n)
     }
-}
-
-/// C's `strtol(s, NULL, 10)` / `atoi`: leading spaces, a sign, digits;
-/// 0 without digits; saturating.
-fn c_strtol(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut v: i64 = 0;
-    while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
-        let d = i64::from(d - b'0');
-        v = if neg {
-            v.saturating_mul(10).saturating_sub(d)
-        } else {
-            v.saturating_mul(10).saturating_add(d)
-        };
-        i += 1;
-    }
-    v
 }
 
 /// What the loader feeds: the caller executes (Redis's AOF fake client).
