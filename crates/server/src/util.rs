@@ -87,30 +87,6 @@ pub fn is(arg: &[u8], keyword: &str) -> bool {
     arg.eq_ignore_ascii_case(keyword.as_bytes())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ints_follow_string2ll() {
-        assert_eq!(parse_i64(b"10"), Some(10));
-        assert_eq!(parse_i64(b"-10"), Some(-10));
-        assert_eq!(parse_i64(b"010"), None);
-        assert_eq!(parse_i64(b" 1"), None);
-        assert_eq!(parse_i64(b"+1"), None);
-        assert_eq!(parse_i64(b"9223372036854775808"), None);
-    }
-
-    #[test]
-    fn floats() {
-        assert_eq!(parse_f64(b"1.5"), Some(1.5));
-        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_f64(b"nan"), None);
-        assert_eq!(parse_f64(b" 1"), None);
-        assert_eq!(parse_f64(b""), None);
-    }
-}
-
 /// C's `atoll` / `strtol(s, NULL, 10)`: leading white space, a sign, then
 /// digits; 0 without digits; saturating where C would overflow (the AOF
 /// and its manifest are parsed with these in Redis).
@@ -141,4 +117,28 @@ pub fn c_atoll(s: &[u8]) -> i64 {
         i += 1;
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ints_follow_string2ll() {
+        assert_eq!(parse_i64(b"10"), Some(10));
+        assert_eq!(parse_i64(b"-10"), Some(-10));
+        assert_eq!(parse_i64(b"010"), None);
+        assert_eq!(parse_i64(b" 1"), None);
+        assert_eq!(parse_i64(b"+1"), None);
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+    }
+
+    #[test]
+    fn floats() {
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+        assert_eq!(parse_f64(b""), None);
+    }
 }
