@@ -156,6 +156,9 @@ pub struct Client {
     pub aof_offset: u64,
     /// Inside EXEC, a MULTI has been logged (EXEC closes it).
     pub aof_in_multi: bool,
+    /// Set by a handler whose effect must be logged as other commands
+    /// (Redis's alsoPropagate + preventCommandPropagation).
+    pub propagate_as: Option<Vec<Vec<Vec<u8>>>>,
 }
 
 impl Client {
@@ -177,6 +180,7 @@ impl Client {
             aof_loader: false,
             aof_offset: 0,
             aof_in_multi: false,
+            propagate_as: None,
         }
     }
 

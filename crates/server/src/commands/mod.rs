@@ -19,6 +19,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod throttle;
 pub mod zset;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -441,6 +442,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         dump::COMMANDS,
         multi::COMMANDS,
         persist::COMMANDS,
+        throttle::COMMANDS,
     ]
     .into_iter()
     .flatten()
