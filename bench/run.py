@@ -26,6 +26,15 @@ Sections (all by default):
               1 s after each batch's deadline, the share of the expired keys
               still held (DBSIZE against the number not yet due).
 
+  persistence 1M keys of 100 bytes: the extra memory (PSS of the server and
+              its children) and SET p99 while a BGSAVE always runs under a
+              write load, against the same load idle; the time to load
+              Redis's dump.rdb of that dataset.
+  aof         SET throughput and p99 with appendonly yes, appendfsync
+              everysec and always, pipeline 1 and 16.
+
+Sections not run keep their figures from the previous benchmarks.json.
+
 Extending: add a row to THROUGHPUT_TESTS, MEMORY_ROWS, or a new section
 function registered in SECTIONS.
 """
