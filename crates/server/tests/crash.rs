@@ -1,0 +1,856 @@
+#![allow(clippy::unwrap_used)]
+//! Crash harness: the real binary is SIGKILLed at random moments while
+//! clients write, restarted on the same directory, and what it loads is
+//! checked against what the clients were told.
+//!
+//! - `appendfsync always`: no acknowledged write is ever lost, over many
+//!   crash cycles, some of them during BGREWRITEAOF; the AOF passes
+//!   `redis-check-aof` at the end.
+//! - `appendfsync everysec`: only writes acknowledged in the last ~2 s
+//!   before the crash may be lost.
+//! - A torn AOF tail loads up to the tear with `aof-load-truncated yes`
+//!   and stops the server with `no`.
+//! - A crash during BGSAVE leaves the previous `dump.rdb` as it was.
+//!
+//! In every case, what survives of one connection's unacknowledged
+//! writes must be a prefix of what it sent (the AOF is written in
+//! execution order), and nothing else may appear.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use larder_protocol::{parse_frame, Frame};
+use rand::Rng;
+
+/// A directory of our own that outlives the servers run in it; removed
+/// when the test passes, kept for a look when it fails.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!(
+            "larder-crash-{tag}-{}-{}",
+            std::process::id(),
+            common::free_port()
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn arg(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("crash test failed: files kept in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> String {
+    let info: String = redis::cmd("INFO").arg(section).query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in INFO: {info}"))
+        .trim()
+        .to_string()
+}
+
+/// Starts a server in `dir` (overriding the harness's own dir) and waits
+/// until it has loaded its files.
+fn start_in(dir: &Dir, extra: &[&str]) -> TestServer {
+    let mut args = vec!["--dir", dir.arg()];
+    args.extend_from_slice(extra);
+    let s = TestServer::start(&args);
+    let mut c = s.conn();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while info_field(&mut c, "persistence", "loading") != "0" {
+        assert!(Instant::now() < deadline, "still loading after 30 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    s
+}
+
+/// SIGKILLs the server and waits until it is gone.
+fn crash(mut s: TestServer) {
+    let pid = libc::pid_t::try_from(s.pid()).unwrap();
+    // SAFETY: kill(2) on the pid of our own child, which has not been
+    // waited for yet (so the pid cannot have been reused).
+    let r = unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert_eq!(r, 0, "kill -9 {pid}");
+    assert!(s.wait_exit(10).is_some(), "server survived SIGKILL");
+}
+
+fn resp(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// A pipelining RESP client on a plain socket: the writers need to know
+/// exactly which commands were answered when the connection dies.
+struct Pipe {
+    s: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Pipe {
+    fn connect(port: u16) -> std::io::Result<Pipe> {
+        let s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_secs(20)))?;
+        s.set_nodelay(true)?;
+        Ok(Pipe { s, buf: Vec::new() })
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.s.write_all(bytes)
+    }
+
+    /// The next reply; an error when the connection is gone.
+    fn reply(&mut self) -> std::io::Result<Frame> {
+        let mut chunk = [0u8; 16384];
+        loop {
+            match parse_frame(&self.buf) {
+                Ok(Some((f, used))) => {
+                    self.buf.drain(..used);
+                    return Ok(f);
+                }
+                Ok(None) => {}
+                Err(e) => panic!("bad reply from server: {e}"),
+            }
+            let n = self.s.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// One write a writer sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    /// `SET w<t>:<n> <n>`
+    Set(u64),
+    /// `INCR counter:<t>`
+    Incr,
+    /// `RPUSH list:<t> <n>`
+    Rpush(u64),
+    /// `HSET hash:<t> f<n> <n>`
+    Hset(u64),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Sent {
+    op: Op,
+    /// When its reply arrived.
+    acked: Option<Instant>,
+}
+
+/// What one writer's keys hold (every write known to have survived).
+#[derive(Clone, Debug)]
+struct Model {
+    t: usize,
+    db: i64,
+    next_n: u64,
+    sets: Vec<u64>,
+    counter: i64,
+    list: Vec<u64>,
+    hash: Vec<u64>,
+}
+
+impl Model {
+    fn new(t: usize) -> Model {
+        Model {
+            t,
+            db: (t % 2) as i64,
+            next_n: 0,
+            sets: Vec::new(),
+            counter: 0,
+            list: Vec::new(),
+            hash: Vec::new(),
+        }
+    }
+
+    fn keys(&self) -> usize {
+        self.sets.len()
+            + usize::from(self.counter != 0)
+            + usize::from(!self.list.is_empty())
+            + usize::from(!self.hash.is_empty())
+    }
+
+    fn argv(&self, op: Op) -> Vec<u8> {
+        let t = self.t;
+        match op {
+            Op::Set(n) => resp(&[b"SET", format!("w{t}:{n}").as_bytes(), n.to_string().as_bytes()]),
+            Op::Incr => resp(&[b"INCR", format!("counter:{t}").as_bytes()]),
+            Op::Rpush(n) => resp(&[b"RPUSH", format!("list:{t}").as_bytes(), n.to_string().as_bytes()]),
+            Op::Hset(n) => resp(&[
+                b"HSET",
+                format!("hash:{t}").as_bytes(),
+                format!("f{n}").as_bytes(),
+                n.to_string().as_bytes(),
+            ]),
+        }
+    }
+}
+
+/// How a writer paces itself.
+#[derive(Clone, Copy)]
+struct Pacing {
+    /// Commands sent at once.
+    batch: usize,
+    /// Pause after each batch's replies.
+    pause: Duration,
+}
+
+/// Writes until the connection dies (or `stop`); returns every write it
+/// sent, in order, with when it was acknowledged. Replies are checked as
+/// they come: INCR and RPUSH answer the new counter / length, which must
+/// follow on from what the model (the loaded state) holds.
+fn writer(port: u16, model: Model, pacing: Pacing, stop: Arc<AtomicBool>) -> Vec<Sent> {
+    let mut sent: Vec<Sent> = Vec::new();
+    let Ok(mut p) = Pipe::connect(port) else {
+        return sent;
+    };
+    if p.send(&resp(&[b"SELECT", model.db.to_string().as_bytes()])).is_err() {
+        return sent;
+    }
+    match p.reply() {
+        Ok(Frame::Simple(s)) if s == b"OK" => {}
+        Ok(other) => panic!("SELECT: {other:?}"),
+        Err(_) => return sent,
+    }
+    let mut rng = rand::thread_rng();
+    let mut n = model.next_n;
+    let mut counter = model.counter;
+    let mut len = model.list.len() as i64;
+    while !stop.load(Ordering::Relaxed) {
+        let first = sent.len();
+        let mut bytes = Vec::new();
+        for _ in 0..pacing.batch {
+            let op = match rng.gen_range(0..4) {
+                0 => Op::Set(n),
+                1 => Op::Incr,
+                2 => Op::Rpush(n),
+                _ => Op::Hset(n),
+            };
+            n += 1;
+            bytes.extend_from_slice(&model.argv(op));
+            sent.push(Sent { op, acked: None });
+        }
+        if p.send(&bytes).is_err() {
+            return sent;
+        }
+        for i in first..sent.len() {
+            let Ok(reply) = p.reply() else {
+                return sent;
+            };
+            let ok = match (sent[i].op, &reply) {
+                (Op::Set(_), Frame::Simple(s)) => s == b"OK",
+                (Op::Incr, Frame::Integer(v)) => {
+                    counter += 1;
+                    *v == counter
+                }
+                (Op::Rpush(_), Frame::Integer(v)) => {
+                    len += 1;
+                    *v == len
+                }
+                (Op::Hset(_), Frame::Integer(v)) => *v == 1,
+                _ => false,
+            };
+            assert!(ok, "writer {}: {:?} answered {reply:?}", model.t, sent[i].op);
+            sent[i].acked = Some(Instant::now());
+        }
+        if !pacing.pause.is_zero() {
+            std::thread::sleep(pacing.pause);
+        }
+    }
+    sent
+}
+
+fn ints(c: &mut redis::Connection, cmd: &mut redis::Cmd) -> Vec<Option<u64>> {
+    cmd.query(c).unwrap()
+}
+
+/// Figures in one writer's check.
+#[derive(Default, Debug)]
+struct Outcome {
+    /// Writes that had to survive (acknowledged, and for everysec early
+    /// enough).
+    must: usize,
+    /// Writes that survived of those sent this cycle.
+    survived: usize,
+    /// Sent, not acknowledged (or too late to count).
+    maybe: usize,
+}
+
+/// Checks writer `m`'s keys on the restarted server against the model
+/// plus a prefix of `sent`: the first `must` writes must be there, later
+/// ones may be, in order, and nothing else. Then the model takes in what
+/// survived.
+fn verify(c: &mut redis::Connection, m: &mut Model, sent: &[Sent], must: usize) -> Result<Outcome, String> {
+    let t = m.t;
+    let _: () = redis::cmd("SELECT").arg(m.db).query(c).unwrap();
+    // Everything known from earlier cycles.
+    for chunk in m.sets.chunks(2000) {
+        let keys: Vec<String> = chunk.iter().map(|n| format!("w{t}:{n}")).collect();
+        let got = ints(c, redis::cmd("MGET").arg(&keys));
+        for (n, v) in chunk.iter().zip(got) {
+            if v != Some(*n) {
+                return Err(format!(
+                    "w{t}:{n} is {v:?}, want {n} (acknowledged in an earlier cycle)"
+                ));
+            }
+        }
+    }
+    let counter: Option<i64> = redis::cmd("GET").arg(format!("counter:{t}")).query(c).unwrap();
+    let counter = counter.unwrap_or(0);
+    let list: Vec<u64> = redis::cmd("LRANGE")
+        .arg(format!("list:{t}"))
+        .arg(0)
+        .arg(-1)
+        .query(c)
+        .unwrap();
+    let hash: BTreeMap<String, u64> = redis::cmd("HGETALL").arg(format!("hash:{t}")).query(c).unwrap();
+    let set_ns: Vec<u64> = sent
+        .iter()
+        .filter_map(|s| match s.op {
+            Op::Set(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let mut set_there = BTreeMap::new();
+    for chunk in set_ns.chunks(2000) {
+        let keys: Vec<String> = chunk.iter().map(|n| format!("w{t}:{n}")).collect();
+        let got = ints(c, redis::cmd("MGET").arg(&keys));
+        for (n, v) in chunk.iter().zip(got) {
+            match v {
+                None => {}
+                Some(v) if v == *n => {
+                    set_there.insert(*n, ());
+                }
+                Some(v) => return Err(format!("w{t}:{n} is {v}, want {n}")),
+            }
+        }
+    }
+    // The older state itself must be intact.
+    if counter < m.counter {
+        return Err(format!("counter:{t} went back from {} to {counter}", m.counter));
+    }
+    if list.len() < m.list.len() || list[..m.list.len()] != m.list[..] {
+        return Err(format!(
+            "list:{t} lost acknowledged elements: {} known, loaded {} (first differences at {:?})",
+            m.list.len(),
+            list.len(),
+            m.list.iter().zip(&list).position(|(a, b)| a != b)
+        ));
+    }
+    for n in &m.hash {
+        if hash.get(&format!("f{n}")) != Some(n) {
+            return Err(format!(
+                "hash:{t} field f{n} is {:?}, want {n}",
+                hash.get(&format!("f{n}"))
+            ));
+        }
+    }
+    // Which prefix of this cycle's writes survived: the one whose
+    // counts match what was loaded.
+    let (d_incr, d_list, d_hash, d_set) = (
+        (counter - m.counter) as usize,
+        list.len() - m.list.len(),
+        hash.len() - m.hash.len(),
+        set_there.len(),
+    );
+    let mut counts = (0usize, 0usize, 0usize, 0usize);
+    let mut prefix = None;
+    for p in 0..=sent.len() {
+        if counts == (d_incr, d_list, d_hash, d_set) {
+            prefix = Some(p);
+            break;
+        }
+        if let Some(s) = sent.get(p) {
+            match s.op {
+                Op::Incr => counts.0 += 1,
+                Op::Rpush(_) => counts.1 += 1,
+                Op::Hset(_) => counts.2 += 1,
+                Op::Set(_) => counts.3 += 1,
+            }
+        }
+    }
+    let describe = || {
+        format!(
+            "writer {t} (db {}): loaded +{d_incr} INCR, +{d_list} RPUSH, +{d_hash} HSET, +{d_set} SET of {} sent this cycle ({} acknowledged, {must} had to survive)",
+            m.db,
+            sent.len(),
+            sent.iter().filter(|s| s.acked.is_some()).count()
+        )
+    };
+    let Some(p) = prefix else {
+        return Err(format!("no prefix of the sent writes matches: {}", describe()));
+    };
+    // The prefix's writes, exactly.
+    let mut want_list = m.list.clone();
+    let mut want_hash = m.hash.clone();
+    let mut want_sets = Vec::new();
+    for s in &sent[..p] {
+        match s.op {
+            Op::Set(n) => want_sets.push(n),
+            Op::Rpush(n) => want_list.push(n),
+            Op::Hset(n) => want_hash.push(n),
+            Op::Incr => {}
+        }
+    }
+    if want_list != list {
+        return Err(format!("list:{t} is not the sent prefix: {}", describe()));
+    }
+    for n in &want_hash {
+        if hash.get(&format!("f{n}")) != Some(n) {
+            return Err(format!("hash:{t} lacks f{n} of the sent prefix: {}", describe()));
+        }
+    }
+    for n in &want_sets {
+        if !set_there.contains_key(n) {
+            return Err(format!("w{t}:{n} of the sent prefix is missing: {}", describe()));
+        }
+    }
+    if p < must {
+        return Err(format!(
+            "LOST {} acknowledged writes (first: {:?}): {}",
+            must - p,
+            sent[p].op,
+            describe()
+        ));
+    }
+    m.counter = counter;
+    m.list = want_list;
+    m.hash = want_hash;
+    m.sets.extend(want_sets);
+    m.next_n = sent.iter().fold(m.next_n, |a, s| match s.op {
+        Op::Set(n) | Op::Rpush(n) | Op::Hset(n) => a.max(n + 1),
+        Op::Incr => a,
+    });
+    Ok(Outcome {
+        must,
+        survived: p,
+        maybe: sent.len() - must,
+    })
+}
+
+/// Every writer's keys and nothing else.
+fn verify_dbsize(c: &mut redis::Connection, models: &[Model]) {
+    for db in 0..2i64 {
+        let _: () = redis::cmd("SELECT").arg(db).query(c).unwrap();
+        let got: usize = redis::cmd("DBSIZE").query(c).unwrap();
+        let want: usize = models.iter().filter(|m| m.db == db).map(Model::keys).sum();
+        assert_eq!(got, want, "db {db} holds keys nobody wrote");
+    }
+}
+
+struct CycleFigures {
+    cycles: usize,
+    acked: usize,
+    must: usize,
+    maybe: usize,
+    survived: usize,
+    rewrites: usize,
+}
+
+/// Runs `cycles` crash cycles on `dir` with `args`; each cycle lasts a
+/// random time in `run` before the SIGKILL. `grace` is how long before
+/// the kill an acknowledged write may still be lost (zero: never).
+fn crash_cycles(
+    dir: &Dir,
+    args: &[&str],
+    cycles: usize,
+    run: std::ops::Range<u64>,
+    grace: Duration,
+    pacing: Pacing,
+    rewrite_every: usize,
+) -> CycleFigures {
+    const WRITERS: usize = 4;
+    let mut models: Vec<Model> = (0..WRITERS).map(Model::new).collect();
+    let mut rng = rand::thread_rng();
+    let mut fig = CycleFigures {
+        cycles: 0,
+        acked: 0,
+        must: 0,
+        maybe: 0,
+        survived: 0,
+        rewrites: 0,
+    };
+    let mut server = start_in(dir, args);
+    for cycle in 0..cycles {
+        let stop = Arc::new(AtomicBool::new(false));
+        let port = server.port;
+        let handles: Vec<_> = models
+            .iter()
+            .map(|m| {
+                let (m, stop) = (m.clone(), stop.clone());
+                std::thread::spawn(move || writer(port, m, pacing, stop))
+            })
+            .collect();
+        let run_ms = rng.gen_range(run.clone());
+        let rewrite = rewrite_every > 0 && cycle % rewrite_every == rewrite_every - 1;
+        let rewriter = rewrite.then(|| {
+            let at = Duration::from_millis(rng.gen_range(0..run_ms));
+            std::thread::spawn(move || {
+                std::thread::sleep(at);
+                // Ignored: the server may be gone, or a rewrite running.
+                if let Ok(mut p) = Pipe::connect(port) {
+                    if p.send(&resp(&[b"BGREWRITEAOF"])).is_ok() {
+                        return matches!(p.reply(), Ok(Frame::Simple(_)));
+                    }
+                }
+                false
+            })
+        });
+        std::thread::sleep(Duration::from_millis(run_ms));
+        let killed_at = Instant::now();
+        crash(server);
+        stop.store(true, Ordering::Relaxed);
+        let sent: Vec<Vec<Sent>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        if let Some(r) = rewriter {
+            fig.rewrites += usize::from(r.join().unwrap());
+        }
+
+        server = start_in(dir, args);
+        let mut c = server.conn();
+        let mut errors = Vec::new();
+        for (m, sent) in models.iter_mut().zip(&sent) {
+            let acked = sent.iter().take_while(|s| s.acked.is_some()).count();
+            let must = sent
+                .iter()
+                .take_while(|s| s.acked.is_some_and(|a| a + grace <= killed_at))
+                .count();
+            fig.acked += acked;
+            match verify(&mut c, m, sent, must) {
+                Ok(o) => {
+                    fig.must += o.must;
+                    fig.maybe += o.maybe;
+                    fig.survived += o.survived;
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        assert!(
+            errors.is_empty(),
+            "cycle {cycle} (run {run_ms} ms, rewrite {rewrite}): {}",
+            errors.join("\n")
+        );
+        verify_dbsize(&mut c, &models);
+        fig.cycles += 1;
+    }
+    crash(server);
+    fig
+}
+
+fn check_aof(dir: &Path) {
+    let manifest = dir.join("appendonlydir/appendonly.aof.manifest");
+    let out = match Command::new("redis-check-aof").arg(&manifest).output() {
+        Ok(out) => out,
+        Err(_) => {
+            eprintln!("redis-check-aof not found: AOF not checked");
+            return;
+        }
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "redis-check-aof failed: {text}");
+    assert!(
+        text.contains("All AOF files and manifest are valid"),
+        "redis-check-aof: {text}"
+    );
+}
+
+#[test]
+fn appendfsync_always_loses_no_acknowledged_write() {
+    let dir = Dir::new("always");
+    let args = ["--appendonly", "yes", "--appendfsync", "always", "--save", ""];
+    let pacing = Pacing {
+        batch: 8,
+        pause: Duration::ZERO,
+    };
+    let fig = crash_cycles(&dir, &args, 60, 10..80, Duration::ZERO, pacing, 3);
+    eprintln!(
+        "appendfsync always: {} crash cycles ({} BGREWRITEAOF started), {} writes acknowledged, {} lost, {} unacknowledged of which {} survived",
+        fig.cycles,
+        fig.rewrites,
+        fig.acked,
+        0,
+        fig.maybe,
+        fig.survived - fig.must
+    );
+    assert_eq!(fig.cycles, 60);
+    assert!(fig.acked > 0);
+    check_aof(dir.path());
+}
+
+#[test]
+fn appendfsync_everysec_loses_at_most_the_last_seconds() {
+    let dir = Dir::new("everysec");
+    let args = ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""];
+    let pacing = Pacing {
+        batch: 8,
+        pause: Duration::from_millis(4),
+    };
+    let fig = crash_cycles(&dir, &args, 5, 2300..3300, Duration::from_secs(2), pacing, 2);
+    eprintln!(
+        "appendfsync everysec: {} crash cycles ({} BGREWRITEAOF started), {} writes acknowledged, {} acknowledged > 2 s before the kill, 0 of those lost, {} of {} later or unacknowledged survived",
+        fig.cycles,
+        fig.rewrites,
+        fig.acked,
+        fig.must,
+        fig.survived - fig.must,
+        fig.maybe
+    );
+    assert!(fig.must > 0);
+    check_aof(dir.path());
+}
+
+/// The last incr file named by the manifest (its `type i` line).
+fn last_incr(dir: &Path) -> PathBuf {
+    let aofdir = dir.join("appendonlydir");
+    let manifest = std::fs::read_to_string(aofdir.join("appendonly.aof.manifest")).unwrap();
+    let line = manifest
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .windows(2)
+                .any(|w| w == ["type", "i"])
+        })
+        .last()
+        .unwrap_or_else(|| panic!("no incr file in the manifest: {manifest}"));
+    let mut words = line.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "file" {
+            return aofdir.join(words.next().unwrap());
+        }
+    }
+    panic!("no file name in manifest line {line}");
+}
+
+/// Runs the server on `dir` expecting it to refuse to start: returns its
+/// exit code and log. It must exit within 20 s and never answer a
+/// command other than with -LOADING.
+fn expect_exit(dir: &Dir, args: &[&str]) -> (i32, String) {
+    let port = common::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_larder-server"))
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--bind")
+        .arg("127.0.0.1")
+        .arg("--dir")
+        .arg(dir.arg())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn larder-server");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if let Ok(mut p) = Pipe::connect(port) {
+            if p.send(&resp(&[b"GET", b"k0"])).is_ok() {
+                if let Ok(reply) = p.reply() {
+                    let loading = matches!(&reply, Frame::Error(e) if e.starts_with(b"LOADING"));
+                    if !loading {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        panic!("server served ({reply:?}) with {args:?} on a bad AOF");
+                    }
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("server still running after 20 s with {args:?} on a bad AOF");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut log = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    (status.code().unwrap_or(-1), log)
+}
+
+#[test]
+fn torn_aof_tail_loads_up_to_the_tear_or_stops_the_server() {
+    const KEYS: usize = 200;
+    let dir = Dir::new("torn");
+    let args = ["--appendonly", "yes", "--appendfsync", "always", "--save", ""];
+    let strict: Vec<&str> = args.iter().copied().chain(["--aof-load-truncated", "no"]).collect();
+    let s = start_in(&dir, &args);
+    let mut c = s.conn();
+    for i in 0..KEYS {
+        let _: () = redis::cmd("SET").arg(format!("k{i}")).arg(i).query(&mut c).unwrap();
+    }
+    let _: () = redis::cmd("RPUSH").arg("list").arg(&[1, 2, 3]).query(&mut c).unwrap();
+    crash(s);
+    let incr = last_incr(dir.path());
+    let good = std::fs::read(&incr).unwrap();
+    assert!(
+        good.ends_with(b"$4\r\nlist\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"),
+        "incr file does not end with the last write"
+    );
+
+    let check = |s: &TestServer| {
+        let mut c = s.conn();
+        let got: Vec<Option<usize>> = redis::cmd("MGET")
+            .arg((0..KEYS).map(|i| format!("k{i}")).collect::<Vec<_>>())
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(got, (0..KEYS).map(Some).collect::<Vec<_>>());
+        let list: Vec<u32> = redis::cmd("LRANGE").arg("list").arg(0).arg(-1).query(&mut c).unwrap();
+        assert_eq!(list, [1, 2, 3]);
+        let n: usize = redis::cmd("DBSIZE").query(&mut c).unwrap();
+        assert_eq!(n, KEYS + 1, "the torn command or something else was loaded");
+    };
+
+    let torn = resp(&[b"SET", b"torn", b"value"]);
+    // Cut after the array header, inside a length, inside an argument,
+    // before the last CRLF, between its two bytes.
+    let cuts = [1, 4, 6, 9, 20, torn.len() - 2, torn.len() - 1];
+    for cut in cuts {
+        let mut bytes = good.clone();
+        bytes.extend_from_slice(&torn[..cut]);
+        std::fs::write(&incr, &bytes).unwrap();
+
+        let (code, log) = expect_exit(&dir, &strict);
+        assert_ne!(code, 0, "aof-load-truncated no, cut at {cut}: exit code 0; log: {log}");
+        assert!(log.contains("Unexpected end of file"), "cut at {cut}: {log}");
+        assert_eq!(
+            std::fs::read(&incr).unwrap(),
+            bytes,
+            "aof-load-truncated no changed the file"
+        );
+
+        let s = start_in(&dir, &args);
+        check(&s);
+        crash(s);
+        assert_eq!(
+            std::fs::read(&incr).unwrap(),
+            good,
+            "cut at {cut}: the torn tail was not cut off at the last complete command"
+        );
+    }
+
+    // Bytes that cannot start a command are a format error, fatal
+    // whatever aof-load-truncated says (as in Redis).
+    for garbage in [&b"garbage\r\n"[..], b"\x00\x00\x00\x00", b"*x\r\n"] {
+        let mut bytes = good.clone();
+        bytes.extend_from_slice(garbage);
+        std::fs::write(&incr, &bytes).unwrap();
+        for a in [&args[..], &strict[..]] {
+            let (code, log) = expect_exit(&dir, a);
+            assert_ne!(code, 0, "{garbage:?} with {a:?}: exit code 0; log: {log}");
+            assert!(log.contains("Bad file format"), "{garbage:?}: {log}");
+        }
+    }
+
+    // And once repaired, it loads and takes writes after the old tail.
+    std::fs::write(&incr, &good).unwrap();
+    let s = start_in(&dir, &args);
+    check(&s);
+    let mut c = s.conn();
+    let _: () = redis::cmd("SET").arg("after").arg("1").query(&mut c).unwrap();
+    crash(s);
+    let s = start_in(&dir, &args);
+    let mut c = s.conn();
+    let after: String = redis::cmd("GET").arg("after").query(&mut c).unwrap();
+    assert_eq!(after, "1");
+    crash(s);
+    check_aof(dir.path());
+}
+
+#[test]
+fn crash_during_bgsave_keeps_the_previous_dump() {
+    let dir = Dir::new("bgsave");
+    let args = ["--save", ""];
+    let s = start_in(&dir, &args);
+    let mut c = s.conn();
+    let mut pipe = redis::pipe();
+    for i in 0..1000 {
+        pipe.cmd("SET").arg(format!("a:{i}")).arg(i).ignore();
+    }
+    pipe.cmd("RPUSH").arg("a:list").arg(&[1, 2, 3]).ignore();
+    pipe.query::<()>(&mut c).unwrap();
+    let _: String = redis::cmd("SAVE").query(&mut c).unwrap();
+    let dump = dir.path().join("dump.rdb");
+    let saved = std::fs::read(&dump).unwrap();
+
+    // Much more data, then a BGSAVE killed in the middle.
+    let value = "v".repeat(64) + &"x".repeat(64);
+    for chunk in 0..30 {
+        let mut pipe = redis::pipe();
+        for i in 0..10_000 {
+            pipe.cmd("SET")
+                .arg(format!("b:{chunk}:{i}"))
+                .arg(format!("{i}{value}"))
+                .ignore();
+        }
+        pipe.query::<()>(&mut c).unwrap();
+    }
+    let r: String = redis::cmd("BGSAVE").query(&mut c).unwrap();
+    assert_eq!(r, "Background saving started");
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_bgsave_in_progress"),
+        "1",
+        "BGSAVE of 300k keys was over before it could be killed"
+    );
+    let pid = s.pid();
+    crash(s);
+    let temp = dir.path().join(format!("temp-{pid}.rdb"));
+    let partial = std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(
+        std::fs::read(&dump).unwrap(),
+        saved,
+        "dump.rdb changed by a killed BGSAVE"
+    );
+
+    let s = start_in(&dir, &args);
+    let mut c = s.conn();
+    let n: usize = redis::cmd("DBSIZE").query(&mut c).unwrap();
+    assert_eq!(n, 1001);
+    let got: Vec<Option<usize>> = redis::cmd("MGET")
+        .arg((0..1000).map(|i| format!("a:{i}")).collect::<Vec<_>>())
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(got, (0..1000).map(Some).collect::<Vec<_>>());
+    let list: Vec<u32> = redis::cmd("LRANGE").arg("a:list").arg(0).arg(-1).query(&mut c).unwrap();
+    assert_eq!(list, [1, 2, 3]);
+    eprintln!(
+        "crash during BGSAVE: killed with {partial} bytes of temp-{pid}.rdb written; dump.rdb intact, 1001 keys loaded"
+    );
+    drop(s);
+}
