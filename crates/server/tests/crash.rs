@@ -90,6 +90,26 @@ fn start_in(dir: &Dir, extra: &[&str]) -> TestServer {
     s
 }
 
+/// Starts the server on `dir` and SIGKILLs it `after` later, whatever
+/// it is doing by then.
+fn crash_at_start(dir: &Dir, args: &[&str], after: Duration) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_larder-server"))
+        .arg("--port")
+        .arg(common::free_port().to_string())
+        .arg("--bind")
+        .arg("127.0.0.1")
+        .arg("--dir")
+        .arg(dir.arg())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn larder-server");
+    std::thread::sleep(after);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// SIGKILLs the server and waits until it is gone.
 fn crash(mut s: TestServer) {
     let pid = libc::pid_t::try_from(s.pid()).unwrap();
@@ -477,6 +497,10 @@ struct CycleFigures {
     maybe: usize,
     survived: usize,
     rewrites: usize,
+    /// Crashes that hit a rewrite in progress.
+    during_rewrite: usize,
+    /// Crashes during start-up.
+    start_crashes: usize,
 }
 
 /// Runs `cycles` crash cycles on `dir` with `args`; each cycle lasts a
@@ -501,6 +525,8 @@ fn crash_cycles(
         maybe: 0,
         survived: 0,
         rewrites: 0,
+        during_rewrite: 0,
+        start_crashes: 0,
     };
     let mut server = start_in(dir, args);
     for cycle in 0..cycles {
@@ -517,16 +543,7 @@ fn crash_cycles(
         let rewrite = rewrite_every > 0 && cycle % rewrite_every == rewrite_every - 1;
         let rewriter = rewrite.then(|| {
             let at = Duration::from_millis(rng.gen_range(0..run_ms));
-            std::thread::spawn(move || {
-                std::thread::sleep(at);
-                // Ignored: the server may be gone, or a rewrite running.
-                if let Ok(mut p) = Pipe::connect(port) {
-                    if p.send(&resp(&[b"BGREWRITEAOF"])).is_ok() {
-                        return matches!(p.reply(), Ok(Frame::Simple(_)));
-                    }
-                }
-                false
-            })
+            std::thread::spawn(move || rewrite_until_crash(port, at))
         });
         std::thread::sleep(Duration::from_millis(run_ms));
         let killed_at = Instant::now();
@@ -534,18 +551,31 @@ fn crash_cycles(
         stop.store(true, Ordering::Relaxed);
         let sent: Vec<Vec<Sent>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         if let Some(r) = rewriter {
-            fig.rewrites += usize::from(r.join().unwrap());
+            let (started, during) = r.join().unwrap();
+            fig.rewrites += usize::from(started);
+            fig.during_rewrite += usize::from(during);
         }
 
+        if cycle % 4 == 2 {
+            // Also crash during start-up (loading the files, opening the
+            // AOF) before starting for real.
+            crash_at_start(dir, args, Duration::from_millis(rng.gen_range(0..30)));
+            fig.start_crashes += 1;
+        }
         server = start_in(dir, args);
         let mut c = server.conn();
         let mut errors = Vec::new();
         for (m, sent) in models.iter_mut().zip(&sent) {
             let acked = sent.iter().take_while(|s| s.acked.is_some()).count();
-            let must = sent
-                .iter()
-                .take_while(|s| s.acked.is_some_and(|a| a + grace <= killed_at))
-                .count();
+            // With no grace, every acknowledged write counts, even one
+            // whose reply was read after `killed_at`.
+            let must = if grace.is_zero() {
+                acked
+            } else {
+                sent.iter()
+                    .take_while(|s| s.acked.is_some_and(|a| a + grace <= killed_at))
+                    .count()
+            };
             fig.acked += acked;
             match verify(&mut c, m, sent, must) {
                 Ok(o) => {
@@ -566,6 +596,36 @@ fn crash_cycles(
     }
     crash(server);
     fig
+}
+
+/// At `at`, starts a BGREWRITEAOF and watches it until the server dies:
+/// whether it started, and whether it was still running at the crash.
+fn rewrite_until_crash(port: u16, at: Duration) -> (bool, bool) {
+    std::thread::sleep(at);
+    let Ok(mut p) = Pipe::connect(port) else {
+        return (false, false);
+    };
+    if p.send(&resp(&[b"BGREWRITEAOF"])).is_err() {
+        return (false, false);
+    }
+    // An error when one is already running: then it is not ours.
+    if !matches!(p.reply(), Ok(Frame::Simple(_))) {
+        return (false, false);
+    }
+    let mut running = true;
+    loop {
+        if p.send(&resp(&[b"INFO", b"persistence"])).is_err() {
+            return (true, running);
+        }
+        match p.reply() {
+            Ok(Frame::Bulk(info)) => {
+                let info = String::from_utf8_lossy(&info);
+                running = info.contains("aof_rewrite_in_progress:1") || info.contains("aof_rewrite_scheduled:1");
+            }
+            _ => return (true, running),
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 fn check_aof(dir: &Path) {
@@ -592,16 +652,28 @@ fn check_aof(dir: &Path) {
 #[test]
 fn appendfsync_always_loses_no_acknowledged_write() {
     let dir = Dir::new("always");
-    let args = ["--appendonly", "yes", "--appendfsync", "always", "--save", ""];
+    // A small auto-rewrite threshold: automatic rewrites as well.
+    let args = [
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--save",
+        "",
+        "--auto-aof-rewrite-min-size",
+        "1mb",
+    ];
     let pacing = Pacing {
         batch: 8,
         pause: Duration::ZERO,
     };
     let fig = crash_cycles(&dir, &args, 60, 10..80, Duration::ZERO, pacing, 3);
     eprintln!(
-        "appendfsync always: {} crash cycles ({} BGREWRITEAOF started), {} writes acknowledged, {} lost, {} unacknowledged of which {} survived",
+        "appendfsync always: {} crash cycles ({} BGREWRITEAOF started, {} crashes during a rewrite, {} during start-up), {} writes acknowledged, {} lost, {} unacknowledged of which {} survived",
         fig.cycles,
         fig.rewrites,
+        fig.during_rewrite,
+        fig.start_crashes,
         fig.acked,
         0,
         fig.maybe,
@@ -828,9 +900,14 @@ fn crash_during_bgsave_keeps_the_previous_dump() {
         "1",
         "BGSAVE of 300k keys was over before it could be killed"
     );
+    // Kill once part of the new file is written (bounded wait).
     let pid = s.pid();
-    crash(s);
     let temp = dir.path().join(format!("temp-{pid}.rdb"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    crash(s);
     let partial = std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0);
     assert_eq!(
         std::fs::read(&dump).unwrap(),
