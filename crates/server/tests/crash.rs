@@ -181,6 +181,30 @@ enum Op {
     Rpush(u64),
     /// `HSET hash:<t> f<n> <n>`
     Hset(u64),
+    /// `MULTI`, `SET w<t>:<n> <n>`, `INCR counter:<t>`,
+    /// `RPUSH list:<t> <n>`, `EXEC`: all or nothing.
+    Multi(u64),
+}
+
+impl Op {
+    /// What it adds: (INCRs, RPUSHes, HSETs, SETs).
+    fn counts(self) -> (usize, usize, usize, usize) {
+        match self {
+            Op::Incr => (1, 0, 0, 0),
+            Op::Rpush(_) => (0, 1, 0, 0),
+            Op::Hset(_) => (0, 0, 1, 0),
+            Op::Set(_) => (0, 0, 0, 1),
+            Op::Multi(_) => (1, 1, 0, 1),
+        }
+    }
+
+    /// Replies it gets.
+    fn replies(self) -> usize {
+        match self {
+            Op::Multi(_) => 5,
+            _ => 1,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -234,6 +258,14 @@ impl Model {
                 format!("f{n}").as_bytes(),
                 n.to_string().as_bytes(),
             ]),
+            Op::Multi(n) => [
+                resp(&[b"MULTI"]),
+                self.argv(Op::Set(n)),
+                self.argv(Op::Incr),
+                self.argv(Op::Rpush(n)),
+                resp(&[b"EXEC"]),
+            ]
+            .concat(),
         }
     }
 }
@@ -272,11 +304,12 @@ fn writer(port: u16, model: Model, pacing: Pacing, stop: Arc<AtomicBool>) -> Vec
         let first = sent.len();
         let mut bytes = Vec::new();
         for _ in 0..pacing.batch {
-            let op = match rng.gen_range(0..4) {
-                0 => Op::Set(n),
-                1 => Op::Incr,
-                2 => Op::Rpush(n),
-                _ => Op::Hset(n),
+            let op = match rng.gen_range(0..9) {
+                0 | 1 => Op::Set(n),
+                2 | 3 => Op::Incr,
+                4 | 5 => Op::Rpush(n),
+                6 | 7 => Op::Hset(n),
+                _ => Op::Multi(n),
             };
             n += 1;
             bytes.extend_from_slice(&model.argv(op));
@@ -286,9 +319,15 @@ fn writer(port: u16, model: Model, pacing: Pacing, stop: Arc<AtomicBool>) -> Vec
             return sent;
         }
         for i in first..sent.len() {
-            let Ok(reply) = p.reply() else {
-                return sent;
-            };
+            let mut replies = Vec::new();
+            for _ in 0..sent[i].op.replies() {
+                let Ok(reply) = p.reply() else {
+                    return sent;
+                };
+                replies.push(reply);
+            }
+            let reply = replies.pop().unwrap();
+            let queued = replies.iter().skip(1).all(|r| r == &Frame::Simple(b"QUEUED".to_vec()));
             let ok = match (sent[i].op, &reply) {
                 (Op::Set(_), Frame::Simple(s)) => s == b"OK",
                 (Op::Incr, Frame::Integer(v)) => {
@@ -300,6 +339,18 @@ fn writer(port: u16, model: Model, pacing: Pacing, stop: Arc<AtomicBool>) -> Vec
                     *v == len
                 }
                 (Op::Hset(_), Frame::Integer(v)) => *v == 1,
+                (Op::Multi(_), Frame::Array(r)) => {
+                    counter += 1;
+                    len += 1;
+                    replies[0] == Frame::Simple(b"OK".to_vec())
+                        && queued
+                        && r[..]
+                            == [
+                                Frame::Simple(b"OK".to_vec()),
+                                Frame::Integer(counter),
+                                Frame::Integer(len),
+                            ]
+                }
                 _ => false,
             };
             assert!(ok, "writer {}: {:?} answered {reply:?}", model.t, sent[i].op);
@@ -359,7 +410,7 @@ fn verify(c: &mut redis::Connection, m: &mut Model, sent: &[Sent], must: usize) 
     let set_ns: Vec<u64> = sent
         .iter()
         .filter_map(|s| match s.op {
-            Op::Set(n) => Some(n),
+            Op::Set(n) | Op::Multi(n) => Some(n),
             _ => None,
         })
         .collect();
@@ -413,12 +464,8 @@ fn verify(c: &mut redis::Connection, m: &mut Model, sent: &[Sent], must: usize) 
             break;
         }
         if let Some(s) = sent.get(p) {
-            match s.op {
-                Op::Incr => counts.0 += 1,
-                Op::Rpush(_) => counts.1 += 1,
-                Op::Hset(_) => counts.2 += 1,
-                Op::Set(_) => counts.3 += 1,
-            }
+            let c = s.op.counts();
+            counts = (counts.0 + c.0, counts.1 + c.1, counts.2 + c.2, counts.3 + c.3);
         }
     }
     let describe = || {
@@ -441,6 +488,10 @@ fn verify(c: &mut redis::Connection, m: &mut Model, sent: &[Sent], must: usize) 
             Op::Set(n) => want_sets.push(n),
             Op::Rpush(n) => want_list.push(n),
             Op::Hset(n) => want_hash.push(n),
+            Op::Multi(n) => {
+                want_sets.push(n);
+                want_list.push(n);
+            }
             Op::Incr => {}
         }
     }
@@ -470,7 +521,7 @@ fn verify(c: &mut redis::Connection, m: &mut Model, sent: &[Sent], must: usize) 
     m.hash = want_hash;
     m.sets.extend(want_sets);
     m.next_n = sent.iter().fold(m.next_n, |a, s| match s.op {
-        Op::Set(n) | Op::Rpush(n) | Op::Hset(n) => a.max(n + 1),
+        Op::Set(n) | Op::Rpush(n) | Op::Hset(n) | Op::Multi(n) => a.max(n + 1),
         Op::Incr => a,
     });
     Ok(Outcome {
@@ -528,6 +579,12 @@ fn crash_cycles(
         during_rewrite: 0,
         start_crashes: 0,
     };
+    // Crashes during the very first start too (it writes the first base
+    // and manifest).
+    for _ in 0..3 {
+        crash_at_start(dir, args, Duration::from_millis(rng.gen_range(0..15)));
+        fig.start_crashes += 1;
+    }
     let mut server = start_in(dir, args);
     for cycle in 0..cycles {
         let stop = Arc::new(AtomicBool::new(false));
@@ -810,17 +867,24 @@ fn torn_aof_tail_loads_up_to_the_tear_or_stops_the_server() {
     };
 
     let torn = resp(&[b"SET", b"torn", b"value"]);
+    // A transaction without its EXEC is reverted like a torn command.
+    let multi = [resp(&[b"MULTI"]), torn.clone(), resp(&[b"SET", b"torn2", b"x"])].concat();
     // Cut after the array header, inside a length, inside an argument,
-    // before the last CRLF, between its two bytes.
+    // before the last CRLF, between its two bytes; a whole command in a
+    // MULTI, and one cut in the MULTI.
     let cuts = [1, 4, 6, 9, 20, torn.len() - 2, torn.len() - 1];
-    for cut in cuts {
+    let tails =
+        cuts.iter()
+            .map(|&cut| &torn[..cut])
+            .chain([&multi[..15 + torn.len()], &multi[..multi.len() - 3], &multi[..]]);
+    for (cut, tail) in tails.enumerate() {
         let mut bytes = good.clone();
-        bytes.extend_from_slice(&torn[..cut]);
+        bytes.extend_from_slice(tail);
         std::fs::write(&incr, &bytes).unwrap();
 
         let (code, log) = expect_exit(&dir, &strict);
-        assert_ne!(code, 0, "aof-load-truncated no, cut at {cut}: exit code 0; log: {log}");
-        assert!(log.contains("Unexpected end of file"), "cut at {cut}: {log}");
+        assert_ne!(code, 0, "aof-load-truncated no, tail {cut}: exit code 0; log: {log}");
+        assert!(log.contains("Unexpected end of file"), "tail {cut}: {log}");
         assert_eq!(
             std::fs::read(&incr).unwrap(),
             bytes,
@@ -829,12 +893,27 @@ fn torn_aof_tail_loads_up_to_the_tear_or_stops_the_server() {
 
         let s = start_in(&dir, &args);
         check(&s);
+        // A write acknowledged after the repair survives the next crash.
+        let mut c = s.conn();
+        let _: () = redis::cmd("SET").arg("after").arg(cut).query(&mut c).unwrap();
         crash(s);
+        let s = start_in(&dir, &args);
+        let mut c = s.conn();
+        let after: Option<usize> = redis::cmd("GET").arg("after").query(&mut c).unwrap();
         assert_eq!(
-            std::fs::read(&incr).unwrap(),
-            good,
-            "cut at {cut}: the torn tail was not cut off at the last complete command"
+            after,
+            Some(cut),
+            "tail {cut}: a write acknowledged after loading the torn AOF was lost"
         );
+        let _: () = redis::cmd("DEL").arg("after").query(&mut c).unwrap();
+        check(&s);
+        crash(s);
+        let now = std::fs::read(&incr).unwrap();
+        assert!(
+            now.starts_with(&good) && !now[good.len()..].windows(4).any(|w| w == b"torn"),
+            "tail {cut}: the torn tail was not cut off at the last complete command before it"
+        );
+        std::fs::write(&incr, &good).unwrap();
     }
 
     // Bytes that cannot start a command are a format error, fatal
