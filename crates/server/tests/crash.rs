@@ -1010,3 +1010,37 @@ fn crash_during_bgsave_keeps_the_previous_dump() {
     );
     drop(s);
 }
+
+#[test]
+fn always_never_acknowledges_a_write_the_aof_could_not_take() {
+    let dir = Dir::new("full");
+    let args = ["--appendonly", "yes", "--appendfsync", "always", "--save", ""];
+    let s = start_in(&dir, &args);
+    let mut c = s.conn();
+    let _: () = redis::cmd("SET").arg("a").arg("1").query(&mut c).unwrap();
+    crash(s);
+    // The incr file becomes /dev/full: it loads as empty, and every write
+    // to it fails with ENOSPC.
+    let incr = last_incr(dir.path());
+    let kept = std::fs::read(&incr).unwrap();
+    std::fs::remove_file(&incr).unwrap();
+    std::os::unix::fs::symlink("/dev/full", &incr).unwrap();
+    let mut s = start_in(&dir, &args);
+    let mut p = Pipe::connect(s.port).unwrap();
+    p.send(&resp(&[b"SET", b"b", b"2"])).unwrap();
+    let reply = p.reply();
+    assert!(reply.is_err(), "a write the AOF could not take was answered {reply:?}");
+    let code = s.wait_exit(10);
+    assert!(
+        code.is_some_and(|c| c != 0),
+        "server did not exit on the AOF write error: {code:?}"
+    );
+    drop(s);
+    std::fs::remove_file(&incr).unwrap();
+    std::fs::write(&incr, &kept).unwrap();
+    let s = start_in(&dir, &args);
+    let mut c = s.conn();
+    let got: (Option<String>, Option<String>) = redis::cmd("MGET").arg("a").arg("b").query(&mut c).unwrap();
+    assert_eq!(got, (Some("1".to_string()), None));
+    crash(s);
+}
