@@ -769,13 +769,12 @@ fn last_incr(dir: &Path) -> PathBuf {
     let manifest = std::fs::read_to_string(aofdir.join("appendonly.aof.manifest")).unwrap();
     let line = manifest
         .lines()
-        .filter(|l| {
+        .rfind(|l| {
             l.split_whitespace()
                 .collect::<Vec<_>>()
                 .windows(2)
                 .any(|w| w == ["type", "i"])
         })
-        .last()
         .unwrap_or_else(|| panic!("no incr file in the manifest: {manifest}"));
     let mut words = line.split_whitespace();
     while let Some(w) = words.next() {
