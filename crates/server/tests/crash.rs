@@ -214,6 +214,9 @@ struct Sent {
     acked: Option<Instant>,
 }
 
+/// The TTL of the even `w<t>:<n>` keys.
+const TTL_MS: i64 = 100_000_000;
+
 /// What one writer's keys hold (every write known to have survived).
 #[derive(Clone, Debug)]
 struct Model {
@@ -249,6 +252,14 @@ impl Model {
     fn argv(&self, op: Op) -> Vec<u8> {
         let t = self.t;
         match op {
+            // Every other key with a TTL (which must survive too).
+            Op::Set(n) if n % 2 == 0 => resp(&[
+                b"SET",
+                format!("w{t}:{n}").as_bytes(),
+                n.to_string().as_bytes(),
+                b"PX",
+                TTL_MS.to_string().as_bytes(),
+            ]),
             Op::Set(n) => resp(&[b"SET", format!("w{t}:{n}").as_bytes(), n.to_string().as_bytes()]),
             Op::Incr => resp(&[b"INCR", format!("counter:{t}").as_bytes()]),
             Op::Rpush(n) => resp(&[b"RPUSH", format!("list:{t}").as_bytes(), n.to_string().as_bytes()]),
@@ -508,6 +519,22 @@ fn verify(c: &mut redis::Connection, m: &mut Model, sent: &[Sent], must: usize) 
             return Err(format!("w{t}:{n} of the sent prefix is missing: {}", describe()));
         }
     }
+    // The new keys' TTLs: kept on the even ones, none on the odd ones.
+    let mut pipe = redis::pipe();
+    for n in &want_sets {
+        pipe.cmd("PTTL").arg(format!("w{t}:{n}"));
+    }
+    let ttls: Vec<i64> = pipe.query(c).unwrap();
+    for (n, ttl) in want_sets.iter().zip(ttls) {
+        let ok = if n % 2 == 0 {
+            ttl > 0 && ttl <= TTL_MS
+        } else {
+            ttl == -1
+        };
+        if !ok {
+            return Err(format!("w{t}:{n} has PTTL {ttl} after the restart"));
+        }
+    }
     if p < must {
         return Err(format!(
             "LOST {} acknowledged writes (first: {:?}): {}",
@@ -738,6 +765,39 @@ fn appendfsync_always_loses_no_acknowledged_write() {
     );
     assert_eq!(fig.cycles, 60);
     assert!(fig.acked > 0);
+    check_aof(dir.path());
+}
+
+#[test]
+fn appendfsync_always_with_an_aof_format_base() {
+    // The same with the base written as commands, not RDB.
+    let dir = Dir::new("always-aofbase");
+    let args = [
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--save",
+        "",
+        "--aof-use-rdb-preamble",
+        "no",
+    ];
+    let pacing = Pacing {
+        batch: 8,
+        pause: Duration::ZERO,
+    };
+    let fig = crash_cycles(&dir, &args, 15, 10..80, Duration::ZERO, pacing, 2);
+    eprintln!(
+        "appendfsync always, AOF base: {} crash cycles ({} BGREWRITEAOF started, {} crashes during a rewrite), {} writes acknowledged, 0 lost",
+        fig.cycles, fig.rewrites, fig.during_rewrite, fig.acked
+    );
+    assert!(fig.acked > 0);
+    let bases: Vec<_> = std::fs::read_dir(dir.path().join("appendonlydir"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.contains(".base."))
+        .collect();
+    assert!(bases.iter().all(|n| n.ends_with(".base.aof")), "bases: {bases:?}");
     check_aof(dir.path());
 }
 
