@@ -32,7 +32,8 @@ use larder_protocol::{parse_frame, Frame};
 use rand::Rng;
 
 /// A directory of our own that outlives the servers run in it; removed
-/// when the test passes, kept for a look when it fails.
+/// when the test passes, kept for a look when it fails (or with
+/// `LARDER_CRASH_KEEP` set).
 struct Dir(PathBuf);
 
 impl Dir {
@@ -58,8 +59,8 @@ impl Dir {
 
 impl Drop for Dir {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("crash test failed: files kept in {}", self.0.display());
+        if std::thread::panicking() || std::env::var_os("LARDER_CRASH_KEEP").is_some() {
+            eprintln!("crash test: files kept in {}", self.0.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.0);
         }
@@ -594,6 +595,14 @@ fn crash_cycles(
     rewrite_every: usize,
 ) -> CycleFigures {
     const WRITERS: usize = 4;
+    // Every run's log in one file of the (kept on failure) directory.
+    let log = dir.path().join("server.log");
+    let args: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(["--logfile", log.to_str().unwrap()])
+        .collect();
+    let args = &args[..];
     let mut models: Vec<Model> = (0..WRITERS).map(Model::new).collect();
     let mut rng = rand::thread_rng();
     let mut fig = CycleFigures {
