@@ -4,17 +4,23 @@
 //! checked against what the clients were told.
 //!
 //! - `appendfsync always`: no acknowledged write is ever lost, over many
-//!   crash cycles, some of them during BGREWRITEAOF; the AOF passes
-//!   `redis-check-aof` at the end.
+//!   crash cycles (4 pipelining writers: SET with and without TTL, INCR,
+//!   RPUSH, HSET, MULTI/EXEC; two dbs), some crashes during BGREWRITEAOF
+//!   or automatic rewrites, some during start-up; with an RDB and with an
+//!   AOF-format base; the AOF passes `redis-check-aof` at the end. A
+//!   write the AOF cannot take is never acknowledged (the server exits).
 //! - `appendfsync everysec`: only writes acknowledged in the last ~2 s
 //!   before the crash may be lost.
-//! - A torn AOF tail loads up to the tear with `aof-load-truncated yes`
-//!   and stops the server with `no`.
+//! - A torn AOF tail (cut anywhere in a command, or in a MULTI) loads up
+//!   to the tear with `aof-load-truncated yes`, and writes after it
+//!   survive the next crash; `no`, or garbage, stops the server.
 //! - A crash during BGSAVE leaves the previous `dump.rdb` as it was.
 //!
-//! In every case, what survives of one connection's unacknowledged
-//! writes must be a prefix of what it sent (the AOF is written in
-//! execution order), and nothing else may appear.
+//! What survives of one connection's unacknowledged writes must be a
+//! prefix of what it sent (the AOF is written in execution order), a
+//! transaction all or nothing, and nothing else may appear (DBSIZE).
+//! SIGKILL tests the order and completeness of what reaches the kernel,
+//! not fsync itself (a killed process loses no page cache).
 
 mod common;
 
