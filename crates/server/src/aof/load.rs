@@ -433,7 +433,20 @@ where
                 }
                 break false;
             }
-            Err(ReadError::Truncated) => break true,
+            Err(ReadError::Truncated) => {
+                // Redis cuts at the last complete command even inside a
+                // MULTI, which leaves a MULTI without EXEC in the file:
+                // whatever is appended after it is queued in that
+                // transaction at the next load and reverted with it,
+                // acknowledged writes included. Cut before the MULTI, as
+                // `redis-check-aof --fix` does (the loaded data is the
+                // same: the queued commands never ran).
+                if in_multi {
+                    tracing::warn!("Revert incomplete MULTI/EXEC transaction in AOF file {name}");
+                    valid_up_to = valid_before_multi;
+                }
+                break true;
+            }
             Err(ReadError::Format { offset }) => {
                 tracing::warn!(
                     "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
@@ -790,6 +803,23 @@ mod tests {
             }
         );
         assert_eq!(fs::read(dir.join("c")).unwrap(), TWO);
+
+        // A command cut inside a MULTI: also cut before the MULTI (Redis
+        // would keep the MULTI and swallow what is appended after it).
+        let mut d = TWO.to_vec();
+        d.extend_from_slice(b"*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nincr\r\n$1\r\nx\r\n*2\r\n$4\r\nin");
+        fs::write(dir.join("c2"), &d).unwrap();
+        let e = load_single_file(&dir, "c2", no, &mut sink()).unwrap_err();
+        assert!(matches!(e, LoadError::UnexpectedEof { valid_up_to, .. } if valid_up_to == TWO.len() as u64));
+        let mut s = sink();
+        let st = load_single_file(&dir, "c2", LoadOptions::default(), &mut s).unwrap();
+        assert_eq!(
+            st,
+            FileStatus::Truncated {
+                valid_up_to: TWO.len() as u64
+            }
+        );
+        assert_eq!(fs::read(dir.join("c2")).unwrap(), TWO);
 
         // Format error, missing, empty, sink error.
         fs::write(dir.join("d"), b"*1\r\n$4\r\nping\r\nxx\r\n").unwrap();
