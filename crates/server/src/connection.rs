@@ -77,8 +77,11 @@ where
         let read_max = parser.pending_bulk(rbuf.len()).unwrap_or(0).max(MAX_READ);
         let timeout = server.config.read().timeout;
         let mut reader = (&mut stream).take(read_max as u64);
+        let subscribed = client.subs.any();
         let read = tokio::select! {
-            r = reader.read_buf(&mut rbuf) => r,
+            r = reader.read_buf(&mut rbuf) => Some(r),
+            // Pub/Sub messages queued by publishers on any thread.
+            _ = info.outbox.notify.notified(), if subscribed => None,
             _ = info.kill.notified() => break 'conn,
             _ = idle(timeout) => {
                 // Like Redis, subscribers are never idle.
@@ -88,6 +91,13 @@ where
                 tracing::debug!("Closing idle client");
                 break 'conn;
             }
+        };
+        let Some(read) = read else {
+            info.outbox.drain_into(&mut out);
+            if !flush(&mut stream, &mut out, &server, &info).await {
+                break 'conn;
+            }
+            continue 'conn;
         };
         let n = match read {
             Ok(0) | Err(_) => break,
@@ -204,6 +214,7 @@ where
         server.blocking.cancel(w.id, Cancel::Gone);
     }
     crate::commands::multi::discard_transaction(&server, &mut client);
+    crate::pubsub::forget_client(&server, &mut client);
     // Unregister first: CLIENT LIST must not show a closing client.
     server.clients.lock().remove(&info.id);
     server.stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
@@ -230,6 +241,8 @@ where
         }
     }
     execute(server, client, out, args);
+    // Messages published meanwhile follow the reply.
+    client.info.outbox.drain_into(out);
     if client.info.killed.load(Ordering::Relaxed) {
         return Next::Drop;
     }

@@ -182,6 +182,13 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 fn ping(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    // A RESP2 subscriber gets its pong as a message-like array.
+    if ctx.client.subs.any() && !ctx.out.is_resp3() && args.len() <= 2 {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(args.get(1).copied().unwrap_or_default());
+        return;
+    }
     match args.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(args[1]),
@@ -203,6 +210,7 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
 /// no-evict/no-touch). The library name and version stay, as in Redis.
 fn reset(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     crate::commands::multi::discard_transaction(ctx.server, ctx.client);
+    crate::pubsub::forget_client(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.out.resp = Resp::V2;
     ctx.client.info.resp.store(2, Ordering::Relaxed);

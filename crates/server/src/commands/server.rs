@@ -549,6 +549,9 @@ fn info_stats(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
     );
     field!(out, "keyspace_hits", "{hits}");
     field!(out, "keyspace_misses", "{misses}");
+    field!(out, "pubsub_channels", "{}", server.pubsub.channel_count());
+    field!(out, "pubsub_patterns", "{}", server.pubsub.pattern_count());
+    field!(out, "pubsubshard_channels", "{}", server.pubsub.shard_channel_count());
     field!(out, "latest_fork_usec", "0");
     field!(out, "total_forks", "0");
     field!(out, "unexpected_error_replies", "{}", ld(&st.unexpected_error_replies));
