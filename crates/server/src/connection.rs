@@ -268,7 +268,7 @@ async fn wait_blocked<S>(
     out: &mut Reply,
 ) -> bool
 where
-    S: AsyncRead + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
     let Some(mut w) = client.blocked.take() else {
         return true;
@@ -279,7 +279,14 @@ where
     // Under CLIENT REPLY OFF/SKIP the reply goes to a scratch buffer.
     let mut dropped = Reply::new(out.resp);
     let out = if w.silent { &mut dropped } else { out };
+    // A (RESP3) subscriber keeps receiving messages while blocked.
+    let subscribed = client.subs.any();
+    let mut pushes = Reply::new(out.resp);
     let alive = loop {
+        if !pushes.buf.is_empty() && !flush(stream, &mut pushes, server, &info).await {
+            server.blocking.cancel(w.id, Cancel::Gone);
+            break false;
+        }
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
             rbuf.reserve(READ_CHUNK);
         }
@@ -316,6 +323,7 @@ where
                 server.blocking.cancel(w.id, Cancel::Gone);
                 break false;
             }
+            _ = info.outbox.notify.notified(), if subscribed => info.outbox.drain_into(&mut pushes),
             r = stream.read_buf(rbuf) => match r {
                 Ok(0) | Err(_) => {
                     server.blocking.cancel(w.id, Cancel::Gone);

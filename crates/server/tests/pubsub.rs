@@ -472,6 +472,7 @@ fn slow_subscriber_is_disconnected() {
         }
     }
     assert!(gone, "slow subscriber still connected after {published} messages");
+    eprintln!("slow subscriber closed after {published} messages; used_memory {before} -> peak {peak}");
     // It was closed and forgotten: only the fast one remains.
     assert_eq!(numsub(&mut r, "big"), "*2\r\n$3\r\nbig\r\n:1\r\n");
     let list = r.cmd(&["CLIENT", "LIST", "TYPE", "pubsub"]);
@@ -492,8 +493,13 @@ fn slow_subscriber_is_disconnected() {
         }
     };
     assert!(closed, "slow subscriber's connection not closed");
-    // Publishing goes on.
-    assert_eq!(r.cmd(&["PUBLISH", "big", "small"]), int(1));
+    // Publishing goes on, to the reading subscriber only.
+    for _ in 0..200 {
+        assert_eq!(r.cmd(&["PUBLISH", "big", &payload]), int(1));
+        assert_eq!(count_frames(&fast.read_replies(1)), 1);
+    }
+    let after = used_memory(&mut r);
+    assert!(after < before + 8 * 1024 * 1024, "used_memory {before} -> {after}");
 }
 
 #[test]
@@ -691,4 +697,54 @@ fn command_info_matches_redis() {
         );
     }
     let _ = theirs.s.write_all(b"");
+}
+
+#[test]
+fn resp3_subscriber_receives_while_blocked() {
+    let srv = server();
+    let mut sub = srv.raw3();
+    let mut publ = srv.raw();
+    assert_eq!(
+        cmd_n(&mut sub, &["SUBSCRIBE", "c"], 1),
+        confirm(true, "subscribe", "c", 1)
+    );
+    send(&mut sub, &["BLPOP", "list", "10"]);
+    assert!(eventually(|| publ
+        .cmd(&["INFO", "clients"])
+        .contains("blocked_clients:1\r\n")));
+    assert_eq!(publ.cmd(&["PUBLISH", "c", "while-blocked"]), int(1));
+    assert_eq!(read_n(&mut sub, 1), push(true, &["message", "c", "while-blocked"]));
+    assert_eq!(publ.cmd(&["RPUSH", "list", "v"]), int(1));
+    assert_eq!(read_n(&mut sub, 1), "*2\r\n$4\r\nlist\r\n$1\r\nv\r\n");
+}
+
+#[test]
+fn client_list_shows_queued_output() {
+    let srv = server();
+    let mut r = srv.raw();
+    let mut sub = srv.raw();
+    cmd_n(&mut sub, &["SUBSCRIBE", "c"], 1);
+    let list = r.cmd(&["CLIENT", "LIST", "TYPE", "pubsub"]);
+    assert!(list.contains(" omem=0 "), "{list}");
+    // A subscriber that never reads: once the socket buffers are full,
+    // messages wait in its queue, counted as omem.
+    let payload = "z".repeat(64 * 1024);
+    let grew = eventually(|| {
+        publ_n(&mut r, "c", &payload, 20);
+        let list = r.cmd(&["CLIENT", "LIST", "TYPE", "pubsub"]);
+        let omem: u64 = list
+            .split(" omem=")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        omem > 0
+    });
+    assert!(grew);
+}
+
+fn publ_n(r: &mut RawConn, ch: &str, payload: &str, n: usize) {
+    for _ in 0..n {
+        assert_eq!(r.cmd(&["PUBLISH", ch, payload]), int(1));
+    }
 }

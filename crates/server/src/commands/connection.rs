@@ -890,6 +890,8 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
     };
     let rbp = c.rbp.load(Ordering::Relaxed).max(obl);
     let multi_mem = c.multi_mem.load(Ordering::Relaxed);
+    // Pub/Sub messages queued for the client (its reply list in Redis).
+    let omem = c.outbox.queued();
     let tot_mem = std::mem::size_of::<crate::client::Client>()
         + std::mem::size_of::<ClientInfo>()
         + qbuf
@@ -908,7 +910,7 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
     let _ = writeln!(
         s,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
-         qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} \
+         qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
          events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
@@ -930,7 +932,8 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
         rbs,
         rbp,
         obl,
-        tot_mem,
+        omem,
+        tot_mem + omem,
         cmd,
         c.resp.load(Ordering::Relaxed),
         c_str(&lib_name),
