@@ -392,7 +392,7 @@ fn info_clients(server: &Server, out: &mut String) {
     let (max_in, max_out) = server.clients.lock().values().fold((0, 0), |(i, o), c| {
         (
             i.max(c.qbuf.load(Ordering::Relaxed)),
-            o.max(c.obuf.load(Ordering::Relaxed)),
+            o.max(c.obuf.load(Ordering::Relaxed) + c.outbox.queued()),
         )
     });
     out.push_str("# Clients\r\n");
@@ -422,7 +422,7 @@ fn memory_numbers(server: &Server) -> (u64, u64, u64) {
         .clients
         .lock()
         .values()
-        .map(|c| (c.qbuf.load(Ordering::Relaxed) + c.obuf.load(Ordering::Relaxed)) as u64)
+        .map(|c| (c.qbuf.load(Ordering::Relaxed) + c.obuf.load(Ordering::Relaxed) + c.outbox.queued()) as u64)
         .sum();
     (used, rss, clients)
 }
