@@ -216,6 +216,15 @@ impl Outbox {
         self.queued.store(0, Ordering::Relaxed);
     }
 
+    /// Queues the client's own push replies (subscription confirmations
+    /// under CLIENT REPLY OFF/SKIP, which Redis 7.2 still sends); the
+    /// connection drains them after the command.
+    pub fn push_own(&self, bytes: &[u8]) {
+        let mut st = self.state.lock();
+        st.buf.extend_from_slice(bytes);
+        self.queued.store(st.buf.len(), Ordering::Relaxed);
+    }
+
     /// Queues `bytes` for `info`'s connection, or closes the client if
     /// that would overcome the output buffer limits. False if the client
     /// is (now) closing.

@@ -748,3 +748,37 @@ fn publ_n(r: &mut RawConn, ch: &str, payload: &str, n: usize) {
         assert_eq!(r.cmd(&["PUBLISH", ch, payload]), int(1));
     }
 }
+
+#[test]
+fn confirmations_are_pushes_under_client_reply_off() {
+    // Redis 7.2 sends (un)subscribe confirmations and messages even with
+    // CLIENT REPLY OFF (they are pushes), but not ordinary replies.
+    let srv = server();
+    let mut c = srv.raw();
+    let mut publ = srv.raw();
+    send(&mut c, &["CLIENT", "REPLY", "OFF"]);
+    assert_eq!(
+        cmd_n(&mut c, &["SUBSCRIBE", "a"], 1),
+        confirm(false, "subscribe", "a", 1)
+    );
+    send(&mut c, &["PING"]);
+    assert_eq!(publ.cmd(&["PUBLISH", "a", "x"]), int(1));
+    assert_eq!(read_n(&mut c, 1), push(false, &["message", "a", "x"]));
+    assert_eq!(
+        cmd_n(&mut c, &["UNSUBSCRIBE"], 1),
+        confirm(false, "unsubscribe", "a", 0)
+    );
+    assert_eq!(c.cmd(&["CLIENT", "REPLY", "ON"]), "+OK\r\n");
+    // RESP3: publishing to itself under REPLY OFF still delivers.
+    let mut c3 = srv.raw3();
+    send(&mut c3, &["CLIENT", "REPLY", "OFF"]);
+    assert_eq!(
+        cmd_n(&mut c3, &["SUBSCRIBE", "b"], 1),
+        confirm(true, "subscribe", "b", 1)
+    );
+    assert_eq!(
+        cmd_n(&mut c3, &["PUBLISH", "b", "self"], 1),
+        push(true, &["message", "b", "self"])
+    );
+    assert_eq!(c3.cmd(&["CLIENT", "REPLY", "ON"]), "+OK\r\n");
+}

@@ -3,8 +3,12 @@
 //! `pubsub.c`. The registry and delivery are in `crate::pubsub`.
 
 use super::{acl, flags::*, CommandSpec, KeySpec};
+use larder_protocol::Reply;
+
+use crate::client::{Client, ReplyMode};
 use crate::dispatch::Ctx;
 use crate::pubsub::{self, Kind};
+use crate::server::Server;
 
 const PS: u64 = acl::PUBSUB | acl::SLOW;
 const SUB_FLAGS: u64 = PUBSUB | NOSCRIPT | LOADING | STALE;
@@ -127,19 +131,46 @@ fn denied(ctx: &mut Ctx<'_>, name: &str, multi_ok: bool) -> bool {
     false
 }
 
-fn subscribe_all(ctx: &mut Ctx<'_>, args: &[&[u8]], kind: Kind) {
-    for name in &args[1..] {
-        pubsub::subscribe(ctx.server, ctx.client, ctx.out, kind, name);
+/// Runs `f` with the reply buffer (un)subscribe confirmations go to.
+/// They are pushes: like Redis 7.2 (CLIENT_PUSHING), CLIENT REPLY OFF or
+/// SKIP does not silence them, so they then bypass the reply buffer.
+fn with_push_out(ctx: &mut Ctx<'_>, f: impl FnOnce(&Server, &mut Client, &mut Reply)) {
+    if matches!(ctx.client.reply_mode, ReplyMode::On | ReplyMode::SkipNext) {
+        f(ctx.server, ctx.client, ctx.out);
+    } else {
+        let mut own = Reply::new(ctx.out.resp);
+        f(ctx.server, ctx.client, &mut own);
+        ctx.client.info.outbox.push_own(&own.buf);
     }
 }
 
-fn unsubscribe_args(ctx: &mut Ctx<'_>, args: &[&[u8]], kind: Kind) {
-    if args.len() == 1 {
-        pubsub::unsubscribe_all(ctx.server, ctx.client, Some(ctx.out), kind);
-    } else {
+fn subscribe_all(ctx: &mut Ctx<'_>, args: &[&[u8]], kind: Kind) {
+    with_push_out(ctx, |server, client, out| {
         for name in &args[1..] {
-            pubsub::unsubscribe(ctx.server, ctx.client, Some(&mut *ctx.out), kind, name);
+            pubsub::subscribe(server, client, out, kind, name);
         }
+    });
+}
+
+fn unsubscribe_args(ctx: &mut Ctx<'_>, args: &[&[u8]], kind: Kind) {
+    with_push_out(ctx, |server, client, out| {
+        if args.len() == 1 {
+            pubsub::unsubscribe_all(server, client, Some(out), kind);
+        } else {
+            for name in &args[1..] {
+                pubsub::unsubscribe(server, client, Some(&mut *out), kind, name);
+            }
+        }
+    });
+}
+
+/// Moves messages queued for this client (it published to itself) into
+/// its reply, before the command's own reply, as Redis orders them;
+/// under CLIENT REPLY OFF/SKIP they stay queued so they are not dropped
+/// with the reply.
+fn own_messages_first(ctx: &mut Ctx<'_>) {
+    if matches!(ctx.client.reply_mode, ReplyMode::On | ReplyMode::SkipNext) {
+        ctx.client.info.outbox.drain_into(ctx.out);
     }
 }
 
@@ -175,14 +206,13 @@ fn sunsubscribe(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 
 fn publish(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let n = pubsub::publish(ctx.server, args[1], args[2]);
-    // Like Redis, a client publishing to itself gets the message first.
-    ctx.client.info.outbox.drain_into(ctx.out);
+    own_messages_first(ctx);
     ctx.out.integer(n as i64);
 }
 
 fn spublish(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let n = pubsub::spublish(ctx.server, args[1], args[2]);
-    ctx.client.info.outbox.drain_into(ctx.out);
+    own_messages_first(ctx);
     ctx.out.integer(n as i64);
 }
 
