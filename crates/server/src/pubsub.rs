@@ -210,7 +210,8 @@ impl Outbox {
         let mut st = self.state.lock();
         out.raw(&st.buf);
         st.buf.clear();
-        if st.buf.capacity() > 64 * 1024 {
+        // Idle subscribers keep no big buffer around.
+        if st.buf.capacity() > 4096 {
             st.buf = Vec::new();
         }
         self.queued.store(0, Ordering::Relaxed);

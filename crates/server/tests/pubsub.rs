@@ -483,16 +483,10 @@ fn slow_subscriber_is_disconnected() {
         "used_memory grew from {before} to {peak} after {published} messages of 32 KiB"
     );
     // The slow client's socket ends after what the kernel buffered.
-    slow.s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut buf = vec![0u8; 1 << 16];
-    let closed = loop {
-        match slow.s.read(&mut buf) {
-            Ok(0) => break true,
-            Ok(_) => continue,
-            Err(_) => break false,
-        }
-    };
-    assert!(closed, "slow subscriber's connection not closed");
+    assert!(
+        closed_after_draining(&mut slow),
+        "slow subscriber's connection not closed"
+    );
     // Publishing goes on, to the reading subscriber only.
     for _ in 0..200 {
         assert_eq!(r.cmd(&["PUBLISH", "big", &payload]), int(1));
@@ -781,4 +775,42 @@ fn confirmations_are_pushes_under_client_reply_off() {
         push(true, &["message", "b", "self"])
     );
     assert_eq!(c3.cmd(&["CLIENT", "REPLY", "ON"]), "+OK\r\n");
+}
+
+/// Reads until the server closes the connection (true) or 5 s pass.
+fn closed_after_draining(r: &mut RawConn) -> bool {
+    r.s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match r.s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn killed_subscriber_is_forgotten() {
+    let srv = server();
+    let mut sub = srv.raw3();
+    let mut r = srv.raw();
+    cmd_n(&mut sub, &["SUBSCRIBE", "k1"], 1);
+    cmd_n(&mut sub, &["PSUBSCRIBE", "k*"], 1);
+    assert_eq!(r.cmd(&["PUBLISH", "k1", "x"]), int(2));
+    assert_eq!(r.cmd(&["CLIENT", "KILL", "TYPE", "pubsub"]), int(1));
+    assert!(closed_after_draining(&mut sub));
+    assert!(eventually(|| r.cmd(&["PUBLISH", "k1", "x"]) == int(0)));
+    assert_eq!(r.cmd(&["PUBSUB", "NUMPAT"]), int(0));
+    // Subscribers are never closed as idle.
+    let srv = TestServer::start(&["--timeout", "1"]);
+    let mut sub = srv.raw();
+    let mut idle = srv.raw();
+    idle.cmd(&["PING"]);
+    cmd_n(&mut sub, &["SUBSCRIBE", "t"], 1);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(idle.is_closed());
+    let mut r = srv.raw();
+    assert_eq!(r.cmd(&["PUBLISH", "t", "still"]), int(1));
+    assert_eq!(read_n(&mut sub, 1), push(false, &["message", "t", "still"]));
 }
