@@ -414,6 +414,19 @@ fn write_command_base(
     res.map(|_| report).map_err(SaveError::Io)
 }
 
+/// CONFIG SET of `appendfsync` or `aof-timestamp-enabled`: the open AOF
+/// follows at once.
+pub fn configure(server: &Server) {
+    let Some(aof) = server.aof.handle() else {
+        return;
+    };
+    let opts = aof_config(server).writer;
+    if aof.writer().fsync_policy() != opts.fsync {
+        aof.writer().set_fsync(opts.fsync);
+    }
+    aof.writer().set_timestamps(opts.timestamps);
+}
+
 /// `CONFIG SET appendonly yes|no` at run time. `yes` starts a rewrite
 /// that opens the AOF at the instant its snapshot starts (scheduled if a
 /// snapshot runs).

@@ -161,6 +161,9 @@ pub struct Client {
     pub aof_in_multi: bool,
     /// Pub/Sub subscriptions (`pubsub.rs`).
     pub subs: crate::pubsub::Subscriptions,
+    /// Set by a handler whose effect must be logged as other commands
+    /// (Redis's alsoPropagate + preventCommandPropagation).
+    pub propagate_as: Option<Vec<Vec<Vec<u8>>>>,
 }
 
 impl Client {
@@ -183,6 +186,7 @@ impl Client {
             aof_offset: 0,
             aof_in_multi: false,
             subs: Default::default(),
+            propagate_as: None,
         }
     }
 

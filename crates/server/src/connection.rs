@@ -356,7 +356,11 @@ async fn sleep_ms(ms: Option<u64>) {
 /// Writes the pending replies. False when the connection is gone or was
 /// killed while the peer was not reading.
 /// With `appendfsync always`, replies to writes go out only once the AOF
-/// holds them on disk (one fsync serves every client waiting).
+/// holds them on disk (one fsync serves every client waiting). If the AOF
+/// cannot be written or fsynced, the process exits without replying, as
+/// Redis does ("Can't recover from AOF write error when the AOF fsync
+/// policy is 'always'. Exiting...", logged by the writer): the write must
+/// not be acknowledged.
 async fn durable(server: &Server, client: &mut Client) {
     if client.aof_offset == 0 {
         return;
@@ -364,7 +368,16 @@ async fn durable(server: &Server, client: &mut Client) {
     let off = std::mem::take(&mut client.aof_offset);
     if let Some(aof) = server.aof.handle() {
         if aof.writer().fsync_policy() == crate::aof::FsyncPolicy::Always {
-            let _ = aof.writer().wait_durable_async(off).await;
+            if let Err(e) = aof.writer().wait_durable_async(off).await {
+                // A write acknowledged now could be lost: Redis exits
+                // (unless the writer was only closed: AOF turned off).
+                if !e.is_closed() {
+                    tracing::warn!(
+                        "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting... ({e})"
+                    );
+                    std::process::exit(1);
+                }
+            }
         }
     }
 }

@@ -368,6 +368,8 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], in_exe
     }
     if server.aof.is_on() {
         crate::propagate::after_command(ctx, spec, args, changes, reply_start);
+    } else {
+        ctx.client.propagate_as = None;
     }
     if watched && (ctx.changes.get() != changes || crate::commands::multi::signals_unchanged(spec)) {
         crate::commands::multi::touch_for_write(ctx, spec, args, false);

@@ -31,9 +31,14 @@ pub(crate) fn after_command(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]
     let mut cmds: Vec<(usize, Argv)> = Vec::new();
     drain_removed(ctx, &mut cmds);
     // EXEC's commands were logged one by one, in MULTI ... EXEC.
+    let replaced = ctx.client.propagate_as.take();
     if ctx.changes.get() != changes && spec.name != "exec" {
         let db = ctx.client.db;
-        for argv in translate(spec, args, ctx.now, &ctx.out.buf[reply_start.min(ctx.out.buf.len())..]) {
+        let logged = match replaced {
+            Some(v) => v,
+            None => translate(spec, args, ctx.now, &ctx.out.buf[reply_start.min(ctx.out.buf.len())..]),
+        };
+        for argv in logged {
             cmds.push((db, argv));
         }
     }

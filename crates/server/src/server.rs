@@ -162,6 +162,7 @@ impl Server {
                 tracing::warn!("appendonly: {e}");
             }
         }
+        crate::appendonly::configure(self);
     }
 
     /// CONFIG RESETSTAT: server, command and error statistics. (The

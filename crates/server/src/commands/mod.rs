@@ -20,6 +20,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod throttle;
 pub mod zset;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -443,6 +444,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         multi::COMMANDS,
         persist::COMMANDS,
         pubsub::COMMANDS,
+        throttle::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -496,7 +496,12 @@ fn info_memory(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
     field!(out, "mem_clients_slaves", "0");
     field!(out, "mem_clients_normal", "{clients}");
     field!(out, "mem_cluster_links", "0");
-    field!(out, "mem_aof_buffer", "0");
+    field!(
+        out,
+        "mem_aof_buffer",
+        "{}",
+        server.aof.handle().map_or(0, |a| a.writer().buffered())
+    );
     field!(out, "mem_allocator", "{}", crate::stats::allocator_name());
     field!(out, "lazyfree_pending_objects", "0");
 }
