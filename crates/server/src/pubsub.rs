@@ -151,14 +151,13 @@ pub struct OutputLimits {
 impl OutputLimits {
     /// The pubsub class of the configured limits.
     pub fn pubsub(server: &Server) -> OutputLimits {
-        let text = server
-            .config
-            .read()
-            .get_matching(&[b"client-output-buffer-limit"])
-            .first()
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        parse_limits(&text, "pubsub").unwrap_or(OutputLimits {
+        // Unset, the directive has Redis's default (the fallback below).
+        let config = server.config.read();
+        let text = config
+            .extras
+            .get("client-output-buffer-limit")
+            .map_or("", |s| s.as_str());
+        parse_limits(text, "pubsub").unwrap_or(OutputLimits {
             hard: 32 << 20,
             soft: 8 << 20,
             soft_secs: 60,
