@@ -1,7 +1,7 @@
 """Caching patterns through redis-py, the most used Python client, against a
 running server: hashes, sorted-set leaderboards and rate limits, sets,
 lists, blocking pops woken from another connection, SORT, MULTI/EXEC
-pipelines and WATCH; RESP2 and RESP3.
+pipelines and WATCH, pub/sub; RESP2 and RESP3.
 
 Usage: python3 tests/clients/redis_py_smoke.py PORT   (.ci/run starts Larder
 and runs it; the same script passes against redis-server).
@@ -62,4 +62,21 @@ for proto in (2, 3):
         pipe.set("tx", v + 1)
     r.transaction(bump, "tx")
     assert tries == [2, 100] and r.get("tx") == "101", (tries, r.get("tx"))
+    # pub/sub: channel and pattern subscribers fed from another connection
+    ps = r.pubsub(ignore_subscribe_messages=True)
+    ps.subscribe("news")
+    ps.psubscribe("alerts.*")
+    assert [tuple(x) for x in r.pubsub_numsub("news")] == [("news", 1)], r.pubsub_numsub("news")
+    assert r.pubsub_numpat() == 1
+    assert r.publish("news", "hello") == 1
+    assert r.publish("alerts.fire", "hot") == 1
+    msgs = []
+    deadline = time.time() + 5
+    while len(msgs) < 2 and time.time() < deadline:
+        m = ps.get_message(timeout=1)
+        if m:
+            msgs.append(m)
+    assert msgs[0]["channel"] == "news" and msgs[0]["data"] == "hello", msgs
+    assert msgs[1]["pattern"] == "alerts.*" and msgs[1]["channel"] == "alerts.fire", msgs
+    ps.close()
     print("redis-py RESP%d ok" % proto)

@@ -63,6 +63,8 @@ pub struct ClientInfo {
     /// Set by CLIENT KILL; the connection closes as soon as it sees it.
     pub killed: AtomicBool,
     pub kill: Notify,
+    /// Pub/Sub messages waiting for the connection to write them.
+    pub outbox: crate::pubsub::Outbox,
 }
 
 impl ClientInfo {
@@ -96,6 +98,7 @@ impl ClientInfo {
             multi_mem: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
+            outbox: Default::default(),
         }
     }
 
@@ -156,6 +159,8 @@ pub struct Client {
     pub aof_offset: u64,
     /// Inside EXEC, a MULTI has been logged (EXEC closes it).
     pub aof_in_multi: bool,
+    /// Pub/Sub subscriptions (`pubsub.rs`).
+    pub subs: crate::pubsub::Subscriptions,
     /// Set by a handler whose effect must be logged as other commands
     /// (Redis's alsoPropagate + preventCommandPropagation).
     pub propagate_as: Option<Vec<Vec<Vec<u8>>>>,
@@ -180,6 +185,7 @@ impl Client {
             aof_loader: false,
             aof_offset: 0,
             aof_in_multi: false,
+            subs: Default::default(),
             propagate_as: None,
         }
     }

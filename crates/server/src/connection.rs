@@ -77,8 +77,11 @@ where
         let read_max = parser.pending_bulk(rbuf.len()).unwrap_or(0).max(MAX_READ);
         let timeout = server.config.read().timeout;
         let mut reader = (&mut stream).take(read_max as u64);
+        let subscribed = client.subs.any();
         let read = tokio::select! {
-            r = reader.read_buf(&mut rbuf) => r,
+            r = reader.read_buf(&mut rbuf) => Some(r),
+            // Pub/Sub messages queued by publishers on any thread.
+            _ = info.outbox.notify.notified(), if subscribed => None,
             _ = info.kill.notified() => break 'conn,
             _ = idle(timeout) => {
                 // Like Redis, subscribers are never idle.
@@ -88,6 +91,13 @@ where
                 tracing::debug!("Closing idle client");
                 break 'conn;
             }
+        };
+        let Some(read) = read else {
+            info.outbox.drain_into(&mut out);
+            if !flush(&mut stream, &mut out, &server, &info).await {
+                break 'conn;
+            }
+            continue 'conn;
         };
         let n = match read {
             Ok(0) | Err(_) => break,
@@ -204,6 +214,7 @@ where
         server.blocking.cancel(w.id, Cancel::Gone);
     }
     crate::commands::multi::discard_transaction(&server, &mut client);
+    crate::pubsub::forget_client(&server, &mut client);
     // Unregister first: CLIENT LIST must not show a closing client.
     server.clients.lock().remove(&info.id);
     server.stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
@@ -230,6 +241,8 @@ where
         }
     }
     execute(server, client, out, args);
+    // Messages published meanwhile follow the reply.
+    client.info.outbox.drain_into(out);
     if client.info.killed.load(Ordering::Relaxed) {
         return Next::Drop;
     }
@@ -255,7 +268,7 @@ async fn wait_blocked<S>(
     out: &mut Reply,
 ) -> bool
 where
-    S: AsyncRead + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
     let Some(mut w) = client.blocked.take() else {
         return true;
@@ -266,7 +279,14 @@ where
     // Under CLIENT REPLY OFF/SKIP the reply goes to a scratch buffer.
     let mut dropped = Reply::new(out.resp);
     let out = if w.silent { &mut dropped } else { out };
+    // A (RESP3) subscriber keeps receiving messages while blocked.
+    let subscribed = client.subs.any();
+    let mut pushes = Reply::new(out.resp);
     let alive = loop {
+        if !pushes.buf.is_empty() && !flush(stream, &mut pushes, server, &info).await {
+            server.blocking.cancel(w.id, Cancel::Gone);
+            break false;
+        }
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
             rbuf.reserve(READ_CHUNK);
         }
@@ -303,6 +323,7 @@ where
                 server.blocking.cancel(w.id, Cancel::Gone);
                 break false;
             }
+            _ = info.outbox.notify.notified(), if subscribed => info.outbox.drain_into(&mut pushes),
             r = stream.read_buf(rbuf) => match r {
                 Ok(0) | Err(_) => {
                     server.blocking.cancel(w.id, Cancel::Gone);

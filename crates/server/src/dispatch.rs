@@ -236,6 +236,17 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         client.finish_command(out, reply_start);
         return;
     }
+    // A RESP2 subscriber may only (un)subscribe, PING, QUIT and RESET.
+    if client.subs.any() && !out.is_resp3() && !crate::pubsub::allowed_in_subscribed_mode(spec.name) {
+        out.error(&format!(
+            "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.name
+        ));
+        server.count_rejected(out, Some(cmd));
+        client.tx.flag_error();
+        client.finish_command(out, reply_start);
+        return;
+    }
 
     if server.persist.loading.load(std::sync::atomic::Ordering::Relaxed)
         && !spec.has(flags::LOADING)

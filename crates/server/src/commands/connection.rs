@@ -182,6 +182,13 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 fn ping(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    // A RESP2 subscriber gets its pong as a message-like array.
+    if ctx.client.subs.any() && !ctx.out.is_resp3() && args.len() <= 2 {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(args.get(1).copied().unwrap_or_default());
+        return;
+    }
     match args.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(args[1]),
@@ -203,6 +210,7 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
 /// no-evict/no-touch). The library name and version stay, as in Redis.
 fn reset(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     crate::commands::multi::discard_transaction(ctx.server, ctx.client);
+    crate::pubsub::forget_client(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.out.resp = Resp::V2;
     ctx.client.info.resp.store(2, Ordering::Relaxed);
@@ -882,6 +890,8 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
     };
     let rbp = c.rbp.load(Ordering::Relaxed).max(obl);
     let multi_mem = c.multi_mem.load(Ordering::Relaxed);
+    // Pub/Sub messages queued for the client (its reply list in Redis).
+    let omem = c.outbox.queued();
     let tot_mem = std::mem::size_of::<crate::client::Client>()
         + std::mem::size_of::<ClientInfo>()
         + qbuf
@@ -900,7 +910,7 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
     let _ = writeln!(
         s,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
-         qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} \
+         qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
          events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
@@ -922,7 +932,8 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
         rbs,
         rbp,
         obl,
-        tot_mem,
+        omem,
+        tot_mem + omem,
         cmd,
         c.resp.load(Ordering::Relaxed),
         c_str(&lib_name),

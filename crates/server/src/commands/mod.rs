@@ -15,6 +15,7 @@ pub mod list;
 pub mod memory;
 pub mod multi;
 pub mod persist;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -442,6 +443,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         dump::COMMANDS,
         multi::COMMANDS,
         persist::COMMANDS,
+        pubsub::COMMANDS,
         throttle::COMMANDS,
     ]
     .into_iter()

@@ -392,7 +392,7 @@ fn info_clients(server: &Server, out: &mut String) {
     let (max_in, max_out) = server.clients.lock().values().fold((0, 0), |(i, o), c| {
         (
             i.max(c.qbuf.load(Ordering::Relaxed)),
-            o.max(c.obuf.load(Ordering::Relaxed)),
+            o.max(c.obuf.load(Ordering::Relaxed) + c.outbox.queued()),
         )
     });
     out.push_str("# Clients\r\n");
@@ -422,7 +422,7 @@ fn memory_numbers(server: &Server) -> (u64, u64, u64) {
         .clients
         .lock()
         .values()
-        .map(|c| (c.qbuf.load(Ordering::Relaxed) + c.obuf.load(Ordering::Relaxed)) as u64)
+        .map(|c| (c.qbuf.load(Ordering::Relaxed) + c.obuf.load(Ordering::Relaxed) + c.outbox.queued()) as u64)
         .sum();
     (used, rss, clients)
 }
@@ -554,6 +554,9 @@ fn info_stats(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
     );
     field!(out, "keyspace_hits", "{hits}");
     field!(out, "keyspace_misses", "{misses}");
+    field!(out, "pubsub_channels", "{}", server.pubsub.channel_count());
+    field!(out, "pubsub_patterns", "{}", server.pubsub.pattern_count());
+    field!(out, "pubsubshard_channels", "{}", server.pubsub.shard_channel_count());
     field!(out, "latest_fork_usec", "0");
     field!(out, "total_forks", "0");
     field!(out, "unexpected_error_replies", "{}", ld(&st.unexpected_error_replies));
