@@ -362,15 +362,28 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], in_exe
     }
     let changes = ctx.changes.get();
     let reply_start = ctx.out.len();
+    let notify = server.notify.flags();
+    let before = if notify != 0 && !spec.key_specs.is_empty() {
+        crate::notify::existence(ctx, spec, args)
+    } else {
+        Vec::new()
+    };
     (spec.handler)(ctx, args);
     if let Some(req) = ctx.client.block_request.take() {
         crate::blocking::register(ctx, args, spec, req);
     }
-    if server.aof.is_on() {
-        crate::propagate::after_command(ctx, spec, args, changes, reply_start);
-    } else {
-        ctx.client.propagate_as = None;
+    let aof = server.aof.is_on();
+    if aof || notify != 0 {
+        let removed = crate::propagate::take_removed(ctx);
+        if aof {
+            crate::propagate::after_command(ctx, spec, args, changes, reply_start, &removed);
+        }
+        if notify != 0 {
+            let changed = ctx.changes.get() != changes;
+            crate::notify::after_command(ctx, spec, args, changed, &before, &removed, notify);
+        }
     }
+    ctx.client.propagate_as = None;
     if watched && (ctx.changes.get() != changes || crate::commands::multi::signals_unchanged(spec)) {
         crate::commands::multi::touch_for_write(ctx, spec, args, false);
     }

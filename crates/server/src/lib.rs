@@ -21,6 +21,7 @@ pub mod evict;
 pub mod glob;
 pub mod log;
 pub mod net;
+pub mod notify;
 pub mod persist;
 pub mod propagate;
 pub mod pubsub;
