@@ -80,3 +80,32 @@ for proto in (2, 3):
     assert msgs[1]["pattern"] == "alerts.*" and msgs[1]["channel"] == "alerts.fire", msgs
     ps.close()
     print("redis-py RESP%d ok" % proto)
+
+# Client-side caching (RESP3 only): redis-py's cache is kept coherent by
+# CLIENT TRACKING invalidation pushes. redis-py refuses servers reporting
+# a version below 7.4 for this ("to maximize compatibility"), a policy
+# that also refuses Redis 7.2; Larder speaks 7.2, so the gate is lowered
+# here to exercise the mechanism itself.
+from redis.cache import CacheConfig
+from redis.connection import CacheProxyConnection
+
+CacheProxyConnection.MIN_ALLOWED_VERSION = "7.2.0"
+
+cached = redis.Redis(port=PORT, protocol=3, decode_responses=True, cache_config=CacheConfig())
+writer = redis.Redis(port=PORT, decode_responses=True)
+writer.set("csc:key", "v1")
+assert cached.get("csc:key") == "v1"
+cache = cached.get_cache()
+assert cache.size >= 1, cache.size
+assert cached.get("csc:key") == "v1"  # from the local cache
+writer.set("csc:key", "v2")  # the server pushes an invalidation
+deadline = time.time() + 5
+while cached.get("csc:key") != "v2":
+    assert time.time() < deadline, "client-side cache never invalidated"
+    time.sleep(0.05)
+writer.delete("csc:key")
+deadline = time.time() + 5
+while cached.get("csc:key") is not None:
+    assert time.time() < deadline, "client-side cache kept a deleted key"
+    time.sleep(0.05)
+print("redis-py client-side caching ok")

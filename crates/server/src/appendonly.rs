@@ -100,7 +100,7 @@ fn aof_config(server: &Server) -> AofConfig {
 /// and the `expired` / `evicted` notifications: on while either wants
 /// them (`on`: the AOF's side).
 fn log_removals(server: &Server, on: bool) {
-    let on = on || server.notify.wants_removals();
+    let on = on || server.notify.wants_removals() || server.tracking.ever();
     for mut g in server.keyspace.lock_all() {
         for db in g.dbs.iter_mut() {
             db.log_expired = on;

@@ -65,6 +65,9 @@ pub struct ClientInfo {
     pub kill: Notify,
     /// Pub/Sub messages waiting for the connection to write them.
     pub outbox: crate::pubsub::Outbox,
+    /// CLIENT TRACKING settings (`tracking.rs`), and whether it is on.
+    pub tracking: parking_lot::Mutex<crate::tracking::TrackState>,
+    pub tracking_on: AtomicBool,
 }
 
 impl ClientInfo {
@@ -99,6 +102,8 @@ impl ClientInfo {
             killed: AtomicBool::new(false),
             kill: Notify::new(),
             outbox: Default::default(),
+            tracking: Default::default(),
+            tracking_on: AtomicBool::new(false),
         }
     }
 

@@ -77,11 +77,11 @@ where
         let read_max = parser.pending_bulk(rbuf.len()).unwrap_or(0).max(MAX_READ);
         let timeout = server.config.read().timeout;
         let mut reader = (&mut stream).take(read_max as u64);
-        let subscribed = client.subs.any();
         let read = tokio::select! {
             r = reader.read_buf(&mut rbuf) => Some(r),
-            // Pub/Sub messages queued by publishers on any thread.
-            _ = info.outbox.notify.notified(), if subscribed => None,
+            // Pub/Sub messages and tracking invalidations queued by other
+            // clients' commands on any thread.
+            _ = info.outbox.notify.notified() => None,
             _ = info.kill.notified() => break 'conn,
             _ = idle(timeout) => {
                 // Like Redis, subscribers are never idle.
@@ -215,6 +215,7 @@ where
     }
     crate::commands::multi::discard_transaction(&server, &mut client);
     crate::pubsub::forget_client(&server, &mut client);
+    crate::tracking::disable(&server, &info);
     // Unregister first: CLIENT LIST must not show a closing client.
     server.clients.lock().remove(&info.id);
     server.stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
@@ -280,7 +281,6 @@ where
     let mut dropped = Reply::new(out.resp);
     let out = if w.silent { &mut dropped } else { out };
     // A (RESP3) subscriber keeps receiving messages while blocked.
-    let subscribed = client.subs.any();
     let mut pushes = Reply::new(out.resp);
     let alive = loop {
         if !pushes.buf.is_empty() && !flush(stream, &mut pushes, server, &info).await {
@@ -323,7 +323,7 @@ where
                 server.blocking.cancel(w.id, Cancel::Gone);
                 break false;
             }
-            _ = info.outbox.notify.notified(), if subscribed => info.outbox.drain_into(&mut pushes),
+            _ = info.outbox.notify.notified() => info.outbox.drain_into(&mut pushes),
             r = stream.read_buf(rbuf) => match r {
                 Ok(0) | Err(_) => {
                     server.blocking.cancel(w.id, Cancel::Gone);

@@ -373,14 +373,18 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], in_exe
         crate::blocking::register(ctx, args, spec, req);
     }
     let aof = server.aof.is_on();
-    if aof || notify != 0 {
+    let tracking = server.tracking.active();
+    if aof || notify != 0 || tracking {
         let removed = crate::propagate::take_removed(ctx);
+        let changed = ctx.changes.get() != changes;
         if aof {
             crate::propagate::after_command(ctx, spec, args, changes, reply_start, &removed);
         }
         if notify != 0 {
-            let changed = ctx.changes.get() != changes;
             crate::notify::after_command(ctx, spec, args, changed, &before, &removed, notify);
+        }
+        if tracking {
+            crate::tracking::after_command(ctx, spec, args, changed, &removed);
         }
     }
     ctx.client.propagate_as = None;

@@ -27,6 +27,7 @@ pub mod propagate;
 pub mod pubsub;
 pub mod server;
 pub mod stats;
+pub mod tracking;
 pub mod util;
 
 pub use config::Config;

@@ -121,7 +121,8 @@ pub(crate) fn take_removed(ctx: &mut Ctx<'_>) -> Vec<Removed> {
 pub fn drain_all(server: &crate::server::Server) {
     let aof = server.aof.handle();
     let notify = server.notify.flags();
-    if aof.is_none() && notify == 0 {
+    let tracking = server.tracking.active();
+    if aof.is_none() && notify == 0 && !tracking {
         return;
     }
     let ks = &server.keyspace;
@@ -139,6 +140,11 @@ pub fn drain_all(server: &crate::server::Server) {
                 .append_many(dels.iter().map(|(db, a)| (Some(*db), a.as_slice())));
         }
         crate::notify::removed(server, notify, &removed);
+        if tracking {
+            for r in &removed {
+                crate::tracking::invalidate(server, &r.key, None);
+            }
+        }
     }
 }
 

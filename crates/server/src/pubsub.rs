@@ -225,6 +225,14 @@ impl Outbox {
         self.queued.store(st.buf.len(), Ordering::Relaxed);
     }
 
+    /// Queues a message another client's command produced for this one
+    /// (tracking invalidations) and wakes its connection; not bounded by
+    /// the pubsub class limits (a normal client's class has none).
+    pub fn push_notify(&self, bytes: &[u8]) {
+        self.push_own(bytes);
+        self.notify.notify_one();
+    }
+
     /// Queues `bytes` for `info`'s connection, or closes the client if
     /// that would overcome the output buffer limits. False if the client
     /// is (now) closing.

@@ -76,6 +76,8 @@ pub struct Server {
     pub aof: crate::appendonly::AofState,
     /// notify-keyspace-events (`notify.rs`).
     pub notify: crate::notify::Notify,
+    /// CLIENT TRACKING's tables (`tracking.rs`).
+    pub tracking: crate::tracking::Tracking,
     /// Pub/Sub channels and patterns (`pubsub.rs`).
     pub pubsub: crate::pubsub::PubSub,
     /// This server's own handle, for work handed to other threads.
@@ -116,6 +118,7 @@ impl Server {
             persist: crate::persist::Persistence::new(start_ms / 1000),
             aof: Default::default(),
             notify,
+            tracking: Default::default(),
             config: RwLock::new(config),
             keyspace,
             encoding_limits,

@@ -408,7 +408,7 @@ fn info_clients(server: &Server, out: &mut String) {
     field!(out, "client_recent_max_output_buffer", "{max_out}");
     let (blocking_keys, timed) = server.blocking.stats();
     field!(out, "blocked_clients", "{}", server.blocking.count());
-    field!(out, "tracking_clients", "0");
+    field!(out, "tracking_clients", "{}", server.tracking.clients());
     field!(out, "clients_in_timeout_table", "{timed}");
     field!(out, "total_blocking_keys", "{blocking_keys}");
     field!(out, "total_blocking_keys_on_nokey", "0");
@@ -559,6 +559,9 @@ fn info_stats(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
     field!(out, "pubsubshard_channels", "{}", server.pubsub.shard_channel_count());
     field!(out, "latest_fork_usec", "0");
     field!(out, "total_forks", "0");
+    field!(out, "tracking_total_keys", "{}", server.tracking.total_keys());
+    field!(out, "tracking_total_items", "{}", server.tracking.total_items());
+    field!(out, "tracking_total_prefixes", "{}", server.tracking.total_prefixes());
     field!(out, "unexpected_error_replies", "{}", ld(&st.unexpected_error_replies));
     field!(out, "total_error_replies", "{}", ld(&st.total_error_replies));
 }
