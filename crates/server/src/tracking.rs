@@ -322,7 +322,8 @@ pub(crate) fn after_command(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]
     if spec.has(flags::READONLY) && me.tracking_on.load(Ordering::Relaxed) && !spec.has(flags::PUBSUB) {
         let remember = {
             let st = me.tracking.lock();
-            !st.bcast && !((st.optin && !st.caching) || (st.optout && st.caching))
+            let skip = st.bcast || (st.optin && !st.caching) || (st.optout && st.caching);
+            !skip
         };
         if remember {
             let mut positions = Vec::new();
