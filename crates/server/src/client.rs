@@ -68,6 +68,8 @@ pub struct ClientInfo {
     /// CLIENT TRACKING settings (`tracking.rs`), and whether it is on.
     pub tracking: parking_lot::Mutex<crate::tracking::TrackState>,
     pub tracking_on: AtomicBool,
+    /// In MONITOR mode.
+    pub monitor: AtomicBool,
 }
 
 impl ClientInfo {
@@ -104,6 +106,7 @@ impl ClientInfo {
             outbox: Default::default(),
             tracking: Default::default(),
             tracking_on: AtomicBool::new(false),
+            monitor: AtomicBool::new(false),
         }
     }
 

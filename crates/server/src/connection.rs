@@ -216,6 +216,7 @@ where
     crate::commands::multi::discard_transaction(&server, &mut client);
     crate::pubsub::forget_client(&server, &mut client);
     crate::tracking::disable(&server, &info);
+    server.monitors.remove(info.id);
     // Unregister first: CLIENT LIST must not show a closing client.
     server.clients.lock().remove(&info.id);
     server.stats.connected_clients.fetch_sub(1, Ordering::Relaxed);

@@ -259,6 +259,16 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         return;
     }
 
+    // A monitor is a replica to Redis: it may not touch the keyspace.
+    if (spec.has(flags::WRITE) || spec.has(flags::READONLY))
+        && client.info.monitor.load(std::sync::atomic::Ordering::Relaxed)
+    {
+        out.error("Replica can't interact with the keyspace");
+        server.count_rejected(out, Some(cmd));
+        client.finish_command(out, reply_start);
+        return;
+    }
+
     if client.tx.in_multi() && !crate::commands::multi::runs_in_multi(spec) {
         crate::commands::multi::queue(server, client, out, args, cmd);
         client.note_command(spec.name);
@@ -371,6 +381,9 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], in_exe
     (spec.handler)(ctx, args);
     if let Some(req) = ctx.client.block_request.take() {
         crate::blocking::register(ctx, args, spec, req);
+    }
+    if server.monitors.any() {
+        crate::monitor::feed(ctx, spec, args);
     }
     let aof = server.aof.is_on();
     let tracking = server.tracking.active();

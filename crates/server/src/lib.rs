@@ -20,6 +20,7 @@ pub mod dispatch;
 pub mod evict;
 pub mod glob;
 pub mod log;
+pub mod monitor;
 pub mod net;
 pub mod notify;
 pub mod persist;

@@ -78,6 +78,8 @@ pub struct Server {
     pub notify: crate::notify::Notify,
     /// CLIENT TRACKING's tables (`tracking.rs`).
     pub tracking: crate::tracking::Tracking,
+    /// Clients in MONITOR mode (`monitor.rs`).
+    pub monitors: crate::monitor::Monitors,
     /// Pub/Sub channels and patterns (`pubsub.rs`).
     pub pubsub: crate::pubsub::PubSub,
     /// This server's own handle, for work handed to other threads.
@@ -119,6 +121,7 @@ impl Server {
             aof: Default::default(),
             notify,
             tracking: Default::default(),
+            monitors: Default::default(),
             config: RwLock::new(config),
             keyspace,
             encoding_limits,

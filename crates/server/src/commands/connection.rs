@@ -230,6 +230,9 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     crate::commands::multi::discard_transaction(ctx.server, ctx.client);
     crate::pubsub::forget_client(ctx.server, ctx.client);
     crate::tracking::disable(ctx.server, &ctx.client.info.clone());
+    if ctx.client.info.monitor.swap(false, Ordering::Relaxed) {
+        ctx.server.monitors.remove(ctx.client.id);
+    }
     ctx.client.select(0);
     ctx.out.resp = Resp::V2;
     ctx.client.info.resp.store(2, Ordering::Relaxed);
@@ -1013,6 +1016,9 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
         now_s.saturating_sub(c.last_interaction_ms.load(Ordering::Relaxed) / 1000)
     };
     let mut flags = String::new();
+    if c.monitor.load(Ordering::Relaxed) {
+        flags.push('O');
+    }
     if c.is_pubsub() {
         flags.push('P');
     }

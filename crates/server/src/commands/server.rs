@@ -71,6 +71,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("server", "2.6.0", "Return the current server time", "O(1)")
         .tips(&["nondeterministic_output"]),
     CommandSpec::new(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        acl::ADMIN | acl::SLOW | acl::DANGEROUS,
+        monitor,
+    )
+    .doc(
+        "server",
+        "1.0.0",
+        "Listens for all requests received by the server in real-time.",
+        "",
+    ),
+    CommandSpec::new(
         "shutdown",
         -1,
         ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
@@ -722,6 +735,20 @@ fn time(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     ctx.out.array(2);
     ctx.out.bulk_str(&(us / 1_000_000).to_string());
     ctx.out.bulk_str(&(us % 1_000_000).to_string());
+}
+
+/// MONITOR (monitorCommand): from now on the client sees every command
+/// (`monitor.rs`).
+fn monitor(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
+    if ctx.client.deny_blocking {
+        return ctx.out.error("MONITOR isn't allowed for DENY BLOCKING client");
+    }
+    if ctx.client.info.monitor.swap(true, Ordering::Relaxed) {
+        // Already monitoring: ignored, no reply (as Redis).
+        return;
+    }
+    ctx.server.monitors.add(ctx.client.info.clone());
+    ctx.out.ok();
 }
 
 fn shutdown(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
