@@ -278,6 +278,12 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
 
     if server.eviction.maxmemory() != 0 && !client.aof_loader {
         let outcome = server.eviction.perform(&server.keyspace, server.started);
+        let evicted = server.eviction.take_evicted_shards();
+        if !evicted.is_empty() {
+            // No lock is held here: the evicted keys' DELs, events and
+            // invalidations go out now, before this command.
+            crate::propagate::drain_shards(server, &evicted, true);
+        }
         // EXEC is refused when it queued a denyoom command.
         let exec_oom = spec.name == "exec" && client.tx.queue.as_ref().is_some_and(|q| q.flags & flags::DENYOOM != 0);
         if outcome == crate::evict::Outcome::Fail && (spec.has(flags::DENYOOM) || exec_oom) {

@@ -119,6 +119,13 @@ pub(crate) fn take_removed(ctx: &mut Ctx<'_>) -> Vec<Removed> {
 /// under each shard's lock (the cron, after active expiry and eviction;
 /// never waits for a lock).
 pub fn drain_all(server: &crate::server::Server) {
+    let all: Vec<usize> = (0..server.keyspace.shard_count()).collect();
+    drain_shards(server, &all, false);
+}
+
+/// `drain_all` for some shards; `wait`: lock them even if busy (after
+/// an eviction, so its events go out at once).
+pub fn drain_shards(server: &crate::server::Server, shards: &[usize], wait: bool) {
     let aof = server.aof.handle();
     let notify = server.notify.flags();
     let tracking = server.tracking.active();
@@ -127,8 +134,13 @@ pub fn drain_all(server: &crate::server::Server) {
     }
     let ks = &server.keyspace;
     let mut removed = Vec::new();
-    for s in 0..ks.shard_count() {
-        let Some(mut g) = ks.try_lock(s) else { continue };
+    for &s in shards {
+        let mut g = if wait {
+            ks.lock(s)
+        } else {
+            let Some(g) = ks.try_lock(s) else { continue };
+            g
+        };
         removed.clear();
         take_removed_shard(&mut g, &mut removed);
         if removed.is_empty() {
