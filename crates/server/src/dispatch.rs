@@ -391,6 +391,11 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], in_exe
     if server.monitors.any() {
         crate::monitor::feed(ctx, spec, args);
     }
+    // Any write to a key cancels its lease, a DEL of a missing key too:
+    // that is the invalidation a cache-aside updater sends.
+    if write && server.leases.any() {
+        crate::commands::lease::after_write(ctx, spec, args);
+    }
     let aof = server.aof.is_on();
     let tracking = server.tracking.active();
     if aof || notify != 0 || tracking {

@@ -80,6 +80,8 @@ pub struct Server {
     pub tracking: crate::tracking::Tracking,
     /// Clients in MONITOR mode (`monitor.rs`).
     pub monitors: crate::monitor::Monitors,
+    /// Outstanding LEASE.GET leases (`commands/lease.rs`).
+    pub leases: crate::commands::lease::Leases,
     /// Pub/Sub channels and patterns (`pubsub.rs`).
     pub pubsub: crate::pubsub::PubSub,
     /// This server's own handle, for work handed to other threads.
@@ -122,6 +124,7 @@ impl Server {
             notify,
             tracking: Default::default(),
             monitors: Default::default(),
+            leases: Default::default(),
             config: RwLock::new(config),
             keyspace,
             encoding_limits,

@@ -11,6 +11,7 @@ pub mod connection;
 pub mod dump;
 pub mod hash;
 pub mod keyspace;
+pub mod lease;
 pub mod list;
 pub mod memory;
 pub mod multi;
@@ -445,6 +446,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         persist::COMMANDS,
         pubsub::COMMANDS,
         throttle::COMMANDS,
+        lease::COMMANDS,
     ]
     .into_iter()
     .flatten()
