@@ -91,21 +91,7 @@ pub fn is(arg: &[u8], keyword: &str) -> bool {
 /// digits; 0 without digits; saturating where C would overflow (the AOF
 /// and its manifest are parsed with these in Redis).
 pub fn c_atoll(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let (mut i, neg) = c_number_start(s);
     let mut v: i64 = 0;
     while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
         let d = i64::from(d - b'0');
@@ -117,6 +103,20 @@ pub fn c_atoll(s: &[u8]) -> i64 {
         i += 1;
     }
     v
+}
+
+/// Where C's number parsers (strtol, strtod) start reading `s`: after
+/// leading white space and an optional sign. Returns (index, negative).
+pub fn c_number_start(s: &[u8]) -> (usize, bool) {
+    let mut i = 0;
+    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+        i += 1;
+    }
+    match s.get(i) {
+        Some(b'-') => (i + 1, true),
+        Some(b'+') => (i + 1, false),
+        _ => (i, false),
+    }
 }
 
 #[cfg(test)]

@@ -191,21 +191,7 @@ fn strtod(s: &[u8]) -> Option<f64> {
         Some(p) => &s[..p],
         None => s,
     };
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let (i, neg) = crate::util::c_number_start(s);
     let rest = &s[i..];
     let lower: Vec<u8> = rest.iter().take(8).map(u8::to_ascii_lowercase).collect();
     let sign = |v: f64| if neg { -v } else { v };
