@@ -331,7 +331,7 @@ fn rewrite(server: &Server) -> Result<usize, String> {
     drop(guards);
     let preamble = aof.config().use_rdb_preamble;
     let written = if preamble {
-        persist::write_snapshot(server, snap, &tmp, true, None)
+        persist::write_snapshot(server, snap, &tmp, true, None, true)
     } else {
         write_command_base(server, snap, &tmp)
     };
@@ -370,7 +370,7 @@ fn write_command_base(
     use std::io::Write;
     const ITEMS: usize = 64;
     let rdb = path.with_extension("rdb-tmp");
-    let report = persist::write_snapshot(server, snap, &rdb, true, None)?;
+    let report = persist::write_snapshot(server, snap, &rdb, true, None, true)?;
     let res = (|| -> std::io::Result<()> {
         let input = std::io::BufReader::new(std::fs::File::open(&rdb)?);
         let file = std::fs::File::create(path)?;

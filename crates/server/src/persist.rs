@@ -177,7 +177,8 @@ pub fn save_to(
     let Some(snap) = server.keyspace.begin_snapshot(record_format(server)) else {
         return Err(SaveError::Busy);
     };
-    write_snapshot(server, snap, path, aof_base, cancel)
+    // A background save (it can be cancelled) is paced; SAVE is not.
+    write_snapshot(server, snap, path, aof_base, cancel, cancel.is_some())
 }
 
 /// The record format saves use now (`rdbcompression`, the policy's
@@ -204,6 +205,7 @@ pub fn write_snapshot(
     path: &Path,
     aof_base: bool,
     cancel: Option<&AtomicBool>,
+    paced: bool,
 ) -> Result<SaveReport, SaveError> {
     let format = record_format(server);
     let checksum = server.config.read().flag("rdbchecksum", true);
@@ -233,14 +235,23 @@ pub fn write_snapshot(
         let mut buf = Vec::with_capacity(1 << 16);
         let mut bytes = 0u64;
         let mut steps = 0u32;
+        let mut worked = Duration::ZERO;
         loop {
+            let step_start = Instant::now();
             let more = snap.step(&mut buf);
+            worked += step_start.elapsed();
             if !buf.is_empty() {
                 w.raw(&buf)?;
                 bytes += buf.len() as u64;
                 buf.clear();
             }
             steps = steps.wrapping_add(1);
+            // A background snapshot works half the time: every shard lock
+            // it takes delays the commands waiting for that shard, and on
+            // a busy machine its CPU is theirs.
+            if paced && steps.is_multiple_of(16) {
+                std::thread::sleep(std::mem::take(&mut worked).min(Duration::from_millis(20)));
+            }
             if steps.is_multiple_of(64) {
                 p.save_keys_done.store(snap.stats().keys_written, Ordering::Relaxed);
                 if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
