@@ -248,6 +248,16 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         return;
     }
 
+    // A script running past busy-reply-threshold holds every shard: answer
+    // -BUSY before waiting on any lock (SCRIPT KILL, SHUTDOWN: allow-busy).
+    if server.scripting.running() && !client.aof_loader && server.scripting.rejects_busy(server, spec) {
+        out.error(crate::scripting::BUSY);
+        server.count_rejected(out, Some(cmd));
+        client.tx.flag_error();
+        client.finish_command(out, reply_start);
+        return;
+    }
+
     if client.tx.in_multi() && !crate::commands::multi::runs_in_multi(spec) {
         crate::commands::multi::queue(server, client, out, args, cmd);
         client.note_command(spec.name);

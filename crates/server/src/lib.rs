@@ -23,6 +23,7 @@ pub mod log;
 pub mod net;
 pub mod persist;
 pub mod propagate;
+pub mod scripting;
 pub mod server;
 pub mod stats;
 pub mod util;

@@ -74,6 +74,8 @@ pub struct Server {
     pub persist: crate::persist::Persistence,
     /// The AOF (`appendonly.rs`).
     pub aof: crate::appendonly::AofState,
+    /// Lua scripts: the cache, the Lua state, the running script.
+    pub scripting: crate::scripting::Scripting,
     /// This server's own handle, for work handed to other threads.
     me: std::sync::Weak<Server>,
 }
@@ -128,6 +130,7 @@ impl Server {
             blocking: crate::blocking::Registry::default(),
             eviction,
             watches: Default::default(),
+            scripting: Default::default(),
         })
     }
 

@@ -15,6 +15,7 @@ pub mod list;
 pub mod memory;
 pub mod multi;
 pub mod persist;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -441,6 +442,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         dump::COMMANDS,
         multi::COMMANDS,
         persist::COMMANDS,
+        scripting::COMMANDS,
     ]
     .into_iter()
     .flatten()

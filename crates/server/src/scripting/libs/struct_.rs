@@ -1,0 +1,12 @@
+//! Roberto Ierusalimschy's `struct` library (pack/unpack/size), as Redis
+//! bundles it.
+
+use mlua::{Lua, Table};
+
+use super::LibFn;
+
+const FNS: &[(&str, LibFn)] = &[];
+
+pub fn module(lua: &Lua) -> mlua::Result<Table> {
+    super::module(lua, FNS)
+}
