@@ -75,8 +75,9 @@ struct Engine {
     run: Function,
     /// The script globals' proxy, every script function's environment.
     env: Table,
-    /// The per-run table the prelude reads `call`, `setresp`, `set_repl` from.
-    rt: Table,
+    /// The real `redis` table: `call`, `pcall`, `setresp` and `set_repl`
+    /// are set in it for each run (they need the running command's context).
+    redis: Table,
     functions: HashMap<String, Function>,
 }
 
@@ -205,8 +206,20 @@ impl Engine {
             lua.create_function(move |_, ()| Ok(killed.load(Ordering::Acquire)))?,
         )?;
         lib.raw_set(
+            "take_pending",
+            lua.create_function(|lua, ()| {
+                let v: Value = lua.named_registry_value(PENDING)?;
+                lua.set_named_registry_value(PENDING, Value::Nil)?;
+                Ok(v)
+            })?,
+        )?;
+        lib.raw_set(
             "sha1hex",
-            lua.create_function(|lua, v: Value| {
+            lua.create_function(|lua, a: MultiValue| {
+                if a.len() != 1 {
+                    return Err(raise_table(lua, "ERR wrong number of arguments"));
+                }
+                let v = a.into_iter().next().unwrap_or(Value::Nil);
                 let s = match &v {
                     Value::String(s) => sha1hex(&s.as_bytes()),
                     Value::Integer(_) | Value::Number(_) => {
@@ -221,8 +234,17 @@ impl Engine {
         lib.raw_set(
             "log",
             lua.create_function(|lua, args: MultiValue| {
+                if args.len() < 2 {
+                    return Err(raise_table(lua, "ERR redis.log() requires two arguments or more."));
+                }
                 let mut it = args.into_iter();
-                let level = it.next().and_then(|v| lua.coerce_number(v).ok().flatten()).unwrap_or(0.0) as i64;
+                let Some(level) = it.next().and_then(|v| lua.coerce_number(v).ok().flatten()) else {
+                    return Err(raise_table(lua, "ERR First argument must be a number (log level)."));
+                };
+                let level = level as i64;
+                if !(0..=3).contains(&level) {
+                    return Err(raise_table(lua, "ERR Invalid debug level."));
+                }
                 let mut msg = Vec::new();
                 for (i, v) in it.enumerate() {
                     if let Ok(Some(s)) = lua.coerce_string(v) {
@@ -248,13 +270,12 @@ impl Engine {
         lib.raw_set("bit", libs::bit::module(&lua)?)?;
         lib.raw_set("cmsgpack", libs::cmsgpack::module(&lua)?)?;
         lib.raw_set("struct", libs::struct_::module(&lua)?)?;
-        let rt = lua.create_table()?;
         let prelude = lua
             .load(include_str!("prelude.lua"))
             .set_name("=larder")
             .set_mode(ChunkMode::Text)
             .into_function()?;
-        let (run, env): (Function, Table) = prelude.call((lua.globals(), lib, rt.clone()))?;
+        let (run, env, redis): (Function, Table, Table) = prelude.call((lua.globals(), lib))?;
         lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_, _| {
             if kill.load(Ordering::Acquire) {
                 Err(mlua::Error::runtime(KILLED_MSG))
@@ -266,7 +287,7 @@ impl Engine {
             lua,
             run,
             env,
-            rt,
+            redis,
             functions: HashMap::new(),
         })
     }
@@ -301,6 +322,50 @@ fn version_num(v: &str) -> i64 {
     v.split('.')
         .take(3)
         .fold(0, |acc, p| (acc << 8) | p.parse::<i64>().unwrap_or(0))
+}
+
+/// Where a Rust function's pending error value waits for the handler.
+const PENDING: &str = "larder.pending_error";
+
+/// Raises `v` as the Lua error value: stored in the registry, where the
+/// prelude's error handler and `pcall` take it back from the failure.
+pub fn raise(lua: &Lua, v: impl mlua::IntoLua) -> mlua::Error {
+    if let Err(e) = lua.set_named_registry_value(PENDING, v) {
+        return e;
+    }
+    mlua::Error::runtime("script error")
+}
+
+/// Raises `{err = msg}` (Redis's luaPushError + luaError).
+pub fn raise_table(lua: &Lua, msg: &str) -> mlua::Error {
+    match convert::err_table(lua, msg) {
+        Ok(t) => raise(lua, t),
+        Err(e) => e,
+    }
+}
+
+/// `luaL_where(L, 1)`: "chunk:line: " of the Lua function calling the
+/// running C function, or "" if unknown.
+pub fn where_(lua: &Lua) -> String {
+    match lua.inspect_stack(1) {
+        Some(d) => {
+            let line = d.curr_line();
+            let src = d.source().short_src.map(|s| s.into_owned()).unwrap_or_default();
+            if line > 0 {
+                format!("{src}:{line}: ")
+            } else {
+                String::new()
+            }
+        }
+        None => String::new(),
+    }
+}
+
+fn clear_run_functions(redis: &Table) -> mlua::Result<()> {
+    for name in ["call", "pcall", "setresp", "set_repl"] {
+        redis.raw_set(name, Value::Nil)?;
+    }
+    Ok(())
 }
 
 /// State of one script run, shared by the per-run Lua functions.
@@ -385,42 +450,48 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
     let result: mlua::Result<()> = lua.scope(|scope| {
         let call = scope.create_function(|lua, a: MultiValue| {
             let mut r = run.borrow_mut();
-            script_call(&mut r, lua, a)
+            match script_call(&mut r, lua, a)? {
+                (v, true) => Err(raise(lua, v)),
+                (v, false) => Ok(v),
+            }
+        })?;
+        let pcall = scope.create_function(|lua, a: MultiValue| {
+            let mut r = run.borrow_mut();
+            Ok(script_call(&mut r, lua, a)?.0)
         })?;
         let setresp = scope.create_function(|lua, a: MultiValue| {
             let mut r = run.borrow_mut();
             if a.len() != 1 {
-                return convert::err_table(lua, "ERR redis.setresp() requires one argument.").map(Value::Table);
+                return Err(raise_table(lua, "ERR redis.setresp() requires one argument."));
             }
             let n = a.into_iter().next().and_then(|v| lua.coerce_number(v).ok().flatten()).unwrap_or(0.0) as i64;
             match n {
                 2 => r.resp = Resp::V2,
                 3 => r.resp = Resp::V3,
-                _ => return convert::err_table(lua, "ERR RESP version must be 2 or 3.").map(Value::Table),
+                _ => return Err(raise_table(lua, "ERR RESP version must be 2 or 3.")),
             }
-            Ok(Value::Nil)
+            Ok(())
         })?;
         let set_repl = scope.create_function(|lua, a: MultiValue| {
             if a.len() != 1 {
-                return convert::err_table(lua, "ERR redis.set_repl() requires two arguments.").map(Value::Table);
+                return Err(raise_table(lua, "ERR redis.set_repl() requires two arguments."));
             }
             let n = a.into_iter().next().and_then(|v| lua.coerce_number(v).ok().flatten()).unwrap_or(0.0) as i64;
             if n & !3 != 0 {
-                return convert::err_table(
+                return Err(raise_table(
                     lua,
                     "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
-                )
-                .map(Value::Table);
+                ));
             }
-            Ok(Value::Nil)
+            Ok(())
         })?;
-        engine.rt.raw_set("call", call)?;
-        engine.rt.raw_set("setresp", setresp)?;
-        engine.rt.raw_set("set_repl", set_repl)?;
+        let redis = &engine.redis;
+        redis.raw_set("call", call)?;
+        redis.raw_set("pcall", pcall)?;
+        redis.raw_set("setresp", setresp)?;
+        redis.raw_set("set_repl", set_repl)?;
         let (ok, value): (bool, Value) = engine.run.call((f, keys, argv))?;
-        engine.rt.raw_set("call", Value::Nil)?;
-        engine.rt.raw_set("setresp", Value::Nil)?;
-        engine.rt.raw_set("set_repl", Value::Nil)?;
+        clear_run_functions(redis)?;
         let mut r = run.borrow_mut();
         let resp = r.resp;
         let sha = r.sha;
@@ -432,7 +503,8 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
         }
         Ok(())
     });
-    let _ = engine.rt.raw_set("call", Value::Nil);
+    let _ = clear_run_functions(&engine.redis);
+    let _ = engine.lua.set_named_registry_value(PENDING, Value::Nil);
     let _ = lua.gc_step();
     drop(guard);
     if let Err(e) = result {

@@ -36,6 +36,10 @@ local function handler(err)
     lvl = lvl + 1
     i = dbg.getinfo(lvl, 'nSl')
   end
+  if type(err) == 'userdata' then
+    local p = lib.take_pending()
+    if p ~= nil then err = p end
+  end
   if lib.killed() then
     err = {err = 'ERR Script killed by user with SCRIPT KILL...'}
   elseif type(err) ~= 'table' then
@@ -48,27 +52,9 @@ local function handler(err)
   return err
 end
 
+-- call, pcall, setresp and set_repl are set by the Rust side for each run.
 local redis = {}
-redis.call = function(...)
-  local v, failed = rt.call(...)
-  if failed then error(v) end
-  return v
-end
-redis.pcall = function(...)
-  return (rt.call(...))
-end
-redis.setresp = function(...)
-  local v = rt.setresp(...)
-  if v then error(v) end
-end
-redis.set_repl = function(...)
-  local v = rt.set_repl(...)
-  if v then error(v) end
-end
-redis.sha1hex = function(...)
-  if select('#', ...) ~= 1 then error({err = 'ERR wrong number of arguments'}) end
-  return lib.sha1hex(...)
-end
+redis.sha1hex = lib.sha1hex
 redis.error_reply = function(...)
   local s = ...
   if select('#', ...) ~= 1 or type(s) ~= 'string' then
@@ -84,15 +70,7 @@ redis.status_reply = function(...)
   end
   return {ok = s}
 end
-redis.log = function(...)
-  local n = select('#', ...)
-  if n < 2 then error({err = 'ERR redis.log() requires two arguments or more.'}) end
-  local level = ...
-  if G.tonumber(level) == nil then error({err = 'ERR First argument must be a number (log level).'}) end
-  level = G.tonumber(level)
-  if level < 0 or level > 3 then error({err = 'ERR Invalid debug level.'}) end
-  lib.log(...)
-end
+redis.log = lib.log
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
 redis.replicate_commands = function() return true end
@@ -107,27 +85,13 @@ end
 redis.REDIS_VERSION = lib.version
 redis.REDIS_VERSION_NUM = lib.version_num
 
--- Library functions implemented in Rust return (false, message) on
--- failure; the error is raised here at the caller's level, as luaL_error
--- does from C.
-local function wrap(f)
-  return function(...)
-    local r = {f(...)}
-    if r[1] == false then error(r[2], 2) end
-    return unpack(r, 2, r[1] + 1)
-  end
-end
-local function wraplib(t)
-  local out = {}
-  for k, f in G.pairs(t) do
-    if type(f) == 'function' then out[k] = wrap(f) else out[k] = f end
-  end
-  return out
-end
-
 -- Redis's pcall: an error table is returned as its message.
 local function pcall(f, ...)
   local r = {rawpcall(f, ...)}
+  if not r[1] and type(r[2]) == 'userdata' then
+    local p = lib.take_pending()
+    if p ~= nil then r[2] = p end
+  end
   if not r[1] and type(r[2]) == 'table' and type(r[2].err) == 'string' then
     return false, r[2].err
   end
@@ -180,10 +144,10 @@ env.string = readonly(G.string)
 env.table = readonly(G.table)
 env.math = readonly(G.math)
 env.redis = readonly(redis)
-env.cjson = readonly(wraplib(lib.cjson))
-env.bit = readonly(wraplib(lib.bit))
-env.cmsgpack = readonly(wraplib(lib.cmsgpack))
-env.struct = readonly(wraplib(lib.struct))
+env.cjson = readonly(lib.cjson)
+env.bit = readonly(lib.bit)
+env.cmsgpack = readonly(lib.cmsgpack)
+env.struct = readonly(lib.struct)
 env.os = readonly({clock = G.os.clock})
 proxy = readonly(env, true)
 env._G = proxy
@@ -197,4 +161,4 @@ end
 
 -- Nothing unsafe stays reachable through getfenv(0).
 G.debug, G.os, G.print, G.dofile, G.loadfile, G.require, G.package, G.io = nil, nil, nil, nil, nil, nil, nil, nil
-return run, proxy
+return run, proxy, redis

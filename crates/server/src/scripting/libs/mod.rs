@@ -1,10 +1,8 @@
 //! The libraries Redis bundles with its Lua (none is part of Lua 5.1):
 //! `cjson`, `bit` (LuaBitOp), `cmsgpack` and `struct`, written in Rust.
 //!
-//! Each function is registered raw and wrapped by the prelude: it returns
-//! `(n, v1 .. vn)` on success or `(false, message)` on failure, and the
-//! wrapper raises the message at the caller's level, as `luaL_error` does
-//! from C.
+//! Errors are raised as `luaL_error` raises them from C: the message
+//! prefixed with the calling script's position.
 
 pub mod bit;
 pub mod cjson;
@@ -17,26 +15,17 @@ use mlua::{Lua, MultiValue, Table, Value};
 /// message.
 pub type LibFn = fn(&Lua, &[Value]) -> Result<Vec<Value>, String>;
 
-/// Builds a module table of raw functions.
+/// Builds a module table of functions that raise their errors as
+/// `luaL_error` does (prefixed with the caller's position).
 pub fn module(lua: &Lua, fns: &[(&'static str, LibFn)]) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     for &(name, f) in fns {
         let func = lua.create_function(move |lua, args: MultiValue| {
             let args: Vec<Value> = args.into_iter().collect();
-            let mut out = MultiValue::new();
             match f(lua, &args) {
-                Ok(vals) => {
-                    out.push_back(Value::Number(vals.len() as f64));
-                    for v in vals {
-                        out.push_back(v);
-                    }
-                }
-                Err(msg) => {
-                    out.push_back(Value::Boolean(false));
-                    out.push_back(Value::String(lua.create_string(msg)?));
-                }
+                Ok(vals) => Ok(MultiValue::from_iter(vals)),
+                Err(msg) => Err(super::raise(lua, format!("{}{}", super::where_(lua), msg))),
             }
-            Ok(out)
         })?;
         t.raw_set(name, func)?;
     }
