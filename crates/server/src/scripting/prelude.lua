@@ -85,9 +85,13 @@ end
 redis.REDIS_VERSION = lib.version
 redis.REDIS_VERSION_NUM = lib.version_num
 
+local function pack(...) return {n = select('#', ...), ...} end
+
 -- Redis's pcall: an error table is returned as its message.
 local function pcall(f, ...)
-  local r = {rawpcall(f, ...)}
+  local r = pack(rawpcall(f, ...))
+  -- SCRIPT KILL's error is not caught.
+  if not r[1] and lib.killed() then error(r[2], 0) end
   if not r[1] and type(r[2]) == 'userdata' then
     local p = lib.take_pending()
     if p ~= nil then r[2] = p end
@@ -95,7 +99,7 @@ local function pcall(f, ...)
   if not r[1] and type(r[2]) == 'table' and type(r[2].err) == 'string' then
     return false, r[2].err
   end
-  return unpack(r, 1, G.table.maxn(r))
+  return unpack(r, 1, r.n)
 end
 
 -- Read-only proxies: reads go to the real table, writes fail as Redis 7's
@@ -121,13 +125,26 @@ end
 
 -- The globals scripts see.
 local env = {}
-for _, name in G.ipairs({'xpcall', 'tostring', 'getfenv', 'setmetatable', 'next', 'assert',
+for _, name in G.ipairs({'tostring', 'getfenv', 'setmetatable', 'next', 'assert',
     'tonumber', 'rawequal', 'collectgarbage', 'getmetatable', 'rawset', 'coroutine', 'type',
     'select', 'unpack', 'gcinfo', 'pairs', 'rawget', 'ipairs', '_VERSION',
     'setfenv', 'error', 'newproxy'}) do
   env[name] = G[name]
 end
 env.pcall = pcall
+local rawxpcall = G.xpcall
+env.xpcall = function(f, h)
+  local r = pack(rawxpcall(f, function(e)
+    if lib.killed() then return e end
+    if type(e) == 'userdata' then
+      local p = lib.take_pending()
+      if p ~= nil then e = p end
+    end
+    return h(e)
+  end))
+  if not r[1] and lib.killed() then error(r[2], 0) end
+  return unpack(r, 1, r.n)
+end
 -- Chunks loaded by a script run in the script's globals too.
 local proxy
 env.loadstring = function(...)
