@@ -55,7 +55,10 @@ fn returns_every_type() {
     assert_eq!(eval(&mut r, "return {1,2,nil,4}", &[], &[]), "*2\r\n:1\r\n:2\r\n");
     assert_eq!(eval(&mut r, "return {double=3.5}", &[], &[]), bulk("3.5"));
     assert_eq!(eval(&mut r, "return redis.status_reply('FINE')", &[], &[]), "+FINE\r\n");
-    assert_eq!(eval(&mut r, "return redis.error_reply('My err')", &[], &[]), err("My err"));
+    assert_eq!(
+        eval(&mut r, "return redis.error_reply('My err')", &[], &[]),
+        err("My err")
+    );
     assert_eq!(eval(&mut r, "return redis.error_reply('x')", &[], &[]), err("ERR x"));
     assert_eq!(
         eval(&mut r, "return redis.status_reply(1)", &[], &[]),
@@ -70,7 +73,10 @@ fn returns_every_type() {
         eval(&mut r3, "return {map={a=1}}", &[], &[]),
         format!("%1\r\n{}:1\r\n", bulk("a"))
     );
-    assert_eq!(eval(&mut r3, "return {set={a=true}}", &[], &[]), format!("~1\r\n{}", bulk("a")));
+    assert_eq!(
+        eval(&mut r3, "return {set={a=true}}", &[], &[]),
+        format!("~1\r\n{}", bulk("a"))
+    );
     assert_eq!(eval(&mut r3, "return {big_number='123'}", &[], &[]), "(123\r\n");
 }
 
@@ -82,27 +88,59 @@ fn command_replies_to_lua() {
     r.cmd(&["RPUSH", "l", "a", "b"]);
     assert_eq!(eval(&mut r, "return redis.call('ping')", &[], &[]), "+PONG\r\n");
     assert_eq!(eval(&mut r, "return redis.call('ping').ok", &[], &[]), bulk("PONG"));
-    assert_eq!(eval(&mut r, "return redis.call('get','nokey') == false", &[], &[]), int(1));
-    assert_eq!(eval(&mut r, "return redis.call('lrange','l',0,-1)", &[], &[]), seq(&[&bulk("a"), &bulk("b")]));
-    assert_eq!(eval(&mut r, "return type(redis.call('llen','l'))", &[], &[]), bulk("number"));
+    assert_eq!(
+        eval(&mut r, "return redis.call('get','nokey') == false", &[], &[]),
+        int(1)
+    );
+    assert_eq!(
+        eval(&mut r, "return redis.call('lrange','l',0,-1)", &[], &[]),
+        seq(&[&bulk("a"), &bulk("b")])
+    );
+    assert_eq!(
+        eval(&mut r, "return type(redis.call('llen','l'))", &[], &[]),
+        bulk("number")
+    );
     // RESP3 inside the script: maps, doubles, nulls as nil.
     assert_eq!(
-        eval(&mut r, "redis.setresp(3) local r = redis.call('hgetall','h') return r.map.f", &[], &[]),
+        eval(
+            &mut r,
+            "redis.setresp(3) local r = redis.call('hgetall','h') return r.map.f",
+            &[],
+            &[]
+        ),
         bulk("v")
     );
     assert_eq!(
-        eval(&mut r, "redis.setresp(3) return redis.call('get','nokey') == nil", &[], &[]),
+        eval(
+            &mut r,
+            "redis.setresp(3) return redis.call('get','nokey') == nil",
+            &[],
+            &[]
+        ),
         int(1)
     );
     r.cmd(&["ZADD", "z", "1.5", "m"]);
     assert_eq!(
-        eval(&mut r, "redis.setresp(3) return redis.call('zscore','z','m').double", &[], &[]),
+        eval(
+            &mut r,
+            "redis.setresp(3) return redis.call('zscore','z','m').double",
+            &[],
+            &[]
+        ),
         int(1)
     );
     // Numbers as arguments: %.17g.
     assert_eq!(eval(&mut r, "return redis.call('set','n',3.5)", &[], &[]), "+OK\r\n");
     assert_eq!(r.cmd(&["GET", "n"]), bulk("3.5"));
-    assert_eq!(eval(&mut r, "redis.call('set','n',10) return redis.call('get','n')", &[], &[]), bulk("10"));
+    assert_eq!(
+        eval(
+            &mut r,
+            "redis.call('set','n',10) return redis.call('get','n')",
+            &[],
+            &[]
+        ),
+        bulk("10")
+    );
 }
 
 #[test]
@@ -110,7 +148,12 @@ fn keys_and_argv() {
     let srv = server();
     let mut r = srv.raw();
     assert_eq!(
-        eval(&mut r, "return {KEYS[1],KEYS[2],ARGV[1],#KEYS,#ARGV}", &["k1", "k2"], &["a1"]),
+        eval(
+            &mut r,
+            "return {KEYS[1],KEYS[2],ARGV[1],#KEYS,#ARGV}",
+            &["k1", "k2"],
+            &["a1"]
+        ),
         format!("*5\r\n{}{}{}:2\r\n:1\r\n", bulk("k1"), bulk("k2"), bulk("a1"))
     );
     assert_eq!(
@@ -122,9 +165,18 @@ fn keys_and_argv() {
         r.cmd(&["EVAL", "return 1", "2", "a"]),
         err("ERR Number of keys can't be greater than number of args")
     );
-    assert_eq!(r.cmd(&["EVAL", "return 1", "-1"]), err("ERR Number of keys can't be negative"));
-    assert_eq!(r.cmd(&["EVAL", "return 1", "abc"]), err("ERR value is not an integer or out of range"));
-    assert_eq!(r.cmd(&["EVAL", "return 1"]), err("ERR wrong number of arguments for 'eval' command"));
+    assert_eq!(
+        r.cmd(&["EVAL", "return 1", "-1"]),
+        err("ERR Number of keys can't be negative")
+    );
+    assert_eq!(
+        r.cmd(&["EVAL", "return 1", "abc"]),
+        err("ERR value is not an integer or out of range")
+    );
+    assert_eq!(
+        r.cmd(&["EVAL", "return 1"]),
+        err("ERR wrong number of arguments for 'eval' command")
+    );
 }
 
 #[test]
@@ -136,7 +188,12 @@ fn touches_undeclared_keys_atomically() {
     assert_eq!(eval(&mut r, body, &[], &[]), int(100));
     assert_eq!(r.cmd(&["GET", "key:77"]), bulk("77"));
     assert_eq!(
-        eval(&mut r, "local s = 0 for i = 1, 100 do s = s + redis.call('get', 'key:' .. i) end return s", &[], &[]),
+        eval(
+            &mut r,
+            "local s = 0 for i = 1, 100 do s = s + redis.call('get', 'key:' .. i) end return s",
+            &[],
+            &[]
+        ),
         int(5050)
     );
 }
@@ -206,7 +263,12 @@ fn call_errors_and_pcall() {
     );
     // Lua's pcall catches redis.call's error as its message.
     assert_eq!(
-        eval(&mut r, "local ok, e = pcall(redis.call, 'incr', 's') return {tostring(ok), e}", &[], &[]),
+        eval(
+            &mut r,
+            "local ok, e = pcall(redis.call, 'incr', 's') return {tostring(ok), e}",
+            &[],
+            &[]
+        ),
         seq(&[&bulk("false"), &bulk("ERR value is not an integer or out of range")])
     );
     // Errors are counted against the script's own commands.
@@ -245,12 +307,32 @@ fn sandbox() {
     assert!(eval(&mut r, "return loadstring('return x')()", &[], &[]).contains("nonexistent global variable 'x'"));
     assert!(eval(&mut r, "return getfenv(0).os", &[], &[]).starts_with("$-1"));
     // Local variables and functions are fine.
-    assert_eq!(eval(&mut r, "local function f(x) return x * 2 end local y = f(21) return y", &[], &[]), int(42));
-    assert_eq!(eval(&mut r, "return string.rep('x',3) .. table.concat({1,2},'-')", &[], &[]), bulk("xxx1-2"));
-    assert_eq!(eval(&mut r, "return redis.REDIS_VERSION_NUM > 0x070000", &[], &[]), int(1));
+    assert_eq!(
+        eval(
+            &mut r,
+            "local function f(x) return x * 2 end local y = f(21) return y",
+            &[],
+            &[]
+        ),
+        int(42)
+    );
+    assert_eq!(
+        eval(&mut r, "return string.rep('x',3) .. table.concat({1,2},'-')", &[], &[]),
+        bulk("xxx1-2")
+    );
+    assert_eq!(
+        eval(&mut r, "return redis.REDIS_VERSION_NUM > 0x070000", &[], &[]),
+        int(1)
+    );
     assert_eq!(eval(&mut r, "return redis.replicate_commands()", &[], &[]), int(1));
-    assert_eq!(eval(&mut r, "redis.set_repl(redis.REPL_ALL) return redis.REPL_AOF", &[], &[]), int(1));
-    assert_eq!(eval(&mut r, "redis.log(redis.LOG_WARNING, 'hello') return 1", &[], &[]), int(1));
+    assert_eq!(
+        eval(&mut r, "redis.set_repl(redis.REPL_ALL) return redis.REPL_AOF", &[], &[]),
+        int(1)
+    );
+    assert_eq!(
+        eval(&mut r, "redis.log(redis.LOG_WARNING, 'hello') return 1", &[], &[]),
+        int(1)
+    );
 }
 
 #[test]
@@ -262,7 +344,10 @@ fn sha1hex_and_script_cache() {
         bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709")
     );
     let sha = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db";
-    assert_eq!(r.cmd(&["EVALSHA", sha, "0"]), err("NOSCRIPT No matching script. Please use EVAL."));
+    assert_eq!(
+        r.cmd(&["EVALSHA", sha, "0"]),
+        err("NOSCRIPT No matching script. Please use EVAL.")
+    );
     assert_eq!(r.cmd(&["SCRIPT", "LOAD", "return 1"]), bulk(sha));
     assert_eq!(r.cmd(&["EVALSHA", sha, "0"]), int(1));
     assert_eq!(r.cmd(&["EVALSHA", &sha.to_uppercase(), "0"]), int(1));
@@ -275,13 +360,22 @@ fn sha1hex_and_script_cache() {
     assert_eq!(r.cmd(&["SCRIPT", "FLUSH"]), "+OK\r\n");
     assert_eq!(r.cmd(&["SCRIPT", "EXISTS", sha, sha2]), "*2\r\n:0\r\n:0\r\n");
     assert_eq!(r.cmd(&["SCRIPT", "FLUSH", "ASYNC"]), "+OK\r\n");
-    assert_eq!(r.cmd(&["SCRIPT", "FLUSH", "x"]), err("ERR SCRIPT FLUSH only support SYNC|ASYNC option"));
+    assert_eq!(
+        r.cmd(&["SCRIPT", "FLUSH", "x"]),
+        err("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+    );
     assert_eq!(
         r.cmd(&["SCRIPT", "LOAD", "return 1+"]),
         err("ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'")
     );
-    assert_eq!(r.cmd(&["SCRIPT", "KILL"]), err("NOTBUSY No scripts in execution right now."));
-    assert_eq!(r.cmd(&["SCRIPT", "FOO"]), err("ERR unknown subcommand 'FOO'. Try SCRIPT HELP."));
+    assert_eq!(
+        r.cmd(&["SCRIPT", "KILL"]),
+        err("NOTBUSY No scripts in execution right now.")
+    );
+    assert_eq!(
+        r.cmd(&["SCRIPT", "FOO"]),
+        err("ERR unknown subcommand 'FOO'. Try SCRIPT HELP.")
+    );
     assert!(r.cmd(&["SCRIPT", "HELP"]).starts_with("*17\r\n"));
 }
 
@@ -298,7 +392,10 @@ fn read_only_scripts() {
         eval(&mut r, "#!lua flags=no-writes\nreturn redis.call('set','a','b')", &[], &[]),
         err("ERR Write commands are not allowed from read-only scripts. script: 6acb400a50fe96e33eca4e0af6e9dcfb21193726, on @user_script:2.")
     );
-    assert_eq!(eval(&mut r, "#!lua\nreturn redis.call('set','zz','b')", &[], &[]), "+OK\r\n");
+    assert_eq!(
+        eval(&mut r, "#!lua\nreturn redis.call('set','zz','b')", &[], &[]),
+        "+OK\r\n"
+    );
     assert_eq!(
         eval(&mut r, "#!foo\nreturn 1", &[], &[]),
         err("ERR Unexpected engine in script shebang: #!foo")
@@ -307,10 +404,15 @@ fn read_only_scripts() {
         eval(&mut r, "#!lua flags=bad\nreturn 1", &[], &[]),
         err("ERR Unexpected flag in script shebang: bad")
     );
-    assert_eq!(r.cmd(&["EVAL_RO", "return redis.call('get','zz')", "1", "zz"]), bulk("b"));
+    assert_eq!(
+        r.cmd(&["EVAL_RO", "return redis.call('get','zz')", "1", "zz"]),
+        bulk("b")
+    );
     let sha = r.cmd(&["SCRIPT", "LOAD", "return redis.call('del','zz')"]);
     let sha = sha.lines().nth(1).unwrap().to_string();
-    assert!(r.cmd(&["EVALSHA_RO", &sha, "0"]).contains("Write commands are not allowed"));
+    assert!(r
+        .cmd(&["EVALSHA_RO", &sha, "0"])
+        .contains("Write commands are not allowed"));
     assert_eq!(r.cmd(&["EVALSHA", &sha, "0"]), int(1));
 }
 
@@ -324,7 +426,12 @@ fn cjson_and_bit() {
         bulk("[1,2,\"x\\/y\",true,{\"a\":1.5}]")
     );
     assert_eq!(
-        eval(&mut r, "local t = cjson.decode(ARGV[1]) return {t.a[3], t.s, tostring(t.b == cjson.null)}", &[], &[r#"{"a":[1,2,3],"s":"\u00e9","b":null}"#]),
+        eval(
+            &mut r,
+            "local t = cjson.decode(ARGV[1]) return {t.a[3], t.s, tostring(t.b == cjson.null)}",
+            &[],
+            &[r#"{"a":[1,2,3],"s":"\u00e9","b":null}"#]
+        ),
         seq(&[&int(3), &bulk("é"), &bulk("true")])
     );
     // A round trip.
@@ -356,7 +463,10 @@ fn busy_script_and_script_kill() {
     let srv = TestServer::start(&["--io-threads", "4"]);
     let mut admin = srv.raw();
     assert_eq!(admin.cmd(&["CONFIG", "SET", "busy-reply-threshold", "100"]), "+OK\r\n");
-    assert_eq!(admin.cmd(&["CONFIG", "GET", "lua-time-limit"]), seq(&[&bulk("lua-time-limit"), &bulk("100")]));
+    assert_eq!(
+        admin.cmd(&["CONFIG", "GET", "lua-time-limit"]),
+        seq(&[&bulk("lua-time-limit"), &bulk("100")])
+    );
     // Connections are dealt to I/O threads in turn: the script's and the
     // others' are on different threads.
     let mut runner = srv.raw();
@@ -396,9 +506,13 @@ fn busy_script_and_script_kill() {
     }
     assert_eq!(other.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
     let got = String::from_utf8(runner.read_replies(1)).unwrap();
-    assert!(got.starts_with("-ERR Script killed by user with SCRIPT KILL..."), "{got}");
+    assert!(
+        got.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{got}"
+    );
     // A script that wrote cannot be killed.
-    let body = "redis.call('set','w','1') local t = redis.call('time') while redis.call('time')[1] - t[1] < 2 do end return 1";
+    let body =
+        "redis.call('set','w','1') local t = redis.call('time') while redis.call('time')[1] - t[1] < 2 do end return 1";
     let cmd = format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{}\r\n$1\r\n0\r\n", body.len(), body);
     runner.send(cmd.as_bytes());
     let start = Instant::now();
@@ -406,7 +520,9 @@ fn busy_script_and_script_kill() {
         assert!(start.elapsed() < Duration::from_secs(10), "never busy");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(other.cmd(&["SCRIPT", "KILL"]).starts_with("-UNKILLABLE Sorry the script already executed write commands"));
+    assert!(other
+        .cmd(&["SCRIPT", "KILL"])
+        .starts_with("-UNKILLABLE Sorry the script already executed write commands"));
     assert_eq!(String::from_utf8(runner.read_replies(1)).unwrap(), int(1));
     assert_eq!(other.cmd(&["GET", "w"]), bulk("1"));
 }
@@ -425,7 +541,15 @@ fn scripts_in_transactions_and_blocking() {
         err("ERR This Redis command is not allowed from script script: abca6f0af300bbde50e15c9226201a7d087652cf, on @user_script:1.")
     );
     // SELECT inside a script does not change the caller's database.
-    assert_eq!(eval(&mut r, "redis.call('select',5) return redis.call('set','in5','x')", &[], &[]), "+OK\r\n");
+    assert_eq!(
+        eval(
+            &mut r,
+            "redis.call('select',5) return redis.call('set','in5','x')",
+            &[],
+            &[]
+        ),
+        "+OK\r\n"
+    );
     assert_eq!(r.cmd(&["EXISTS", "in5"]), int(0));
     r.cmd(&["SELECT", "5"]);
     assert_eq!(r.cmd(&["GET", "in5"]), bulk("x"));
@@ -451,7 +575,12 @@ fn effects_are_logged_in_the_aof() {
         let srv = TestServer::start(&["--appendonly", "yes", "--dir", &d]);
         let mut r = srv.raw();
         assert_eq!(
-            eval(&mut r, "redis.call('set','a','1') redis.call('incr','c') return redis.call('get','nokey')", &[], &[]),
+            eval(
+                &mut r,
+                "redis.call('set','a','1') redis.call('incr','c') return redis.call('get','nokey')",
+                &[],
+                &[]
+            ),
             "$-1\r\n"
         );
         assert_eq!(eval(&mut r, "return redis.call('get','a')", &[], &[]), bulk("1"));
@@ -462,7 +591,11 @@ fn effects_are_logged_in_the_aof() {
             .find(|e| e.file_name().to_string_lossy().ends_with(".incr.aof"))
             .unwrap();
         let text = String::from_utf8(std::fs::read(incr.path()).unwrap()).unwrap();
-        let flat: String = text.split("\r\n").filter(|l| !l.starts_with('*') && !l.starts_with('$')).collect::<Vec<_>>().join(" ");
+        let flat: String = text
+            .split("\r\n")
+            .filter(|l| !l.starts_with('*') && !l.starts_with('$'))
+            .collect::<Vec<_>>()
+            .join(" ");
         assert_eq!(flat.trim(), "SELECT 0 MULTI set a 1 incr c EXEC", "{text:?}");
     }
     // And replayed at start.
@@ -478,7 +611,10 @@ fn command_info() {
     let srv = server();
     let mut r = srv.raw();
     let info = r.cmd(&["COMMAND", "INFO", "eval"]);
-    assert!(info.contains("noscript") && info.contains("movablekeys") && info.contains("keynum"), "{info}");
+    assert!(
+        info.contains("noscript") && info.contains("movablekeys") && info.contains("keynum"),
+        "{info}"
+    );
     assert!(!info.contains("all_shards"));
     assert_eq!(
         r.cmd(&["COMMAND", "GETKEYS", "EVAL", "return 1", "2", "k1", "k2", "a"]),

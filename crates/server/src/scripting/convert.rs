@@ -26,7 +26,10 @@ pub fn error_text(raw: &[u8]) -> Vec<u8> {
         None => (b"ERR", raw),
     };
     let start = msg.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(msg.len());
-    let end = msg.iter().rposition(|&b| b != b'\r' && b != b'\n').map_or(start, |e| e + 1);
+    let end = msg
+        .iter()
+        .rposition(|&b| b != b'\r' && b != b'\n')
+        .map_or(start, |e| e + 1);
     let mut out = code.to_vec();
     out.push(b' ');
     out.extend_from_slice(&msg[start..end.max(start)]);
@@ -221,7 +224,10 @@ fn table_to_reply(out: &mut Reply, t: &Table, resp: Resp, depth: usize) {
         return;
     }
     if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
-        let keys: Vec<Value> = s.pairs::<Value, Value>().filter_map(|p| p.ok().map(|(k, _)| k)).collect();
+        let keys: Vec<Value> = s
+            .pairs::<Value, Value>()
+            .filter_map(|p| p.ok().map(|(k, _)| k))
+            .collect();
         out.set(keys.len());
         for k in &keys {
             lua_to_reply(out, k, resp, depth + 1);
@@ -262,7 +268,7 @@ pub fn script_error(out: &mut Reply, v: &Value, sha: &str) {
     let line = t
         .raw_get::<Value>("line")
         .ok()
-        .and_then(|v| number(&v).map(|n| fmt_number(n)).or_else(|| lua_string_like(&v)));
+        .and_then(|v| number(&v).map(fmt_number).or_else(|| lua_string_like(&v)));
     if let (Some(source), Some(line)) = (source, line) {
         msg.extend_from_slice(format!(" script: {sha}, on {source}:{line}.").as_bytes());
     }

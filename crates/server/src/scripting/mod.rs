@@ -176,7 +176,10 @@ pub fn shebang_flags(body: &[u8]) -> Result<ScriptFlags, String> {
     if engine != "#!lua" {
         return Err(format!("Unexpected engine in script shebang: {line}"));
     }
-    let mut flags = ScriptFlags { no_writes: false, skip: end };
+    let mut flags = ScriptFlags {
+        no_writes: false,
+        skip: end,
+    };
     for part in parts {
         let Some(list) = part.strip_prefix("flags=") else {
             return Err(format!("Unknown lua shebang option: {part}"));
@@ -223,7 +226,10 @@ impl Engine {
                 let s = match &v {
                     Value::String(s) => sha1hex(&s.as_bytes()),
                     Value::Integer(_) | Value::Number(_) => {
-                        let t = lua.coerce_string(v.clone())?.map(|s| s.as_bytes().to_vec()).unwrap_or_default();
+                        let t = lua
+                            .coerce_string(v.clone())?
+                            .map(|s| s.as_bytes().to_vec())
+                            .unwrap_or_default();
                         sha1hex(&t)
                     }
                     _ => sha1hex(b""),
@@ -464,7 +470,11 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
             if a.len() != 1 {
                 return Err(raise_table(lua, "ERR redis.setresp() requires one argument."));
             }
-            let n = a.into_iter().next().and_then(|v| lua.coerce_number(v).ok().flatten()).unwrap_or(0.0) as i64;
+            let n = a
+                .into_iter()
+                .next()
+                .and_then(|v| lua.coerce_number(v).ok().flatten())
+                .unwrap_or(0.0) as i64;
             match n {
                 2 => r.resp = Resp::V2,
                 3 => r.resp = Resp::V3,
@@ -476,7 +486,11 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
             if a.len() != 1 {
                 return Err(raise_table(lua, "ERR redis.set_repl() requires two arguments."));
             }
-            let n = a.into_iter().next().and_then(|v| lua.coerce_number(v).ok().flatten()).unwrap_or(0.0) as i64;
+            let n = a
+                .into_iter()
+                .next()
+                .and_then(|v| lua.coerce_number(v).ok().flatten())
+                .unwrap_or(0.0) as i64;
             if n & !3 != 0 {
                 return Err(raise_table(
                     lua,

@@ -44,7 +44,9 @@ const FNS: &[(&str, LibFn)] = &[
     ("arshift", |_, a| shift(a, "arshift", |x, n| x >> n)),
     ("rol", |_, a| shift(a, "rol", |x, n| (x as u32).rotate_left(n) as i32)),
     ("ror", |_, a| shift(a, "ror", |x, n| (x as u32).rotate_right(n) as i32)),
-    ("bswap", |_, a| Ok(num((arg(a, 0, "bswap")? as u32).swap_bytes() as i32))),
+    ("bswap", |_, a| {
+        Ok(num((arg(a, 0, "bswap")? as u32).swap_bytes() as i32))
+    }),
     ("tohex", tohex),
 ];
 

@@ -287,7 +287,10 @@ impl<'a> Parser<'a> {
                     Ok(n) => Ok(Value::Number(n)),
                     Err(_) => {
                         self.pos = start;
-                        Err(format!("Expected value but found invalid number at character {}", start + 1))
+                        Err(format!(
+                            "Expected value but found invalid number at character {}",
+                            start + 1
+                        ))
                     }
                 }
             }
@@ -308,7 +311,12 @@ impl<'a> Parser<'a> {
         let invalid = |p: usize| format!("Expected value but found invalid token at character {}", p + 1);
         loop {
             match self.s.get(self.pos) {
-                None => return Err(format!("Expected value but found unexpected end of string at character {}", start + 1)),
+                None => {
+                    return Err(format!(
+                        "Expected value but found unexpected end of string at character {}",
+                        start + 1
+                    ))
+                }
                 Some(b'"') => {
                     self.pos += 1;
                     return Ok(out);
@@ -399,7 +407,10 @@ mod tests {
         assert_eq!(enc(&lua, "{a=1}"), "{\"a\":1}");
         assert_eq!(enc(&lua, "'a/b\"\\n'"), "\"a\\/b\\\"\\\\n\"");
         assert_eq!(enc(&lua, "{[1]=1,[3]=3}"), "[1,null,3]");
-        assert_eq!(enc(&lua, "{[20]=1}"), "Cannot serialise table: excessively sparse array");
+        assert_eq!(
+            enc(&lua, "{[20]=1}"),
+            "Cannot serialise table: excessively sparse array"
+        );
         assert_eq!(enc(&lua, "0.1"), "0.1");
         assert_eq!(enc(&lua, "1/0"), "Cannot serialise number: must not be NaN or Inf");
     }
@@ -409,13 +420,23 @@ mod tests {
         let lua = Lua::new();
         let s = lua.create_string("x").unwrap_or_else(|_| unreachable!());
         let e = decode(&lua, &[Value::String(s)]).err();
-        assert_eq!(e.as_deref(), Some("Expected value but found invalid token at character 1"));
+        assert_eq!(
+            e.as_deref(),
+            Some("Expected value but found invalid token at character 1")
+        );
         let s = lua.create_string("[1,2").unwrap_or_else(|_| unreachable!());
         let e = decode(&lua, &[Value::String(s)]).err();
-        assert_eq!(e.as_deref(), Some("Expected comma or array end but found T_END at character 5"));
-        let s = lua.create_string(r#"{"a":[1,"\u00e9\ud83d\ude00"]}"#).unwrap_or_else(|_| unreachable!());
+        assert_eq!(
+            e.as_deref(),
+            Some("Expected comma or array end but found T_END at character 5")
+        );
+        let s = lua
+            .create_string(r#"{"a":[1,"\u00e9\ud83d\ude00"]}"#)
+            .unwrap_or_else(|_| unreachable!());
         let v = decode(&lua, &[Value::String(s)]).unwrap_or_default();
-        let Some(Value::Table(t)) = v.first() else { panic!("not a table") };
+        let Some(Value::Table(t)) = v.first() else {
+            panic!("not a table")
+        };
         let a: Table = t.raw_get("a").unwrap_or_else(|_| unreachable!());
         let s: mlua::String = a.raw_get(2).unwrap_or_else(|_| unreachable!());
         assert_eq!(&*s.as_bytes(), "é😀".as_bytes());

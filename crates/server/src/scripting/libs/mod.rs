@@ -106,7 +106,11 @@ pub fn bad_arg(i: usize, fname: &str, expected: &str, got: Option<&Value>) -> St
 /// A number as Lua 5.1's `tostring` prints it (`%.14g`).
 pub fn lua_number_string(n: f64) -> String {
     if n.is_nan() {
-        return if n.is_sign_negative() { "-nan".into() } else { "nan".into() };
+        return if n.is_sign_negative() {
+            "-nan".into()
+        } else {
+            "nan".into()
+        };
     }
     if n.is_infinite() {
         return if n < 0.0 { "-inf".into() } else { "inf".into() };
