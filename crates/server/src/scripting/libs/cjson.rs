@@ -405,7 +405,7 @@ mod tests {
         assert_eq!(enc(&lua, "{}"), "{}");
         assert_eq!(enc(&lua, "{1,2,'a'}"), "[1,2,\"a\"]");
         assert_eq!(enc(&lua, "{a=1}"), "{\"a\":1}");
-        assert_eq!(enc(&lua, "'a/b\"\\n'"), "\"a\\/b\\\"\\\\n\"");
+        assert_eq!(enc(&lua, "'a/b\"\\n'"), "\"a\\/b\\\"\\n\"");
         assert_eq!(enc(&lua, "{[1]=1,[3]=3}"), "[1,null,3]");
         assert_eq!(
             enc(&lua, "{[20]=1}"),
