@@ -10,7 +10,7 @@ const MAX_DEPTH: usize = 1000;
 
 /// A Lua number as an argument: `%.17g`, as Redis formats it.
 pub fn fmt_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
+    if n.fract() == 0.0 && n.abs() < 1e15 && !(n == 0.0 && n.is_sign_negative()) {
         return (n as i64).to_string();
     }
     larder_engine::rdb::fmt_17g(n)

@@ -107,7 +107,12 @@ fn encode_value(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String
                                 encode_number(n, out)?;
                                 out.push(b'"');
                             }
-                            _ => return Err("Cannot serialise table: table key must be a number or string".into()),
+                            other => {
+                                return Err(format!(
+                                    "Cannot serialise {}: table key must be a number or string",
+                                    type_of(other)
+                                ))
+                            }
                         }
                         out.push(b':');
                         encode_value(&val, out, depth)?;
@@ -278,20 +283,56 @@ impl<'a> Parser<'a> {
                 Ok(Value::LightUserData(LightUserData(std::ptr::null_mut())))
             }
             Some(b'-' | b'0'..=b'9') => {
+                // The longest prefix strtod accepts.
                 let start = self.pos;
-                while let Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') = self.s.get(self.pos) {
-                    self.pos += 1;
+                let at = |i: usize| self.s.get(i).copied().unwrap_or(0);
+                let mut i = start;
+                if at(i) == b'-' {
+                    i += 1;
                 }
-                let text = std::str::from_utf8(&self.s[start..self.pos]).unwrap_or("");
+                let digits_start = i;
+                while at(i).is_ascii_digit() {
+                    i += 1;
+                }
+                let mut mantissa_digits = i - digits_start;
+                if at(i) == b'.' {
+                    let frac = i + 1;
+                    let mut j = frac;
+                    while at(j).is_ascii_digit() {
+                        j += 1;
+                    }
+                    mantissa_digits += j - frac;
+                    if mantissa_digits > 0 {
+                        i = j;
+                    }
+                }
+                if mantissa_digits == 0 {
+                    return Err(format!(
+                        "Expected value but found invalid number at character {}",
+                        start + 1
+                    ));
+                }
+                if matches!(at(i), b'e' | b'E') {
+                    let mut j = i + 1;
+                    if matches!(at(j), b'+' | b'-') {
+                        j += 1;
+                    }
+                    let exp_start = j;
+                    while at(j).is_ascii_digit() {
+                        j += 1;
+                    }
+                    if j > exp_start {
+                        i = j;
+                    }
+                }
+                let text = std::str::from_utf8(&self.s[start..i]).unwrap_or("");
+                self.pos = i;
                 match text.parse::<f64>() {
                     Ok(n) => Ok(Value::Number(n)),
-                    Err(_) => {
-                        self.pos = start;
-                        Err(format!(
-                            "Expected value but found invalid number at character {}",
-                            start + 1
-                        ))
-                    }
+                    Err(_) => Err(format!(
+                        "Expected value but found invalid number at character {}",
+                        start + 1
+                    )),
                 }
             }
             _ => Err(self.err("value")),
@@ -314,7 +355,7 @@ impl<'a> Parser<'a> {
                 None => {
                     return Err(format!(
                         "Expected value but found unexpected end of string at character {}",
-                        start + 1
+                        self.s.len() + 1
                     ))
                 }
                 Some(b'"') => {

@@ -115,7 +115,7 @@ pub fn lua_number_string(n: f64) -> String {
     if n.is_infinite() {
         return if n < 0.0 { "-inf".into() } else { "inf".into() };
     }
-    if n.fract() == 0.0 && n.abs() < 1e14 {
+    if n.fract() == 0.0 && n.abs() < 1e14 && !(n == 0.0 && n.is_sign_negative()) {
         return format!("{}", n as i64);
     }
     fmt_g(n, 14)
