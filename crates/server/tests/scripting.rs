@@ -621,3 +621,81 @@ fn command_info() {
         seq(&[&bulk("k1"), &bulk("k2")])
     );
 }
+
+#[test]
+fn cmsgpack_struct_and_random() {
+    let srv = server();
+    let mut r = srv.raw();
+    // Bytes as lua-cmsgpack packs them (checked against Redis 7).
+    assert_eq!(
+        eval(&mut r, "local s = cmsgpack.pack({1,2,3}, 'abc', {a=1}, -1, 3.5, -70000, true) local t = {} for i = 1, #s do t[i] = s:byte(i) end return t", &[], &[]),
+        seq(&[
+            ":147\r\n", ":1\r\n", ":2\r\n", ":3\r\n", ":163\r\n", ":97\r\n", ":98\r\n", ":99\r\n", ":129\r\n",
+            ":161\r\n", ":97\r\n", ":1\r\n", ":255\r\n", ":202\r\n", ":64\r\n", ":96\r\n", ":0\r\n", ":0\r\n",
+            ":210\r\n", ":255\r\n", ":254\r\n", ":238\r\n", ":144\r\n", ":195\r\n"
+        ])
+    );
+    assert_eq!(
+        eval(
+            &mut r,
+            "local a, b, c = cmsgpack.unpack(cmsgpack.pack({1,{x='y'}}, 'z', 7)) return {a[1], a[2].x, b, c}",
+            &[],
+            &[]
+        ),
+        seq(&[&int(1), &bulk("y"), &bulk("z"), &int(7)])
+    );
+    assert_eq!(
+        eval(&mut r, "return cmsgpack.unpack(string.char(0x92, 1))", &[], &[]),
+        err("ERR user_script:1: Missing bytes in input. script: 921b3185bbd857603091bb32950df6671113c391, on @user_script:1.")
+    );
+    assert_eq!(
+        sha_of(&mut r, "return cmsgpack.unpack(string.char(0x92, 1))"),
+        "921b3185bbd857603091bb32950df6671113c391"
+    );
+    assert_eq!(
+        eval(
+            &mut r,
+            "return {struct.unpack('>hBi', struct.pack('>hBi', -2, 200, 7))}",
+            &[],
+            &[]
+        ),
+        seq(&[&int(-2), &int(200), &int(7), &int(8)])
+    );
+    assert_eq!(eval(&mut r, "return struct.size('!<bi')", &[], &[]), int(8));
+    assert_eq!(
+        eval(
+            &mut r,
+            "return {struct.unpack('sc3', struct.pack('sc3', 'ab', 'xyz'))}",
+            &[],
+            &[]
+        ),
+        seq(&[&bulk("ab"), &bulk("xyz"), &int(7)])
+    );
+    assert!(eval(&mut r, "return struct.pack('y')", &[], &[])
+        .starts_with("-ERR user_script:1: bad argument #1 to 'pack' (invalid format option 'y')"));
+    // math.random is Redis's rand48: the same sequence as Redis.
+    assert_eq!(
+        eval(
+            &mut r,
+            "return {math.random(100), math.random(100), tostring(math.random())}",
+            &[],
+            &[]
+        ),
+        seq(&[&int(40), &int(85), &bulk("0.35333609737146")])
+    );
+    assert_eq!(
+        eval(
+            &mut r,
+            "math.randomseed(5) return {math.random(100), math.random(1000)}",
+            &[],
+            &[]
+        ),
+        seq(&[&int(53), &int(273)])
+    );
+}
+
+/// A script's SHA-1, as the server computes it.
+fn sha_of(r: &mut RawConn, body: &str) -> String {
+    let got = r.cmd(&["EVAL", "return redis.sha1hex(ARGV[1])", "0", body]);
+    got.lines().nth(1).unwrap().to_string()
+}

@@ -57,6 +57,71 @@ pub struct Scripting {
     kill: Arc<AtomicBool>,
     /// The running script has written to the dataset (SCRIPT KILL refuses).
     wrote: AtomicBool,
+    /// math.random's rand48 state, XOR [`RAND48_INIT`] (so 0 is the
+    /// initial state, as Redis's never-seeded redisLrand48).
+    rand48: Arc<AtomicU64>,
+}
+
+/// rand48's initial state (X2 X1 X0 = 0x1234 0xABCD 0x330E).
+const RAND48_INIT: u64 = 0x1234_ABCD_330E;
+
+/// Redis's redisLrand48: the 48-bit LCG, the top 31 bits.
+fn lrand48(state: &AtomicU64) -> i64 {
+    let x = state.load(Ordering::Relaxed) ^ RAND48_INIT;
+    let next = x.wrapping_mul(0x5_DEEC_E66D).wrapping_add(0xB) & ((1 << 48) - 1);
+    state.store(next ^ RAND48_INIT, Ordering::Relaxed);
+    (next >> 17) as i64
+}
+
+/// math.random and math.randomseed on Redis's rand48, so scripts see the
+/// same sequence as on Redis.
+fn install_random(lua: &Lua, state: Arc<AtomicU64>) -> mlua::Result<()> {
+    let math: Table = lua.globals().raw_get("math")?;
+    let st = state.clone();
+    let random = lua.create_function(move |lua, a: MultiValue| {
+        const MAX: i64 = i32::MAX as i64;
+        let r = (lrand48(&st) % MAX) as f64 / MAX as f64;
+        let args: Vec<Value> = a.into_iter().collect();
+        let int = |i: usize| -> mlua::Result<i64> {
+            libs::check_number(&args, i, "random")
+                .map(|n| n as i32 as i64)
+                .map_err(|m| raise(lua, format!("{}{}", where_(lua), m)))
+        };
+        let bad = |i: usize| {
+            raise(
+                lua,
+                format!("{}bad argument #{} to 'random' (interval is empty)", where_(lua), i),
+            )
+        };
+        match args.len() {
+            0 => Ok(r),
+            1 => {
+                let u = int(0)?;
+                if u < 1 {
+                    return Err(bad(1));
+                }
+                Ok((r * u as f64).floor() + 1.0)
+            }
+            2 => {
+                let (l, u) = (int(0)?, int(1)?);
+                if l > u {
+                    return Err(bad(2));
+                }
+                Ok((r * (u - l + 1) as f64).floor() + l as f64)
+            }
+            _ => Err(raise(lua, format!("{}wrong number of arguments", where_(lua)))),
+        }
+    })?;
+    let randomseed = lua.create_function(move |lua, a: MultiValue| {
+        let args: Vec<Value> = a.into_iter().collect();
+        let seed = libs::check_number(&args, 0, "randomseed")
+            .map_err(|m| raise(lua, format!("{}{}", where_(lua), m)))? as i32 as u32 as u64;
+        state.store(((seed << 16) | 0x330E) ^ RAND48_INIT, Ordering::Relaxed);
+        Ok(())
+    })?;
+    math.raw_set("random", random)?;
+    math.raw_set("randomseed", randomseed)?;
+    Ok(())
 }
 
 impl std::fmt::Debug for Scripting {
@@ -139,7 +204,8 @@ impl Scripting {
 
     fn engine_in<'g>(&self, guard: &'g mut Option<Engine>) -> Result<&'g mut Engine, String> {
         if guard.is_none() {
-            *guard = Some(Engine::new(self.kill.clone()).map_err(|e| format!("Lua initialisation failed: {e}"))?);
+            let engine = Engine::new(self.kill.clone(), self.rand48.clone());
+            *guard = Some(engine.map_err(|e| format!("Lua initialisation failed: {e}"))?);
         }
         guard.as_mut().ok_or_else(|| "Lua initialisation failed".to_string())
     }
@@ -196,7 +262,7 @@ pub fn shebang_flags(body: &[u8]) -> Result<ScriptFlags, String> {
 }
 
 impl Engine {
-    fn new(kill: Arc<AtomicBool>) -> mlua::Result<Engine> {
+    fn new(kill: Arc<AtomicBool>, rand48: Arc<AtomicU64>) -> mlua::Result<Engine> {
         let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::OS | StdLib::DEBUG;
         // SAFETY: the debug library is only reachable by the prelude's
         // error handler (the prelude removes it from the globals before
@@ -276,6 +342,7 @@ impl Engine {
         lib.raw_set("bit", libs::bit::module(&lua)?)?;
         lib.raw_set("cmsgpack", libs::cmsgpack::module(&lua)?)?;
         lib.raw_set("struct", libs::struct_::module(&lua)?)?;
+        install_random(&lua, rand48)?;
         let prelude = lua
             .load(include_str!("prelude.lua"))
             .set_name("=larder")
@@ -570,6 +637,17 @@ fn script_call(r: &mut Run<'_, '_>, lua: &Lua, a: MultiValue) -> mlua::Result<(V
     }
     if spec.has(flags::WRITE) && r.read_only {
         return fail("ERR Write commands are not allowed from read-only scripts.");
+    }
+    if spec.has(flags::WRITE) && !r.ctx.client.aof_loader {
+        // A failed background save or AOF write stops scripts' writes too.
+        let denied = if server.persist.writes_denied(server) {
+            Some(crate::persist::MISCONF.to_string())
+        } else {
+            server.aof.write_error()
+        };
+        if let Some(e) = denied {
+            return fail(&String::from_utf8_lossy(&convert::error_text(e.as_bytes())));
+        }
     }
     let ctx = &mut *r.ctx;
     let mut scratch = Reply::new(r.resp);
