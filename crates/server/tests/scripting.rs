@@ -357,7 +357,13 @@ fn sha1hex_and_script_cache() {
     eval(&mut r, "return 2", &[], &[]);
     let sha2 = "7f923f79fe76194c868d7e1d0820de36700eb649";
     assert_eq!(r.cmd(&["SCRIPT", "EXISTS", sha2]), "*1\r\n:1\r\n");
+    let info = r.cmd(&["INFO", "memory"]);
+    assert!(info.contains("\r\nnumber_of_cached_scripts:3\r\n"), "{info}");
+    assert!(info.contains("\r\nused_memory_lua:"), "{info}");
     assert_eq!(r.cmd(&["SCRIPT", "FLUSH"]), "+OK\r\n");
+    assert!(r
+        .cmd(&["INFO", "memory"])
+        .contains("\r\nnumber_of_cached_scripts:0\r\n"));
     assert_eq!(r.cmd(&["SCRIPT", "EXISTS", sha, sha2]), "*2\r\n:0\r\n:0\r\n");
     assert_eq!(r.cmd(&["SCRIPT", "FLUSH", "ASYNC"]), "+OK\r\n");
     assert_eq!(

@@ -60,6 +60,9 @@ pub struct Scripting {
     /// math.random's rand48 state, XOR [`RAND48_INIT`] (so 0 is the
     /// initial state, as Redis's never-seeded redisLrand48).
     rand48: Arc<AtomicU64>,
+    /// The Lua state's memory after the last script (INFO memory reads it
+    /// without waiting for a running script).
+    lua_memory: AtomicU64,
 }
 
 /// rand48's initial state (X2 X1 X0 = 0x1234 0xABCD 0x330E).
@@ -176,6 +179,38 @@ impl Scripting {
         self.scripts.lock().clear();
         let old = self.engine.lock().take();
         drop(old);
+        self.lua_memory.store(0, Ordering::Relaxed);
+    }
+
+    /// The scripting fields of INFO memory, as Redis 7 names them (no
+    /// FUNCTION support: its figures are zero).
+    pub fn info_memory(&self, out: &mut String) {
+        let lua = self.lua_memory.load(Ordering::Relaxed);
+        let (count, bytes) = {
+            let scripts = self.scripts.lock();
+            let bytes: usize = scripts.values().map(|b| b.len() + 40 + 64).sum();
+            (scripts.len(), bytes as u64)
+        };
+        let human = crate::stats::bytes_to_human;
+        let mut f = |k: &str, v: String| {
+            out.push_str(k);
+            out.push(':');
+            out.push_str(&v);
+            out.push_str("\r\n");
+        };
+        f("used_memory_lua", lua.to_string());
+        f("used_memory_vm_eval", lua.to_string());
+        f("used_memory_lua_human", human(lua));
+        f("used_memory_scripts_eval", bytes.to_string());
+        f("number_of_cached_scripts", count.to_string());
+        f("number_of_functions", "0".into());
+        f("number_of_libraries", "0".into());
+        f("used_memory_vm_functions", "0".into());
+        f("used_memory_vm_total", lua.to_string());
+        f("used_memory_vm_total_human", human(lua));
+        f("used_memory_functions", "0".into());
+        f("used_memory_scripts", bytes.to_string());
+        f("used_memory_scripts_human", human(bytes));
     }
 
     /// SCRIPT KILL.
@@ -198,6 +233,8 @@ impl Scripting {
         let mut guard = self.engine.lock();
         let engine = self.engine_in(&mut guard)?;
         engine.function(&sha, body)?;
+        self.lua_memory
+            .store(engine.lua.used_memory() as u64, Ordering::Relaxed);
         self.scripts.lock().entry(sha.clone()).or_insert_with(|| body.into());
         Ok(sha)
     }
@@ -587,6 +624,7 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
     let _ = clear_run_functions(&engine.redis);
     let _ = engine.lua.set_named_registry_value(PENDING, Value::Nil);
     let _ = lua.gc_step();
+    scripting.lua_memory.store(lua.used_memory() as u64, Ordering::Relaxed);
     drop(guard);
     if let Err(e) = result {
         ctx.out.error(&format!("Error running script {sha}, {e}"));
