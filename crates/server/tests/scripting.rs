@@ -516,6 +516,21 @@ fn busy_script_and_script_kill() {
         got.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
         "{got}"
     );
+    // And one looping inside a coroutine.
+    let body = "local co = coroutine.wrap(function() while true do end end) co()";
+    let cmd = format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{}\r\n$1\r\n0\r\n", body.len(), body);
+    runner.send(cmd.as_bytes());
+    let start = Instant::now();
+    while !other.cmd(&["PING"]).starts_with("-BUSY") {
+        assert!(start.elapsed() < Duration::from_secs(10), "never busy");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(other.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
+    let got = String::from_utf8(runner.read_replies(1)).unwrap();
+    assert!(
+        got.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{got}"
+    );
     // A script that wrote cannot be killed.
     let body =
         "redis.call('set','w','1') local t = redis.call('time') while redis.call('time')[1] - t[1] < 2 do end return 1";
@@ -541,6 +556,23 @@ fn scripts_in_transactions_and_blocking() {
     assert_eq!(r.cmd(&["EVAL", "return redis.call('incr','c')", "0"]), "+QUEUED\r\n");
     assert_eq!(r.cmd(&["INCR", "c"]), "+QUEUED\r\n");
     assert_eq!(r.cmd(&["EXEC"]), "*2\r\n:1\r\n:2\r\n");
+    // A script's write touches watched keys.
+    let mut w = srv.raw();
+    assert_eq!(w.cmd(&["WATCH", "wk"]), "+OK\r\n");
+    assert_eq!(eval(&mut r, "return redis.call('set','wk','1')", &[], &[]), "+OK\r\n");
+    assert_eq!(w.cmd(&["MULTI"]), "+OK\r\n");
+    assert_eq!(w.cmd(&["PING"]), "+QUEUED\r\n");
+    assert_eq!(w.cmd(&["EXEC"]), "*-1\r\n");
+    // Coroutines work.
+    assert_eq!(
+        eval(
+            &mut r,
+            "local c = coroutine.wrap(function(a) local b = coroutine.yield(a+1) return b*2 end) return {c(1), c(5)}",
+            &[],
+            &[]
+        ),
+        "*2\r\n:2\r\n:10\r\n"
+    );
     // Blocking commands are refused (noscript in Redis 7).
     assert_eq!(
         eval(&mut r, "return redis.call('blpop','nolist',0)", &[], &[]),

@@ -43,6 +43,9 @@ pub use sha1::sha1hex;
 /// Redis's -BUSY error.
 pub const BUSY: &str = "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 pub const NOSCRIPT: &str = "-NOSCRIPT No matching script. Please use EVAL.";
+/// A redis.* function re-entered (from a `__gc` finaliser or a hook).
+const RECURSIVE: &str =
+    "ERR luaRedisGenericCommand() recursive call detected. Are you doing funny stuff with Lua debug hooks?";
 const KILLED_MSG: &str = "Script killed by user with SCRIPT KILL...";
 
 /// The server's scripting state.
@@ -559,18 +562,18 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
     });
     let result: mlua::Result<()> = lua.scope(|scope| {
         let call = scope.create_function(|lua, a: MultiValue| {
-            let mut r = run.borrow_mut();
+            let mut r = run.try_borrow_mut().map_err(|_| raise_table(lua, RECURSIVE))?;
             match script_call(&mut r, lua, a)? {
                 (v, true) => Err(raise(lua, v)),
                 (v, false) => Ok(v),
             }
         })?;
         let pcall = scope.create_function(|lua, a: MultiValue| {
-            let mut r = run.borrow_mut();
+            let mut r = run.try_borrow_mut().map_err(|_| raise_table(lua, RECURSIVE))?;
             Ok(script_call(&mut r, lua, a)?.0)
         })?;
         let setresp = scope.create_function(|lua, a: MultiValue| {
-            let mut r = run.borrow_mut();
+            let mut r = run.try_borrow_mut().map_err(|_| raise_table(lua, RECURSIVE))?;
             if a.len() != 1 {
                 return Err(raise_table(lua, "ERR redis.setresp() requires one argument."));
             }
@@ -610,7 +613,7 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
         redis.raw_set("set_repl", set_repl)?;
         let (ok, value): (bool, Value) = engine.run.call((f, keys, argv))?;
         clear_run_functions(redis)?;
-        let mut r = run.borrow_mut();
+        let mut r = run.try_borrow_mut().map_err(|_| mlua::Error::runtime(RECURSIVE))?;
         let resp = r.resp;
         let sha = r.sha;
         let out = &mut *r.ctx.out;

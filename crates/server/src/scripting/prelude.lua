@@ -9,6 +9,8 @@ local type, tostring, error, select, unpack, rawget, rawset, setmetatable =
     G.type, G.tostring, G.error, G.select, G.unpack, G.rawget, G.rawset, G.setmetatable
 local rawpcall, sfind, ssub, sgsub = G.pcall, G.string.find, G.string.sub, G.string.gsub
 
+local function pack(...) return {n = select('#', ...), ...} end
+
 -- Redis's luaPushErrorBuff: "-CODE msg" or "msg" to "CODE msg".
 local function errtext(s)
   local code, msg
@@ -85,8 +87,6 @@ end
 redis.REDIS_VERSION = lib.version
 redis.REDIS_VERSION_NUM = lib.version_num
 
-local function pack(...) return {n = select('#', ...), ...} end
-
 -- Redis's pcall: an error table is returned as its message.
 local function pcall(f, ...)
   local r = pack(rawpcall(f, ...))
@@ -126,7 +126,7 @@ end
 -- The globals scripts see.
 local env = {}
 for _, name in G.ipairs({'tostring', 'getfenv', 'setmetatable', 'next', 'assert',
-    'tonumber', 'rawequal', 'collectgarbage', 'getmetatable', 'rawset', 'coroutine', 'type',
+    'tonumber', 'rawequal', 'collectgarbage', 'getmetatable', 'rawset', 'type',
     'select', 'unpack', 'gcinfo', 'pairs', 'rawget', 'ipairs', '_VERSION',
     'setfenv', 'error', 'newproxy'}) do
   env[name] = G[name]
@@ -157,6 +157,28 @@ env.load = function(...)
   if f then G.setfenv(f, proxy) end
   return f, e
 end
+-- Coroutines run under the SCRIPT KILL check too (the Rust hook is the
+-- main thread's).
+local co = {}
+for k, v in G.pairs(G.coroutine) do co[k] = v end
+local cocreate, coresume, sethook = G.coroutine.create, G.coroutine.resume, dbg.sethook
+local function killhook()
+  if lib.killed() then error('Script killed by user with SCRIPT KILL...', 0) end
+end
+co.create = function(f)
+  local c = cocreate(f)
+  sethook(c, killhook, '', 1000)
+  return c
+end
+co.wrap = function(f)
+  local c = co.create(f)
+  return function(...)
+    local r = pack(coresume(c, ...))
+    if not r[1] then error(r[2], type(r[2]) == 'string' and 2 or 0) end
+    return unpack(r, 2, r.n)
+  end
+end
+env.coroutine = readonly(co)
 env.string = readonly(G.string)
 env.table = readonly(G.table)
 env.math = readonly(G.math)
