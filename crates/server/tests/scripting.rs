@@ -737,3 +737,33 @@ fn sha_of(r: &mut RawConn, body: &str) -> String {
     let got = r.cmd(&["EVAL", "return redis.sha1hex(ARGV[1])", "0", body]);
     got.lines().nth(1).unwrap().to_string()
 }
+
+#[test]
+fn error_statistics_count_each_error_once() {
+    let srv = server();
+    let mut r = srv.raw();
+    r.cmd(&["SET", "s", "a"]);
+    r.cmd(&["CONFIG", "RESETSTAT"]);
+    for body in [
+        "return redis.call('incr','s')",
+        "return redis.pcall('incr','s')",
+        "return error('x')",
+        "return redis.call('nosuch')",
+        "return redis.pcall('nosuch')",
+        "return redis.error_reply('MY x')",
+    ] {
+        assert!(eval(&mut r, body, &[], &[]).starts_with('-'), "{body}");
+    }
+    // As Redis 7: errors from redis.call/pcall are counted where they
+    // happen, not again as the script's reply.
+    let info = r.cmd(&["INFO", "errorstats"]);
+    assert!(info.contains("errorstat_ERR:count=5\r\n"), "{info}");
+    assert!(info.contains("errorstat_MY:count=1\r\n"), "{info}");
+    let info = r.cmd(&["INFO", "commandstats"]);
+    assert!(
+        info.contains("cmdstat_eval:calls=6,") && info.contains("failed_calls=6"),
+        "{info}"
+    );
+    assert!(info.contains("cmdstat_incr:calls=2,"), "{info}");
+    assert!(r.cmd(&["INFO", "stats"]).contains("total_error_replies:6\r\n"));
+}

@@ -560,7 +560,7 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
         read_only: read_only || flags.no_writes,
         resp: Resp::V2,
     });
-    let result: mlua::Result<()> = lua.scope(|scope| {
+    let result: mlua::Result<bool> = lua.scope(|scope| {
         let call = scope.create_function(|lua, a: MultiValue| {
             let mut r = run.try_borrow_mut().map_err(|_| raise_table(lua, RECURSIVE))?;
             match script_call(&mut r, lua, a)? {
@@ -617,20 +617,39 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
         let resp = r.resp;
         let sha = r.sha;
         let out = &mut *r.ctx.out;
+        // An error that came from redis.call/pcall was counted there
+        // (Redis's ignore_error_stats_update).
+        let counted = if let Value::Table(t) = &value {
+            matches!(
+                t.raw_get::<Value>("ignore_error_stats_update"),
+                Ok(Value::Boolean(true))
+            )
+        } else {
+            false
+        };
+        let start = out.len();
         if ok {
             convert::lua_to_reply(out, &value, resp, 0);
         } else {
             convert::script_error(out, &value, sha);
         }
-        Ok(())
+        Ok(counted && out.buf.get(start) == Some(&b'-'))
     });
     let _ = clear_run_functions(&engine.redis);
     let _ = engine.lua.set_named_registry_value(PENDING, Value::Nil);
     let _ = lua.gc_step();
     scripting.lua_memory.store(lua.used_memory() as u64, Ordering::Relaxed);
     drop(guard);
-    if let Err(e) = result {
-        ctx.out.error(&format!("Error running script {sha}, {e}"));
+    match result {
+        Err(e) => ctx.out.error(&format!("Error running script {sha}, {e}")),
+        Ok(true) => {
+            // Not counted again; EVAL's own call still failed.
+            ctx.out.take_errors();
+            if let Some(cmd) = server.commands.resolve(args) {
+                cmd.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(false) => {}
     }
     scripting.running_since.store(0, Ordering::Release);
     scripting.kill.store(false, Ordering::Release);
@@ -647,7 +666,16 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
 
 /// `redis.call` / `redis.pcall`: (value, failed).
 fn script_call(r: &mut Run<'_, '_>, lua: &Lua, a: MultiValue) -> mlua::Result<(Value, bool)> {
-    let fail = |msg: &str| -> mlua::Result<(Value, bool)> { Ok((Value::Table(convert::err_table(lua, msg)?), true)) };
+    let server = r.ctx.server;
+    // Errors found before running the command are counted here, once.
+    let fail = |msg: &str| -> mlua::Result<(Value, bool)> {
+        let mut counted = Reply::new(Resp::V2);
+        counted.error(&format!("-{msg}"));
+        server.count_errors(&mut counted);
+        let t = convert::err_table(lua, msg)?;
+        t.raw_set("ignore_error_stats_update", true)?;
+        Ok((Value::Table(t), true))
+    };
     if a.is_empty() {
         return fail("ERR Please specify at least one argument for this redis lib call");
     }
@@ -661,7 +689,6 @@ fn script_call(r: &mut Run<'_, '_>, lua: &Lua, a: MultiValue) -> mlua::Result<(V
         }
     }
     let args: Vec<&[u8]> = argv.iter().map(|v| v.as_slice()).collect();
-    let server = r.ctx.server;
     let Some(cmd) = server.commands.resolve(&args) else {
         return fail("ERR Unknown Redis command called from script");
     };
