@@ -229,7 +229,11 @@ where
             return Next::Drop;
         }
     }
-    execute(server, client, out, args);
+    if crate::scripting::runs_script(args) {
+        execute_script(server, client, out, args).await;
+    } else {
+        execute(server, client, out, args);
+    }
     if client.info.killed.load(Ordering::Relaxed) {
         return Next::Drop;
     }
@@ -240,6 +244,36 @@ where
         return Next::CloseAfterReply;
     }
     Next::Continue
+}
+
+/// Runs EVAL and friends on a blocking thread: a script may run long,
+/// and this I/O thread's other connections must be served meanwhile
+/// (-BUSY, SCRIPT KILL). The client and its reply buffer move to that
+/// thread and back.
+async fn execute_script(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]]) {
+    let Some(srv) = server.arc() else {
+        return execute(server, client, out, args);
+    };
+    let owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+    let placeholder = Client::new(client.info.clone(), client.authenticated);
+    let mut c = std::mem::replace(client, placeholder);
+    let mut o = std::mem::take(out);
+    let task = tokio::task::spawn_blocking(move || {
+        let args: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
+        execute(&srv, &mut c, &mut o, &args);
+        (c, o)
+    });
+    match task.await {
+        Ok((c, o)) => {
+            *client = c;
+            *out = o;
+        }
+        Err(e) => {
+            // The script's thread panicked: the connection cannot go on.
+            tracing::warn!("a script's thread failed: {e}");
+            client.info.kill();
+        }
+    }
 }
 
 /// Waits while the client is blocked on keys (BLPOP...): until its

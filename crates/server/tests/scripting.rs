@@ -466,15 +466,15 @@ fn cjson_and_bit() {
 
 #[test]
 fn busy_script_and_script_kill() {
-    let srv = TestServer::start(&["--io-threads", "4"]);
+    // One I/O thread: scripts run off it, so the other connections on it
+    // are served (-BUSY, SCRIPT KILL) while one runs.
+    let srv = TestServer::start(&["--io-threads", "1"]);
     let mut admin = srv.raw();
     assert_eq!(admin.cmd(&["CONFIG", "SET", "busy-reply-threshold", "100"]), "+OK\r\n");
     assert_eq!(
         admin.cmd(&["CONFIG", "GET", "lua-time-limit"]),
         seq(&[&bulk("lua-time-limit"), &bulk("100")])
     );
-    // Connections are dealt to I/O threads in turn: the script's and the
-    // others' are on different threads.
     let mut runner = srv.raw();
     let mut other = srv.raw();
     runner.send(b"*3\r\n$4\r\nEVAL\r\n$17\r\nwhile true do end\r\n$1\r\n0\r\n");
@@ -493,6 +493,7 @@ fn busy_script_and_script_kill() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(other.cmd(&["GET", "x"]).starts_with("-BUSY"));
+    assert!(other.cmd(&["EVAL", "return 1", "0"]).starts_with("-BUSY"));
     assert_eq!(other.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
     let got = String::from_utf8(runner.read_replies(1)).unwrap();
     assert_eq!(
@@ -766,4 +767,28 @@ fn error_statistics_count_each_error_once() {
     );
     assert!(info.contains("cmdstat_incr:calls=2,"), "{info}");
     assert!(r.cmd(&["INFO", "stats"]).contains("total_error_replies:6\r\n"));
+}
+
+#[test]
+fn commands_waiting_for_a_script_get_busy() {
+    let srv = TestServer::start(&["--io-threads", "1"]);
+    let mut admin = srv.raw();
+    assert_eq!(admin.cmd(&["CONFIG", "SET", "busy-reply-threshold", "300"]), "+OK\r\n");
+    let mut runner = srv.raw();
+    runner.send(b"*3\r\n$4\r\nEVAL\r\n$17\r\nwhile true do end\r\n$1\r\n0\r\n");
+    std::thread::sleep(Duration::from_millis(50));
+    // Sent before the threshold: it waits for the locks the script holds,
+    // then is answered -BUSY once the script passes the threshold.
+    let started = Instant::now();
+    assert!(admin.cmd(&["SET", "k", "v"]).starts_with("-BUSY"));
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert_eq!(admin.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
+    assert!(String::from_utf8(runner.read_replies(1))
+        .unwrap()
+        .starts_with("-ERR Script killed"));
+    assert_eq!(admin.cmd(&["SET", "k", "v"]), "+OK\r\n");
+    // A script shorter than the threshold just delays others.
+    runner.send(b"*3\r\n$4\r\nEVAL\r\n$71\r\nlocal t = redis.call('time') while redis.call('time')[2] == t[2] do end\r\n$1\r\n0\r\n");
+    assert_eq!(admin.cmd(&["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(String::from_utf8(runner.read_replies(1)).unwrap(), "$-1\r\n");
 }

@@ -169,6 +169,27 @@ impl Scripting {
         threshold > 0 && server.keyspace.now_ms().saturating_sub(since) >= threshold
     }
 
+    /// Dispatch's check before locking while a script runs: true to
+    /// answer -BUSY. A command that needs shard locks (held by the
+    /// script) waits here until the script ends or passes the threshold,
+    /// rather than blocking its I/O thread on a lock for the script's
+    /// whole run.
+    pub fn wait_or_busy(&self, server: &Server, spec: &CommandSpec) -> bool {
+        let needs_locks = spec.has(flags::ALL_SHARDS) || !spec.key_specs.is_empty();
+        loop {
+            if !self.running() {
+                return false;
+            }
+            if self.rejects_busy(server, spec) {
+                return true;
+            }
+            if !needs_locks || spec.has(flags::ALLOW_BUSY) || busy_threshold(server) == 0 {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     pub fn exists(&self, sha: &str) -> bool {
         self.scripts.lock().contains_key(&sha.to_ascii_lowercase())
     }
@@ -249,6 +270,17 @@ impl Scripting {
         }
         guard.as_mut().ok_or_else(|| "Lua initialisation failed".to_string())
     }
+}
+
+/// Whether `args` is an EVAL-family call (the connection runs it off its
+/// I/O thread).
+pub fn runs_script(args: &[&[u8]]) -> bool {
+    args.first().is_some_and(|a| {
+        a.eq_ignore_ascii_case(b"eval")
+            || a.eq_ignore_ascii_case(b"evalsha")
+            || a.eq_ignore_ascii_case(b"eval_ro")
+            || a.eq_ignore_ascii_case(b"evalsha_ro")
+    })
 }
 
 fn busy_threshold(server: &Server) -> u64 {
