@@ -169,13 +169,16 @@ impl Scripting {
         threshold > 0 && server.keyspace.now_ms().saturating_sub(since) >= threshold
     }
 
-    /// Dispatch's check before locking while a script runs: true to
-    /// answer -BUSY. A command that needs shard locks (held by the
-    /// script) waits here until the script ends or passes the threshold,
-    /// rather than blocking its I/O thread on a lock for the script's
-    /// whole run.
+    /// Dispatch's check while a script runs, before any lock: true to
+    /// answer -BUSY. Other commands (but `allow-busy` ones) wait here
+    /// until the script ends or passes the threshold, as they would wait
+    /// in Redis, rather than blocking their I/O thread on a shard lock
+    /// (many commands lock shards without declaring keys) for the
+    /// script's whole run.
     pub fn wait_or_busy(&self, server: &Server, spec: &CommandSpec) -> bool {
-        let needs_locks = spec.has(flags::ALL_SHARDS) || !spec.key_specs.is_empty();
+        if spec.has(flags::ALLOW_BUSY) {
+            return false;
+        }
         loop {
             if !self.running() {
                 return false;
@@ -183,7 +186,7 @@ impl Scripting {
             if self.rejects_busy(server, spec) {
                 return true;
             }
-            if !needs_locks || spec.has(flags::ALLOW_BUSY) || busy_threshold(server) == 0 {
+            if busy_threshold(server) == 0 {
                 return false;
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
