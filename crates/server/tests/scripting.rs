@@ -29,6 +29,15 @@ fn seq(items: &[&str]) -> String {
     format!("*{}\r\n{}", items.len(), items.concat())
 }
 
+/// Waits until the server has loaded its data (no more -LOADING).
+fn wait_loaded(r: &mut RawConn) {
+    let start = Instant::now();
+    while r.cmd(&["EXISTS", "x"]).starts_with("-LOADING") {
+        assert!(start.elapsed() < Duration::from_secs(10), "still loading");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn err(msg: &str) -> String {
     format!("-{msg}\r\n")
 }
@@ -613,6 +622,7 @@ fn effects_are_logged_in_the_aof() {
     {
         let srv = TestServer::start(&["--appendonly", "yes", "--dir", &d]);
         let mut r = srv.raw();
+        wait_loaded(&mut r);
         assert_eq!(
             eval(
                 &mut r,
@@ -640,6 +650,7 @@ fn effects_are_logged_in_the_aof() {
     // And replayed at start.
     let srv = TestServer::start(&["--appendonly", "yes", "--dir", &d]);
     let mut r = srv.raw();
+    wait_loaded(&mut r);
     assert_eq!(r.cmd(&["MGET", "a", "c"]), seq(&[&bulk("1"), &bulk("1")]));
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
