@@ -26,6 +26,15 @@ Sections (all by default):
               1 s after each batch's deadline, the share of the expired keys
               still held (DBSIZE against the number not yet due).
 
+  persistence 1M keys of 100 bytes: the extra memory (PSS of the server and
+              its children) and SET p99 while a BGSAVE always runs under a
+              write load, against the same load idle; the time to load
+              Redis's dump.rdb of that dataset.
+  aof         SET throughput and p99 with appendonly yes, appendfsync
+              everysec and always, pipeline 1 and 16.
+
+Sections not run keep their figures from the previous benchmarks.json.
+
 Extending: add a row to THROUGHPUT_TESTS, MEMORY_ROWS, or a new section
 function registered in SECTIONS.
 """
@@ -142,7 +151,7 @@ def cmd_out(args):
 class Server:
     """A redis-server or larder-server process on a free loopback port."""
 
-    def __init__(self, kind, cpus=None, threads=None, dir=None):
+    def __init__(self, kind, cpus=None, threads=None, dir=None, extra=None):
         self.kind = kind  # "redis" or "larder"
         self.port = free_port()
         self.dir = dir or tempfile.mkdtemp(prefix=f"bench-{kind}-")
@@ -151,6 +160,7 @@ class Server:
                 "--dir", self.dir]
         if kind == "larder" and threads:
             args += ["--io-threads", str(threads)]
+        args += extra or []
         if cpus is not None:
             args = ["taskset", "-c", cpus] + args
         self.args = args
@@ -708,8 +718,47 @@ def section_persistence(ctx):
     return out
 
 
+AOF_REQUESTS = {"full": 200_000, "quick": 40_000}
+
+
+def section_aof(ctx):
+    """SET throughput and latency with the AOF on (everysec, always),
+    both servers, alternating rounds."""
+    mode = ctx["mode"]
+    requests = AOF_REQUESTS[mode]
+    out = {"requests": requests, "rows": []}
+    for fsync in ("everysec", "always"):
+        for pipeline_depth in (1, 16):
+            runs = {"redis": [], "larder": []}
+            for r in range(ctx["rounds"]):
+                for kind in ("redis", "larder"):
+                    s = Server(kind, extra=["--appendonly", "yes", "--appendfsync", fsync])
+                    try:
+                        args = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(s.port), "-c", str(CLIENTS), "-n",
+                                str(requests), "-P", str(pipeline_depth), "-d", "100", "-r", str(KEYSPACE), "-t",
+                                "set", "--csv"]
+                        text = subprocess.run(args, capture_output=True, text=True, check=True, timeout=900).stdout
+                        row = parse_csv(text).get("SET")
+                    finally:
+                        s.stop()
+                    if row:
+                        runs[kind].append(row)
+                        log(f"  aof {fsync} P{pipeline_depth} {kind}: {row['rps']:.0f} ops/s, p99 {row['p99']} ms")
+            med = lambda k, f: statistics.median(x[f] for x in runs[k]) if runs[k] else None  # noqa: E731
+            rec = {"fsync": fsync, "pipeline": pipeline_depth}
+            for kind in ("redis", "larder"):
+                rec[f"{kind}_rps"], rec[f"{kind}_p99"] = med(kind, "rps"), med(kind, "p99")
+            rec["ratio"] = rec["larder_rps"] / rec["redis_rps"] if rec["redis_rps"] else None
+            out["rows"].append(rec)
+    ctx["commands"]["aof"] = [
+        f"redis-benchmark -c {CLIENTS} -n {requests:,} -P <1|16> -d 100 -r {KEYSPACE} -t set   on servers started with "
+        "--appendonly yes --appendfsync <everysec|always>",
+    ]
+    return out
+
+
 SECTIONS = {"throughput": section_throughput, "memory": section_memory, "expiry": section_expiry,
-            "persistence": section_persistence}
+            "persistence": section_persistence, "aof": section_aof}
 
 
 # --------------------------------------------------------------------------
@@ -757,7 +806,8 @@ def write_report(ctx, res):
     L.append(f"- Suite: `python3 bench/run.py{' --quick' if quick else ''}` ({ctx['mode']} run: "
              f"{ctx['rounds']} alternating rounds, medians; took {ctx['elapsed_min']:.1f} min)")
     L.append("")
-    L.append("Both servers run on loopback without persistence (Redis: `--save '' --appendonly no`), "
+    L.append("Both servers run on loopback without persistence (Redis: `--save '' --appendonly no`) except "
+             "where a section turns it on, "
              "measured alternately (Redis, Larder, Redis, Larder, ...) so drift cancels out. "
              "Ratios are Larder / Redis: above 1 is better for throughput, below 1 is better for "
              "memory and latency.")
@@ -863,6 +913,24 @@ def write_report(ctx, res):
         L.extend(ctx["commands"].get("persistence", []))
         L.append("```")
         L.append("")
+    if "aof" in res:
+        a = res["aof"]
+        L.append("## Writes with the AOF on")
+        L.append("")
+        L.append(f"SET of 100-byte values, {CLIENTS} clients, {a['requests']:,} requests, on servers started with "
+                 "`--appendonly yes`; `always` replies only after the fsync (both servers group clients' writes "
+                 "into one fsync). Latencies in ms.")
+        L.append("")
+        L.append("| appendfsync | pipeline | Redis ops/s | Larder ops/s | ratio | Redis p99 | Larder p99 |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        for r in a["rows"]:
+            L.append(f"| {r['fsync']} | {r['pipeline']} | {fmt(r['redis_rps'])} | {fmt(r['larder_rps'])} | "
+                     f"{fmt(r['ratio'], '.2f')} | {fmt(r['redis_p99'], '.3f')} | {fmt(r['larder_p99'], '.3f')} |")
+        L.append("")
+        L.append("```")
+        L.extend(ctx["commands"].get("aof", []))
+        L.append("```")
+        L.append("")
     L.append("## Goals (from issue 3; reported, not asserted)")
     L.append("")
     L.extend(goal_lines(res))
@@ -872,7 +940,7 @@ def write_report(ctx, res):
     L.append("```")
     L.append("python3 bench/run.py                      # full suite, ~15 min on 2 cores")
     L.append("python3 bench/run.py --quick              # smoke run, < 2 min")
-    L.append("python3 bench/run.py --sections memory    # one section (throughput, memory, expiry)")
+    L.append("python3 bench/run.py --sections memory    # one section (throughput, memory, expiry, persistence, aof)")
     L.append("python3 bench/run.py --configs pinned     # throughput: pinned and/or unpinned")
     L.append("```")
     L.append("")

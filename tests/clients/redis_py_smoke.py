@@ -1,7 +1,7 @@
 """Caching patterns through redis-py, the most used Python client, against a
 running server: hashes, sorted-set leaderboards and rate limits, sets,
 lists, blocking pops woken from another connection, SORT, MULTI/EXEC
-pipelines and WATCH, Lua scripts and the Lock class; RESP2 and RESP3.
+pipelines and WATCH, pub/sub, Lua scripts and the Lock class; RESP2 and RESP3.
 
 Usage: python3 tests/clients/redis_py_smoke.py PORT   (.ci/run starts Larder
 and runs it; the same script passes against redis-server).
@@ -62,6 +62,23 @@ for proto in (2, 3):
         pipe.set("tx", v + 1)
     r.transaction(bump, "tx")
     assert tries == [2, 100] and r.get("tx") == "101", (tries, r.get("tx"))
+    # pub/sub: channel and pattern subscribers fed from another connection
+    ps = r.pubsub(ignore_subscribe_messages=True)
+    ps.subscribe("news")
+    ps.psubscribe("alerts.*")
+    assert [tuple(x) for x in r.pubsub_numsub("news")] == [("news", 1)], r.pubsub_numsub("news")
+    assert r.pubsub_numpat() == 1
+    assert r.publish("news", "hello") == 1
+    assert r.publish("alerts.fire", "hot") == 1
+    msgs = []
+    deadline = time.time() + 5
+    while len(msgs) < 2 and time.time() < deadline:
+        m = ps.get_message(timeout=1)
+        if m:
+            msgs.append(m)
+    assert msgs[0]["channel"] == "news" and msgs[0]["data"] == "hello", msgs
+    assert msgs[1]["pattern"] == "alerts.*" and msgs[1]["channel"] == "alerts.fire", msgs
+    ps.close()
     # Lua: redis-py's Lock (EVALSHA of registered scripts, NOSCRIPT
     # fallback to EVAL), register_script, and EVAL itself
     lock = r.lock("resource", timeout=5)
@@ -82,3 +99,32 @@ for proto in (2, 3):
     assert r.eval("return {1, 'two', cjson.encode({a = 1})}", 0) == [1, "two", '{"a":1}']
     assert r.script_exists(incr_by.sha) == [True]
     print("redis-py RESP%d ok" % proto)
+
+# Client-side caching (RESP3 only): redis-py's cache is kept coherent by
+# CLIENT TRACKING invalidation pushes. redis-py refuses servers reporting
+# a version below 7.4 for this ("to maximize compatibility"), a policy
+# that also refuses Redis 7.2; Larder speaks 7.2, so the gate is lowered
+# here to exercise the mechanism itself.
+from redis.cache import CacheConfig
+from redis.connection import CacheProxyConnection
+
+CacheProxyConnection.MIN_ALLOWED_VERSION = "7.2.0"
+
+cached = redis.Redis(port=PORT, protocol=3, decode_responses=True, cache_config=CacheConfig())
+writer = redis.Redis(port=PORT, decode_responses=True)
+writer.set("csc:key", "v1")
+assert cached.get("csc:key") == "v1"
+cache = cached.get_cache()
+assert cache.size >= 1, cache.size
+assert cached.get("csc:key") == "v1"  # from the local cache
+writer.set("csc:key", "v2")  # the server pushes an invalidation
+deadline = time.time() + 5
+while cached.get("csc:key") != "v2":
+    assert time.time() < deadline, "client-side cache never invalidated"
+    time.sleep(0.05)
+writer.delete("csc:key")
+deadline = time.time() + 5
+while cached.get("csc:key") is not None:
+    assert time.time() < deadline, "client-side cache kept a deleted key"
+    time.sleep(0.05)
+print("redis-py client-side caching ok")

@@ -42,6 +42,8 @@ pub struct Db {
     /// when `log_expired` is set (the AOF's DELs; whoever next holds the
     /// shard's lock drains them, so they are logged in order).
     pub expired_log: Vec<Box<[u8]>>,
+    /// Keys removed by eviction, logged as `expired_log` is.
+    pub evicted_log: Vec<Box<[u8]>>,
     pub log_expired: bool,
     /// The eviction policy's access tracking, shared by the keyspace.
     tracking: Arc<Tracking>,
@@ -361,7 +363,7 @@ impl Db {
     pub(crate) fn remove_evicted(&mut self, key: &[u8], now: u64) -> Option<Entry> {
         let e = self.remove(key, now)?;
         if self.log_expired {
-            self.expired_log.push(key.into());
+            self.evicted_log.push(key.into());
         }
         Some(e)
     }

@@ -49,6 +49,10 @@ impl Shard {
         let eb = std::mem::take(&mut self.dbs[b].expired_log);
         self.dbs[a].expired_log = eb;
         self.dbs[b].expired_log = ea;
+        let ea = std::mem::take(&mut self.dbs[a].evicted_log);
+        let eb = std::mem::take(&mut self.dbs[b].evicted_log);
+        self.dbs[a].evicted_log = eb;
+        self.dbs[b].evicted_log = ea;
     }
 }
 

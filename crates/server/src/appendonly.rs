@@ -96,16 +96,38 @@ fn aof_config(server: &Server) -> AofConfig {
     }
 }
 
-/// Keys removed by expiry and eviction are logged for the AOF's DELs.
+/// Keys removed by expiry and eviction are logged for the AOF's DELs
+/// and the `expired` / `evicted` notifications: on while either wants
+/// them (`on`: the AOF's side).
 fn log_removals(server: &Server, on: bool) {
+    let on = on || server.notify.wants_removals() || server.tracking.ever();
     for mut g in server.keyspace.lock_all() {
         for db in g.dbs.iter_mut() {
             db.log_expired = on;
             if !on {
                 db.expired_log.clear();
+                db.evicted_log.clear();
             }
         }
     }
+}
+
+/// Re-applies what removal logging the AOF and notifications want,
+/// after a configuration change. `held`: every shard, when the caller
+/// holds them (inside EXEC); otherwise a thread takes them.
+pub fn sync_removal_logging(server: &Server, held: Option<&[parking_lot::MutexGuard<'_, larder_engine::Shard>]>) {
+    if held.is_none() {
+        let aof = server.aof.is_on() || server.aof.enabling.load(Ordering::Acquire);
+        log_removals(server, aof);
+        return;
+    }
+    let Some(me) = server.arc() else {
+        return;
+    };
+    let _ = std::thread::Builder::new().name("log-removals".into()).spawn(move || {
+        let aof = me.aof.is_on() || me.aof.enabling.load(Ordering::Acquire);
+        log_removals(&me, aof);
+    });
 }
 
 /// Replays loaded commands as Redis's fake AOF client: no replies, the
@@ -414,6 +436,19 @@ fn write_command_base(
     res.map(|_| report).map_err(SaveError::Io)
 }
 
+/// CONFIG SET of `appendfsync` or `aof-timestamp-enabled`: the open AOF
+/// follows at once.
+pub fn configure(server: &Server) {
+    let Some(aof) = server.aof.handle() else {
+        return;
+    };
+    let opts = aof_config(server).writer;
+    if aof.writer().fsync_policy() != opts.fsync {
+        aof.writer().set_fsync(opts.fsync);
+    }
+    aof.writer().set_timestamps(opts.timestamps);
+}
+
 /// `CONFIG SET appendonly yes|no` at run time. `yes` starts a rewrite
 /// that opens the AOF at the instant its snapshot starts (scheduled if a
 /// snapshot runs).
@@ -445,15 +480,8 @@ pub fn set_enabled(server: &Arc<Server>, on: bool) -> Result<(), String> {
         // inside EXEC, which holds every shard.
         let srv = server.clone();
         let _ = std::thread::Builder::new().name("aof-off".into()).spawn(move || {
-            let mut guards = srv.keyspace.lock_all();
-            if !srv.aof.is_on() && !srv.aof.enabling.load(Ordering::Acquire) {
-                for g in guards.iter_mut() {
-                    for db in g.dbs.iter_mut() {
-                        db.log_expired = false;
-                        db.expired_log.clear();
-                    }
-                }
-            }
+            let enabling = srv.aof.is_on() || srv.aof.enabling.load(Ordering::Acquire);
+            log_removals(&srv, enabling);
         });
         Ok(())
     }
@@ -480,7 +508,6 @@ pub fn cron(server: &Arc<Server>) {
         }
         return;
     };
-    crate::propagate::drain_all(server);
     let (policy, pct, min) = {
         let cfg = server.config.read();
         let extra = |n: &str, d: &str| cfg.extras.get(n).cloned().unwrap_or_else(|| d.to_string());

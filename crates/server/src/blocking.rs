@@ -556,7 +556,8 @@ pub(crate) fn serve_ready(ctx: &mut Ctx<'_>) {
         let changes = ctx.changes.get();
         (spec.handler)(ctx, &args);
         if server.aof.is_on() && ctx.client.block_request.is_none() {
-            crate::propagate::after_command(ctx, spec, &args, changes, 0);
+            let removed = crate::propagate::take_removed(ctx);
+            crate::propagate::after_command(ctx, spec, &args, changes, 0, &removed);
         }
         if spec.has(crate::commands::flags::WRITE) && server.watches.active() {
             crate::commands::multi::touch_for_write(ctx, spec, &args, false);

@@ -63,6 +63,13 @@ pub struct ClientInfo {
     /// Set by CLIENT KILL; the connection closes as soon as it sees it.
     pub killed: AtomicBool,
     pub kill: Notify,
+    /// Pub/Sub messages waiting for the connection to write them.
+    pub outbox: crate::pubsub::Outbox,
+    /// CLIENT TRACKING settings (`tracking.rs`), and whether it is on.
+    pub tracking: parking_lot::Mutex<crate::tracking::TrackState>,
+    pub tracking_on: AtomicBool,
+    /// In MONITOR mode.
+    pub monitor: AtomicBool,
 }
 
 impl ClientInfo {
@@ -96,6 +103,10 @@ impl ClientInfo {
             multi_mem: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
+            outbox: Default::default(),
+            tracking: Default::default(),
+            tracking_on: AtomicBool::new(false),
+            monitor: AtomicBool::new(false),
         }
     }
 
@@ -156,6 +167,11 @@ pub struct Client {
     pub aof_offset: u64,
     /// Inside EXEC, a MULTI has been logged (EXEC closes it).
     pub aof_in_multi: bool,
+    /// Pub/Sub subscriptions (`pubsub.rs`).
+    pub subs: crate::pubsub::Subscriptions,
+    /// Set by a handler whose effect must be logged as other commands
+    /// (Redis's alsoPropagate + preventCommandPropagation).
+    pub propagate_as: Option<Vec<Vec<Vec<u8>>>>,
 }
 
 impl Client {
@@ -177,6 +193,8 @@ impl Client {
             aof_loader: false,
             aof_offset: 0,
             aof_in_multi: false,
+            subs: Default::default(),
+            propagate_as: None,
         }
     }
 

@@ -43,6 +43,8 @@ pub struct Config {
     pub pidfile: String,
     pub enable_debug_command: String,
     pub lazyfree_lazy_user_flush: bool,
+    /// notify-keyspace-events as flags (`notify.rs`).
+    pub notify_keyspace_events: u32,
     /// Directives Larder accepts and reports but does not act on yet
     /// (tuning knobs of features that are harmless to ignore), by
     /// canonical name. Absent: the default.
@@ -114,6 +116,7 @@ impl Default for Config {
             pidfile: String::new(),
             enable_debug_command: "no".into(),
             lazyfree_lazy_user_flush: false,
+            notify_keyspace_events: 0,
             extras: BTreeMap::new(),
             file: None,
         }
@@ -831,10 +834,18 @@ pub static DIRECTIVES: &[Directive] = &[
         "no",
         "cluster-enabled yes is not supported: Larder has no cluster mode yet"
     ),
-    off_only!(
+    d!(
         "notify-keyspace-events",
-        "",
-        "notify-keyspace-events is not supported: Larder has no keyspace notifications yet"
+        Mutable,
+        Str,
+        |c| crate::notify::to_string(c.notify_keyspace_events),
+        |c, a| {
+            match crate::notify::parse(&a.join(" ")) {
+                Some(f) => c.notify_keyspace_events = f,
+                None => return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+            }
+            Ok(())
+        }
     ),
     off_only!("aclfile", "", "aclfile is not supported: Larder has no ACL users yet"),
     off_only!("tls-port", "0", "tls-port is not supported: Larder has no TLS yet"),

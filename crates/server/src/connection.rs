@@ -78,7 +78,10 @@ where
         let timeout = server.config.read().timeout;
         let mut reader = (&mut stream).take(read_max as u64);
         let read = tokio::select! {
-            r = reader.read_buf(&mut rbuf) => r,
+            r = reader.read_buf(&mut rbuf) => Some(r),
+            // Pub/Sub messages and tracking invalidations queued by other
+            // clients' commands on any thread.
+            _ = info.outbox.notify.notified() => None,
             _ = info.kill.notified() => break 'conn,
             _ = idle(timeout) => {
                 // Like Redis, subscribers are never idle.
@@ -88,6 +91,13 @@ where
                 tracing::debug!("Closing idle client");
                 break 'conn;
             }
+        };
+        let Some(read) = read else {
+            info.outbox.drain_into(&mut out);
+            if !flush(&mut stream, &mut out, &server, &info).await {
+                break 'conn;
+            }
+            continue 'conn;
         };
         let n = match read {
             Ok(0) | Err(_) => break,
@@ -204,6 +214,9 @@ where
         server.blocking.cancel(w.id, Cancel::Gone);
     }
     crate::commands::multi::discard_transaction(&server, &mut client);
+    crate::pubsub::forget_client(&server, &mut client);
+    crate::tracking::disable(&server, &info);
+    server.monitors.remove(info.id);
     // Unregister first: CLIENT LIST must not show a closing client.
     server.clients.lock().remove(&info.id);
     server.stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
@@ -234,6 +247,8 @@ where
     } else {
         execute(server, client, out, args);
     }
+    // Messages published meanwhile follow the reply.
+    client.info.outbox.drain_into(out);
     if client.info.killed.load(Ordering::Relaxed) {
         return Next::Drop;
     }
@@ -289,7 +304,7 @@ async fn wait_blocked<S>(
     out: &mut Reply,
 ) -> bool
 where
-    S: AsyncRead + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
     let Some(mut w) = client.blocked.take() else {
         return true;
@@ -300,7 +315,13 @@ where
     // Under CLIENT REPLY OFF/SKIP the reply goes to a scratch buffer.
     let mut dropped = Reply::new(out.resp);
     let out = if w.silent { &mut dropped } else { out };
+    // A (RESP3) subscriber keeps receiving messages while blocked.
+    let mut pushes = Reply::new(out.resp);
     let alive = loop {
+        if !pushes.buf.is_empty() && !flush(stream, &mut pushes, server, &info).await {
+            server.blocking.cancel(w.id, Cancel::Gone);
+            break false;
+        }
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
             rbuf.reserve(READ_CHUNK);
         }
@@ -337,6 +358,7 @@ where
                 server.blocking.cancel(w.id, Cancel::Gone);
                 break false;
             }
+            _ = info.outbox.notify.notified() => info.outbox.drain_into(&mut pushes),
             r = stream.read_buf(rbuf) => match r {
                 Ok(0) | Err(_) => {
                     server.blocking.cancel(w.id, Cancel::Gone);
@@ -369,7 +391,11 @@ async fn sleep_ms(ms: Option<u64>) {
 /// Writes the pending replies. False when the connection is gone or was
 /// killed while the peer was not reading.
 /// With `appendfsync always`, replies to writes go out only once the AOF
-/// holds them on disk (one fsync serves every client waiting).
+/// holds them on disk (one fsync serves every client waiting). If the AOF
+/// cannot be written or fsynced, the process exits without replying, as
+/// Redis does ("Can't recover from AOF write error when the AOF fsync
+/// policy is 'always'. Exiting...", logged by the writer): the write must
+/// not be acknowledged.
 async fn durable(server: &Server, client: &mut Client) {
     if client.aof_offset == 0 {
         return;
@@ -377,7 +403,16 @@ async fn durable(server: &Server, client: &mut Client) {
     let off = std::mem::take(&mut client.aof_offset);
     if let Some(aof) = server.aof.handle() {
         if aof.writer().fsync_policy() == crate::aof::FsyncPolicy::Always {
-            let _ = aof.writer().wait_durable_async(off).await;
+            if let Err(e) = aof.writer().wait_durable_async(off).await {
+                // A write acknowledged now could be lost: Redis exits
+                // (unless the writer was only closed: AOF turned off).
+                if !e.is_closed() {
+                    tracing::warn!(
+                        "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting... ({e})"
+                    );
+                    std::process::exit(1);
+                }
+            }
         }
     }
 }

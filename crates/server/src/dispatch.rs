@@ -236,6 +236,17 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         client.finish_command(out, reply_start);
         return;
     }
+    // A RESP2 subscriber may only (un)subscribe, PING, QUIT and RESET.
+    if client.subs.any() && !out.is_resp3() && !crate::pubsub::allowed_in_subscribed_mode(spec.name) {
+        out.error(&format!(
+            "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.name
+        ));
+        server.count_rejected(out, Some(cmd));
+        client.tx.flag_error();
+        client.finish_command(out, reply_start);
+        return;
+    }
 
     if server.persist.loading.load(std::sync::atomic::Ordering::Relaxed)
         && !spec.has(flags::LOADING)
@@ -258,6 +269,16 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         return;
     }
 
+    // A monitor is a replica to Redis: it may not touch the keyspace.
+    if (spec.has(flags::WRITE) || spec.has(flags::READONLY))
+        && client.info.monitor.load(std::sync::atomic::Ordering::Relaxed)
+    {
+        out.error("Replica can't interact with the keyspace");
+        server.count_rejected(out, Some(cmd));
+        client.finish_command(out, reply_start);
+        return;
+    }
+
     if client.tx.in_multi() && !crate::commands::multi::runs_in_multi(spec) {
         crate::commands::multi::queue(server, client, out, args, cmd);
         client.note_command(spec.name);
@@ -267,6 +288,12 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
 
     if server.eviction.maxmemory() != 0 && !client.aof_loader {
         let outcome = server.eviction.perform(&server.keyspace, server.started);
+        let evicted = server.eviction.take_evicted_shards();
+        if !evicted.is_empty() {
+            // No lock is held here: the evicted keys' DELs, events and
+            // invalidations go out now, before this command.
+            crate::propagate::drain_shards(server, &evicted, true);
+        }
         // EXEC is refused when it queued a denyoom command.
         let exec_oom = spec.name == "exec" && client.tx.queue.as_ref().is_some_and(|q| q.flags & flags::DENYOOM != 0);
         if outcome == crate::evict::Outcome::Fail && (spec.has(flags::DENYOOM) || exec_oom) {
@@ -361,13 +388,35 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], in_exe
     }
     let changes = ctx.changes.get();
     let reply_start = ctx.out.len();
+    let notify = server.notify.flags();
+    let before = if notify != 0 && !spec.key_specs.is_empty() {
+        crate::notify::existence(ctx, spec, args)
+    } else {
+        Vec::new()
+    };
     (spec.handler)(ctx, args);
     if let Some(req) = ctx.client.block_request.take() {
         crate::blocking::register(ctx, args, spec, req);
     }
-    if server.aof.is_on() {
-        crate::propagate::after_command(ctx, spec, args, changes, reply_start);
+    if server.monitors.any() {
+        crate::monitor::feed(ctx, spec, args);
     }
+    let aof = server.aof.is_on();
+    let tracking = server.tracking.active();
+    if aof || notify != 0 || tracking {
+        let removed = crate::propagate::take_removed(ctx);
+        let changed = ctx.changes.get() != changes;
+        if aof {
+            crate::propagate::after_command(ctx, spec, args, changes, reply_start, &removed);
+        }
+        if notify != 0 {
+            crate::notify::after_command(ctx, spec, args, changed, &before, &removed, notify);
+        }
+        if tracking {
+            crate::tracking::after_command(ctx, spec, args, changed, &removed);
+        }
+    }
+    ctx.client.propagate_as = None;
     if watched && (ctx.changes.get() != changes || crate::commands::multi::signals_unchanged(spec)) {
         crate::commands::multi::touch_for_write(ctx, spec, args, false);
     }

@@ -49,6 +49,9 @@ pub struct Eviction {
     /// view of the counter misses other threads' last few KiB, and
     /// evicting on it would evict keys the limit does not require.
     unfinished: AtomicBool,
+    /// Shards keys were evicted from, not yet drained
+    /// (`take_evicted_shards`).
+    evicted_shards: Mutex<Vec<usize>>,
 }
 
 impl Default for Eviction {
@@ -63,6 +66,7 @@ impl Default for Eviction {
             over_since_ms: AtomicU64::new(0),
             exceeded_total_ms: AtomicU64::new(0),
             unfinished: AtomicBool::new(false),
+            evicted_shards: Mutex::new(Vec::new()),
         }
     }
 }
@@ -150,6 +154,12 @@ impl Eviction {
         crate::alloc::used()
     }
 
+    /// The shards keys were evicted from since the last call (their
+    /// removal logs hold the keys for the AOF, notifications, tracking).
+    pub fn take_evicted_shards(&self) -> Vec<usize> {
+        std::mem::take(&mut *self.evicted_shards.lock())
+    }
+
     /// Brings memory under the limit if it is over (Redis's
     /// performEvictions). `epoch` is the server's start, for the
     /// exceeded-time statistics.
@@ -188,6 +198,13 @@ impl Eviction {
             let Some(ev) = ks.evict_one(policy, samples, &mut pool, &mut rng) else {
                 break Outcome::Fail;
             };
+            let shard = ks.shard_of(ev.entry.key());
+            {
+                let mut s = self.evicted_shards.lock();
+                if !s.contains(&shard) {
+                    s.push(shard);
+                }
+            }
             drop(ev);
             freed += before - crate::alloc::thread_net();
             evicted += 1;

@@ -20,12 +20,16 @@ pub mod dispatch;
 pub mod evict;
 pub mod glob;
 pub mod log;
+pub mod monitor;
 pub mod net;
+pub mod notify;
 pub mod persist;
 pub mod propagate;
+pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod stats;
+pub mod tracking;
 pub mod util;
 
 pub use config::Config;

@@ -24,16 +24,27 @@ type Argv = Vec<Vec<u8>>;
 
 /// Called by dispatch after a handler ran (AOF on). `changes` is the
 /// context's dirty count before it, `reply_start` where its reply began.
-pub(crate) fn after_command(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], changes: u64, reply_start: usize) {
+pub(crate) fn after_command(
+    ctx: &mut Ctx<'_>,
+    spec: &CommandSpec,
+    args: &[&[u8]],
+    changes: u64,
+    reply_start: usize,
+    removed: &[Removed],
+) {
     let Some(aof) = ctx.server.aof.handle() else {
         return;
     };
-    let mut cmds: Vec<(usize, Argv)> = Vec::new();
-    drain_removed(ctx, &mut cmds);
+    let mut cmds: Vec<(usize, Argv)> = removed.iter().map(|r| (r.db, del(&r.key))).collect();
     // EXEC's commands were logged one by one, in MULTI ... EXEC.
+    let replaced = ctx.client.propagate_as.take();
     if ctx.changes.get() != changes && spec.name != "exec" {
         let db = ctx.client.db;
-        for argv in translate(spec, args, ctx.now, &ctx.out.buf[reply_start.min(ctx.out.buf.len())..]) {
+        let logged = match replaced {
+            Some(v) => v,
+            None => translate(spec, args, ctx.now, &ctx.out.buf[reply_start.min(ctx.out.buf.len())..]),
+        };
+        for argv in logged {
             cmds.push((db, argv));
         }
     }
@@ -62,41 +73,95 @@ pub(crate) fn after_exec(ctx: &mut Ctx<'_>) {
     }
 }
 
-/// DELs for the keys expiry and eviction removed from the held shards.
-fn drain_removed(ctx: &mut Ctx<'_>, out: &mut Vec<(usize, Argv)>) {
-    let ks = &ctx.server.keyspace;
-    for s in ctx.locks.held(ks.shard_count()) {
-        let shard = ctx.locks.shard(ks, s);
-        for (dbi, db) in shard.dbs.iter_mut().enumerate() {
-            if !db.expired_log.is_empty() {
-                for key in db.take_expired_log() {
-                    out.push((dbi, vec![b"DEL".to_vec(), key.into_vec()]));
-                }
+/// A key that expiry or eviction removed, drained from its db's log.
+#[derive(Debug)]
+pub struct Removed {
+    pub db: usize,
+    pub key: Vec<u8>,
+    pub evicted: bool,
+}
+
+/// Drains the removal logs of one shard's dbs.
+pub fn take_removed_shard(shard: &mut larder_engine::Shard, out: &mut Vec<Removed>) {
+    for (dbi, db) in shard.dbs.iter_mut().enumerate() {
+        if !db.expired_log.is_empty() {
+            for key in db.take_expired_log() {
+                out.push(Removed {
+                    db: dbi,
+                    key: key.into_vec(),
+                    evicted: false,
+                });
+            }
+        }
+        if !db.evicted_log.is_empty() {
+            for key in std::mem::take(&mut db.evicted_log) {
+                out.push(Removed {
+                    db: dbi,
+                    key: key.into_vec(),
+                    evicted: true,
+                });
             }
         }
     }
 }
 
-/// Appends DELs for what expiry and eviction removed in every shard (the
-/// cron, after active expiry and eviction; never waits for a lock).
+/// Drains the removal logs of the held shards.
+pub(crate) fn take_removed(ctx: &mut Ctx<'_>) -> Vec<Removed> {
+    let ks = &ctx.server.keyspace;
+    let mut out = Vec::new();
+    for s in ctx.locks.held(ks.shard_count()) {
+        take_removed_shard(ctx.locks.shard(ks, s), &mut out);
+    }
+    out
+}
+
+/// What expiry and eviction removed in every shard, logged and notified
+/// under each shard's lock (the cron, after active expiry and eviction;
+/// never waits for a lock).
 pub fn drain_all(server: &crate::server::Server) {
-    let Some(aof) = server.aof.handle() else {
+    let all: Vec<usize> = (0..server.keyspace.shard_count()).collect();
+    drain_shards(server, &all, false);
+}
+
+/// `drain_all` for some shards; `wait`: lock them even if busy (after
+/// an eviction, so its events go out at once).
+pub fn drain_shards(server: &crate::server::Server, shards: &[usize], wait: bool) {
+    let aof = server.aof.handle();
+    let notify = server.notify.flags();
+    let tracking = server.tracking.active();
+    if aof.is_none() && notify == 0 && !tracking {
         return;
-    };
+    }
     let ks = &server.keyspace;
-    for s in 0..ks.shard_count() {
-        let Some(mut g) = ks.try_lock(s) else { continue };
-        for (dbi, db) in g.dbs.iter_mut().enumerate() {
-            if !db.expired_log.is_empty() {
-                let dels: Vec<Argv> = db
-                    .take_expired_log()
-                    .into_iter()
-                    .map(|k| vec![b"DEL".to_vec(), k.into_vec()])
-                    .collect();
-                aof.writer().append_many(dels.iter().map(|a| (Some(dbi), a.as_slice())));
+    let mut removed = Vec::new();
+    for &s in shards {
+        let mut g = if wait {
+            ks.lock(s)
+        } else {
+            let Some(g) = ks.try_lock(s) else { continue };
+            g
+        };
+        removed.clear();
+        take_removed_shard(&mut g, &mut removed);
+        if removed.is_empty() {
+            continue;
+        }
+        if let Some(aof) = &aof {
+            let dels: Vec<(usize, Argv)> = removed.iter().map(|r| (r.db, del(&r.key))).collect();
+            aof.writer()
+                .append_many(dels.iter().map(|(db, a)| (Some(*db), a.as_slice())));
+        }
+        crate::notify::removed(server, notify, &removed);
+        if tracking {
+            for r in &removed {
+                crate::tracking::invalidate(server, &r.key, None);
             }
         }
     }
+}
+
+fn del(key: &[u8]) -> Argv {
+    vec![b"DEL".to_vec(), key.to_vec()]
 }
 
 fn owned(args: &[&[u8]]) -> Argv {

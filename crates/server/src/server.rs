@@ -76,6 +76,14 @@ pub struct Server {
     pub aof: crate::appendonly::AofState,
     /// Lua scripts: the cache, the Lua state, the running script.
     pub scripting: crate::scripting::Scripting,
+    /// notify-keyspace-events (`notify.rs`).
+    pub notify: crate::notify::Notify,
+    /// CLIENT TRACKING's tables (`tracking.rs`).
+    pub tracking: crate::tracking::Tracking,
+    /// Clients in MONITOR mode (`monitor.rs`).
+    pub monitors: crate::monitor::Monitors,
+    /// Pub/Sub channels and patterns (`pubsub.rs`).
+    pub pubsub: crate::pubsub::PubSub,
     /// This server's own handle, for work handed to other threads.
     me: std::sync::Weak<Server>,
 }
@@ -100,10 +108,22 @@ impl Server {
         encoding_limits.set(&config.encoding_limits());
         let eviction = crate::evict::Eviction::default();
         eviction.configure(&config, &keyspace, None);
+        let notify = crate::notify::Notify::default();
+        notify.set(config.notify_keyspace_events);
+        if notify.wants_removals() {
+            for mut g in keyspace.lock_all() {
+                for db in g.dbs.iter_mut() {
+                    db.log_expired = true;
+                }
+            }
+        }
         Arc::new_cyclic(|me| Server {
             me: me.clone(),
             persist: crate::persist::Persistence::new(start_ms / 1000),
             aof: Default::default(),
+            notify,
+            tracking: Default::default(),
+            monitors: Default::default(),
             config: RwLock::new(config),
             keyspace,
             encoding_limits,
@@ -131,6 +151,7 @@ impl Server {
             eviction,
             watches: Default::default(),
             scripting: Default::default(),
+            pubsub: Default::default(),
         })
     }
 
@@ -156,12 +177,19 @@ impl Server {
         crate::log::set_level(cfg.loglevel);
         self.eviction.configure(&cfg, &self.keyspace, held);
         let aof_on = cfg.appendonly;
+        let was_logging = self.notify.wants_removals();
+        self.notify.set(cfg.notify_keyspace_events);
+        let now_logging = self.notify.wants_removals();
         drop(cfg);
+        if was_logging != now_logging {
+            crate::appendonly::sync_removal_logging(self, held);
+        }
         if let Some(me) = self.arc() {
             if let Err(e) = crate::appendonly::set_enabled(&me, aof_on) {
                 tracing::warn!("appendonly: {e}");
             }
         }
+        crate::appendonly::configure(self);
     }
 
     /// CONFIG RESETSTAT: server, command and error statistics. (The
@@ -250,6 +278,9 @@ impl Server {
             // Finishes what commands left when their time budget ran out.
             self.eviction.continue_unfinished(&self.keyspace, self.started);
         }
+        // DELs and notifications for what active expiry and eviction
+        // removed.
+        crate::propagate::drain_all(self);
         let now = self.now_ms();
         self.blocking.expire(now);
         // Rates use a monotonic clock (DEBUG ADVANCE-CLOCK must not skew them).

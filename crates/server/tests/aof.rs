@@ -26,6 +26,17 @@ fn incr_text(dir: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(d.join(incr)).unwrap()).into_owned()
 }
 
+/// `redis-check-aof` accepts the directory (when Redis's tools are here).
+fn check_aof(dir: &Path) {
+    if real_redis::available() {
+        let out = std::process::Command::new("redis-check-aof")
+            .arg(dir.join("appendonlydir/appendonly.aof.manifest"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
 /// The commands in an AOF text, as space-joined argv lines.
 fn commands(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -106,13 +117,7 @@ fn restart_replays_every_write() {
     assert_eq!(snapshot_of(&mut c, &keys), before);
     let mut raw = s.raw();
     assert_eq!(raw.cmd(&["EXISTS", "gone"]), ":0\r\n");
-    if real_redis::available() {
-        let out = std::process::Command::new("redis-check-aof")
-            .arg(dir.join("appendonlydir/appendonly.aof.manifest"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    }
+    check_aof(&dir);
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -160,13 +165,7 @@ fn rewrite_then_restart_with(preamble: bool) {
     );
     let base = std::fs::read(dir.join(format!("appendonlydir/appendonly.aof.2.base.{ext}"))).unwrap();
     assert!(base.starts_with(if preamble { b"REDIS" } else { b"*2\r\n$6\r\nSELECT" }));
-    if real_redis::available() {
-        let out = std::process::Command::new("redis-check-aof")
-            .arg(dir.join("appendonlydir/appendonly.aof.manifest"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    }
+    check_aof(&dir);
     raw.cmd(&["INCR", "n"]);
     let mut all = keys.clone();
     all.push((0, b"n".to_vec()));

@@ -198,7 +198,7 @@ impl<R: Read> CommandReader<R> {
                 // "*" and then the end of the file.
                 return Err(ReadError::Truncated);
             }
-            let argc = c_strtol(&line[1..]);
+            let argc = crate::util::c_atoll(&line[1..]);
             if argc < 1 {
                 return Err(ReadError::Format { offset: line_start });
             }
@@ -211,7 +211,7 @@ impl<R: Read> CommandReader<R> {
                 if line[0] != b'$' {
                     return Err(ReadError::Format { offset: arg_start });
                 }
-                let len = c_strtol(&line[1..]);
+                let len = crate::util::c_atoll(&line[1..]);
                 // Redis would try to allocate (unsigned long)len and abort.
                 let Ok(len) = u64::try_from(len) else {
                     return Err(ReadError::Format { offset: arg_start });
@@ -254,37 +254,6 @@ impl<R: Read> Read for CommandReader<R> {
         self.consume(n);
         Ok(n)
     }
-}
-
-/// C's `strtol(s, NULL, 10)` / `atoi`: leading spaces, a sign, digits;
-/// 0 without digits; saturating.
-fn c_strtol(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut v: i64 = 0;
-    while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
-        let d = i64::from(d - b'0');
-        v = if neg {
-            v.saturating_mul(10).saturating_sub(d)
-        } else {
-            v.saturating_mul(10).saturating_add(d)
-        };
-        i += 1;
-    }
-    v
 }
 
 /// What the loader feeds: the caller executes (Redis's AOF fake client).
@@ -464,7 +433,20 @@ where
                 }
                 break false;
             }
-            Err(ReadError::Truncated) => break true,
+            Err(ReadError::Truncated) => {
+                // Redis cuts at the last complete command even inside a
+                // MULTI, which leaves a MULTI without EXEC in the file:
+                // whatever is appended after it is queued in that
+                // transaction at the next load and reverted with it,
+                // acknowledged writes included. Cut before the MULTI, as
+                // `redis-check-aof --fix` does (the loaded data is the
+                // same: the queued commands never ran).
+                if in_multi {
+                    tracing::warn!("Revert incomplete MULTI/EXEC transaction in AOF file {name}");
+                    valid_up_to = valid_before_multi;
+                }
+                break true;
+            }
             Err(ReadError::Format { offset }) => {
                 tracing::warn!(
                     "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
@@ -821,6 +803,23 @@ mod tests {
             }
         );
         assert_eq!(fs::read(dir.join("c")).unwrap(), TWO);
+
+        // A command cut inside a MULTI: also cut before the MULTI (Redis
+        // would keep the MULTI and swallow what is appended after it).
+        let mut d = TWO.to_vec();
+        d.extend_from_slice(b"*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nincr\r\n$1\r\nx\r\n*2\r\n$4\r\nin");
+        fs::write(dir.join("c2"), &d).unwrap();
+        let e = load_single_file(&dir, "c2", no, &mut sink()).unwrap_err();
+        assert!(matches!(e, LoadError::UnexpectedEof { valid_up_to, .. } if valid_up_to == TWO.len() as u64));
+        let mut s = sink();
+        let st = load_single_file(&dir, "c2", LoadOptions::default(), &mut s).unwrap();
+        assert_eq!(
+            st,
+            FileStatus::Truncated {
+                valid_up_to: TWO.len() as u64
+            }
+        );
+        assert_eq!(fs::read(dir.join("c2")).unwrap(), TWO);
 
         // Format error, missing, empty, sink error.
         fs::write(dir.join("d"), b"*1\r\n$4\r\nping\r\nxx\r\n").unwrap();

@@ -294,7 +294,7 @@ impl Manifest {
                     }
                     name = Some(v.clone());
                 } else if k.eq_ignore_ascii_case(b"seq") {
-                    seq = atoll(v);
+                    seq = crate::util::c_atoll(v);
                 } else if k.eq_ignore_ascii_case(b"type") {
                     ftype = v.first().copied().unwrap_or(0);
                 }
@@ -699,37 +699,6 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         }
         out.push(cur);
     }
-}
-
-/// C's `atoll`: optional leading spaces and sign, then digits; 0 when
-/// there are none (saturating instead of overflowing).
-fn atoll(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && is_c_space(s[i]) {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut v: i64 = 0;
-    while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
-        let d = i64::from(d - b'0');
-        v = if neg {
-            v.saturating_mul(10).saturating_sub(d)
-        } else {
-            v.saturating_mul(10).saturating_add(d)
-        };
-        i += 1;
-    }
-    v
 }
 
 #[cfg(test)]

@@ -98,6 +98,11 @@
 //!   the allocation). Otherwise parsing follows `fgets`/`atoi`/`strtol`/
 //!   `sdssplitargs` exactly, including the unchecked CRLF after an
 //!   argument and the 1023-byte line pieces.
+//! - A command cut inside MULTI/EXEC is cut off with its whole
+//!   transaction, from the MULTI on (Redis cuts after the last complete
+//!   command, leaving a MULTI without EXEC that swallows, and at the next
+//!   load reverts, everything appended after it; `redis-check-aof --fix`
+//!   cuts before the MULTI).
 //! - After an RDB base or preamble, the truncation point of a cut AOF
 //!   tail with no complete command is the end of the RDB (Redis starts
 //!   `valid_up_to` at 0 and would cut the whole file).

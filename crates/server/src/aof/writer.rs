@@ -144,6 +144,12 @@ impl WriteError {
             errno: None,
         }
     }
+
+    /// The writer was shut down (AOF turned off) before the offset was
+    /// durable, rather than a write or fsync failing.
+    pub fn is_closed(&self) -> bool {
+        *self == WriteError::closed()
+    }
 }
 
 impl std::fmt::Display for WriteError {

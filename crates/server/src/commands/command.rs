@@ -440,7 +440,10 @@ fn keys_of(ctx: &mut Ctx<'_>, args: &[&[u8]]) -> Option<Vec<(usize, &'static Key
         ctx.out.error("Invalid command specified");
         return None;
     };
-    if spec.key_specs.is_empty() {
+    // Key specs flagged not_key (shard channels) name no keys, as
+    // Redis's doesCommandHaveKeys.
+    let is_key = |ks: &&KeySpec| !ks.flags.iter().any(|f| f.eq_ignore_ascii_case("not_key"));
+    if !spec.key_specs.iter().any(|ks| is_key(&ks)) {
         ctx.out.error("The command has no key arguments");
         return None;
     }
@@ -451,7 +454,7 @@ fn keys_of(ctx: &mut Ctx<'_>, args: &[&[u8]]) -> Option<Vec<(usize, &'static Key
     }
     let mut found = Vec::new();
     let mut pos = Vec::new();
-    for ks in spec.key_specs {
+    for ks in spec.key_specs.iter().filter(is_key) {
         pos.clear();
         ks.positions(cmd, &mut pos);
         found.extend(pos.iter().map(|&p| (p, ks)));

@@ -92,6 +92,12 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "Returns the name of the connection.",
         "O(1)",
     ),
+    CommandSpec::new("client|caching", 3, SUB_FLAGS, SUB, client_caching).doc(
+        "connection",
+        "6.0.0",
+        "Instructs the server whether to track the keys in the next request.",
+        "O(1)",
+    ),
     CommandSpec::new("client|getredir", 2, SUB_FLAGS, SUB, client_getredir).doc(
         "connection",
         "6.0.0",
@@ -164,6 +170,18 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
             "O(1)",
         )
         .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    CommandSpec::new("client|tracking", -3, SUB_FLAGS, SUB, client_tracking).doc(
+        "connection",
+        "6.0.0",
+        "Controls server-assisted client-side caching for the connection.",
+        "O(1). Some options may introduce additional complexity.",
+    ),
+    CommandSpec::new("client|trackinginfo", 2, SUB_FLAGS, SUB, client_trackinginfo).doc(
+        "connection",
+        "6.2.0",
+        "Returns information about server-assisted client-side caching for the connection.",
+        "O(1)",
+    ),
     CommandSpec::new("client|setname", 3, SUB_FLAGS, SUB, client_setname)
         .doc("connection", "2.6.9", "Sets the connection name.", "O(1)")
         .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
@@ -182,6 +200,13 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 fn ping(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    // A RESP2 subscriber gets its pong as a message-like array.
+    if ctx.client.subs.any() && !ctx.out.is_resp3() && args.len() <= 2 {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(args.get(1).copied().unwrap_or_default());
+        return;
+    }
     match args.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(args[1]),
@@ -203,6 +228,11 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
 /// no-evict/no-touch). The library name and version stay, as in Redis.
 fn reset(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     crate::commands::multi::discard_transaction(ctx.server, ctx.client);
+    crate::pubsub::forget_client(ctx.server, ctx.client);
+    crate::tracking::disable(ctx.server, &ctx.client.info.clone());
+    if ctx.client.info.monitor.swap(false, Ordering::Relaxed) {
+        ctx.server.monitors.remove(ctx.client.id);
+    }
     ctx.client.select(0);
     ctx.out.resp = Resp::V2;
     ctx.client.info.resp.store(2, Ordering::Relaxed);
@@ -517,7 +547,150 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 }
 
 fn client_getredir(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
-    ctx.out.integer(-1);
+    let st = ctx.client.info.tracking.lock();
+    ctx.out.integer(if st.on { st.redirect as i64 } else { -1 });
+}
+
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p]... [BCAST] [OPTIN]
+/// [OPTOUT] [NOLOOP] (networking.c's clientCommand "tracking").
+fn client_tracking(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    let mut new = crate::tracking::TrackState::default();
+    let mut prefixes: Vec<Vec<u8>> = Vec::new();
+    let mut redirect: i64 = 0;
+    let mut j = 3;
+    while j < args.len() {
+        let more = j + 1 < args.len();
+        let a = args[j];
+        if is(a, "redirect") && more {
+            j += 1;
+            if redirect != 0 {
+                return ctx.out.error("A client can only redirect to a single other client");
+            }
+            let Some(id) = crate::util::parse_i64(args[j]) else {
+                return ctx.out.error(crate::util::ERR_NOT_INT);
+            };
+            if id <= 0 || !ctx.server.clients.lock().contains_key(&(id as u64)) {
+                return ctx.out.error("The client ID you want redirect to does not exist");
+            }
+            redirect = id;
+        } else if is(a, "bcast") {
+            new.bcast = true;
+        } else if is(a, "optin") {
+            new.optin = true;
+        } else if is(a, "optout") {
+            new.optout = true;
+        } else if is(a, "noloop") {
+            new.noloop = true;
+        } else if is(a, "prefix") && more {
+            j += 1;
+            prefixes.push(args[j].to_vec());
+        } else {
+            return ctx.out.error(ERR_SYNTAX);
+        }
+        j += 1;
+    }
+    if is(args[2], "on") {
+        if !new.bcast && !prefixes.is_empty() {
+            return ctx.out.error("PREFIX option requires BCAST mode to be enabled");
+        }
+        let info = ctx.client.info.clone();
+        let (was_on, was_bcast, existing) = {
+            let st = info.tracking.lock();
+            (st.on, st.bcast, st.prefixes.clone())
+        };
+        if was_on && was_bcast != new.bcast {
+            return ctx.out.error(
+                "You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
+            );
+        }
+        if new.bcast && (new.optin || new.optout) {
+            return ctx.out.error("OPTIN and OPTOUT are not compatible with BCAST");
+        }
+        if new.optin && new.optout {
+            return ctx.out.error("You can't specify both OPTIN mode and OPTOUT mode");
+        }
+        if new.bcast {
+            if let Some(e) = crate::tracking::prefix_collision(&existing, &prefixes) {
+                return ctx.out.error(&e);
+            }
+        }
+        new.redirect = redirect as u64;
+        new.prefixes = prefixes.into_iter().collect();
+        crate::tracking::enable(ctx.server, &info, new);
+    } else if is(args[2], "off") {
+        crate::tracking::disable(ctx.server, &ctx.client.info.clone());
+    } else {
+        return ctx.out.error(ERR_SYNTAX);
+    }
+    ctx.out.ok();
+}
+
+/// CLIENT CACHING YES|NO.
+fn client_caching(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    let info = ctx.client.info.clone();
+    let mut st = info.tracking.lock();
+    if !st.on {
+        return ctx.out.error(
+            "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        );
+    }
+    if is(args[2], "yes") {
+        if !st.optin {
+            return ctx
+                .out
+                .error("CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+        }
+    } else if is(args[2], "no") {
+        if !st.optout {
+            return ctx
+                .out
+                .error("CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+        }
+    } else {
+        return ctx.out.error(ERR_SYNTAX);
+    }
+    st.caching = true;
+    ctx.out.ok();
+}
+
+/// CLIENT TRACKINGINFO: flags (a set), redirect, prefixes.
+fn client_trackinginfo(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
+    let st = ctx.client.info.tracking.lock().clone();
+    let mut flags: Vec<&str> = vec![if st.on { "on" } else { "off" }];
+    if st.bcast {
+        flags.push("bcast");
+    }
+    if st.optin {
+        flags.push("optin");
+        if st.caching {
+            flags.push("caching-yes");
+        }
+    }
+    if st.optout {
+        flags.push("optout");
+        if st.caching {
+            flags.push("caching-no");
+        }
+    }
+    if st.noloop {
+        flags.push("noloop");
+    }
+    if st.broken_redirect {
+        flags.push("broken_redirect");
+    }
+    ctx.out.map(3);
+    ctx.out.bulk_str("flags");
+    ctx.out.set(flags.len());
+    for f in flags {
+        ctx.out.bulk_str(f);
+    }
+    ctx.out.bulk_str("redirect");
+    ctx.out.integer(if st.on { st.redirect as i64 } else { -1 });
+    ctx.out.bulk_str("prefixes");
+    ctx.out.array(st.prefixes.len());
+    for p in &st.prefixes {
+        ctx.out.bulk(p);
+    }
 }
 
 /// Parses ON|OFF for CLIENT NO-EVICT / NO-TOUCH.
@@ -843,6 +1016,9 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
         now_s.saturating_sub(c.last_interaction_ms.load(Ordering::Relaxed) / 1000)
     };
     let mut flags = String::new();
+    if c.monitor.load(Ordering::Relaxed) {
+        flags.push('O');
+    }
     if c.is_pubsub() {
         flags.push('P');
     }
@@ -852,6 +1028,16 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
     }
     if c.blocked.load(Ordering::Relaxed) {
         flags.push('b');
+    }
+    if c.tracking_on.load(Ordering::Relaxed) {
+        let st = c.tracking.lock();
+        flags.push('t');
+        if st.broken_redirect {
+            flags.push('R');
+        }
+        if st.bcast {
+            flags.push('B');
+        }
     }
     if me && ctx.client.close_after_reply {
         flags.push('c');
@@ -882,6 +1068,8 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
     };
     let rbp = c.rbp.load(Ordering::Relaxed).max(obl);
     let multi_mem = c.multi_mem.load(Ordering::Relaxed);
+    // Pub/Sub messages queued for the client (its reply list in Redis).
+    let omem = c.outbox.queued();
     let tot_mem = std::mem::size_of::<crate::client::Client>()
         + std::mem::size_of::<ClientInfo>()
         + qbuf
@@ -900,7 +1088,7 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
     let _ = writeln!(
         s,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
-         qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} \
+         qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
          events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
@@ -922,7 +1110,8 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
         rbs,
         rbp,
         obl,
-        tot_mem,
+        omem,
+        tot_mem + omem,
         cmd,
         c.resp.load(Ordering::Relaxed),
         c_str(&lib_name),

@@ -15,11 +15,13 @@ pub mod list;
 pub mod memory;
 pub mod multi;
 pub mod persist;
+pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod throttle;
 pub mod zset;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -443,6 +445,8 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         multi::COMMANDS,
         persist::COMMANDS,
         scripting::COMMANDS,
+        pubsub::COMMANDS,
+        throttle::COMMANDS,
     ]
     .into_iter()
     .flatten()

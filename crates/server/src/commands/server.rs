@@ -71,6 +71,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("server", "2.6.0", "Return the current server time", "O(1)")
         .tips(&["nondeterministic_output"]),
     CommandSpec::new(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        acl::ADMIN | acl::SLOW | acl::DANGEROUS,
+        monitor,
+    )
+    .doc(
+        "server",
+        "1.0.0",
+        "Listens for all requests received by the server in real-time.",
+        "",
+    ),
+    CommandSpec::new(
         "shutdown",
         -1,
         ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
@@ -392,7 +405,7 @@ fn info_clients(server: &Server, out: &mut String) {
     let (max_in, max_out) = server.clients.lock().values().fold((0, 0), |(i, o), c| {
         (
             i.max(c.qbuf.load(Ordering::Relaxed)),
-            o.max(c.obuf.load(Ordering::Relaxed)),
+            o.max(c.obuf.load(Ordering::Relaxed) + c.outbox.queued()),
         )
     });
     out.push_str("# Clients\r\n");
@@ -408,7 +421,7 @@ fn info_clients(server: &Server, out: &mut String) {
     field!(out, "client_recent_max_output_buffer", "{max_out}");
     let (blocking_keys, timed) = server.blocking.stats();
     field!(out, "blocked_clients", "{}", server.blocking.count());
-    field!(out, "tracking_clients", "0");
+    field!(out, "tracking_clients", "{}", server.tracking.clients());
     field!(out, "clients_in_timeout_table", "{timed}");
     field!(out, "total_blocking_keys", "{blocking_keys}");
     field!(out, "total_blocking_keys_on_nokey", "0");
@@ -422,7 +435,7 @@ fn memory_numbers(server: &Server) -> (u64, u64, u64) {
         .clients
         .lock()
         .values()
-        .map(|c| (c.qbuf.load(Ordering::Relaxed) + c.obuf.load(Ordering::Relaxed)) as u64)
+        .map(|c| (c.qbuf.load(Ordering::Relaxed) + c.obuf.load(Ordering::Relaxed) + c.outbox.queued()) as u64)
         .sum();
     (used, rss, clients)
 }
@@ -497,7 +510,12 @@ fn info_memory(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
     field!(out, "mem_clients_slaves", "0");
     field!(out, "mem_clients_normal", "{clients}");
     field!(out, "mem_cluster_links", "0");
-    field!(out, "mem_aof_buffer", "0");
+    field!(
+        out,
+        "mem_aof_buffer",
+        "{}",
+        server.aof.handle().map_or(0, |a| a.writer().buffered())
+    );
     field!(out, "mem_allocator", "{}", crate::stats::allocator_name());
     field!(out, "lazyfree_pending_objects", "0");
 }
@@ -550,8 +568,14 @@ fn info_stats(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
     );
     field!(out, "keyspace_hits", "{hits}");
     field!(out, "keyspace_misses", "{misses}");
+    field!(out, "pubsub_channels", "{}", server.pubsub.channel_count());
+    field!(out, "pubsub_patterns", "{}", server.pubsub.pattern_count());
+    field!(out, "pubsubshard_channels", "{}", server.pubsub.shard_channel_count());
     field!(out, "latest_fork_usec", "0");
     field!(out, "total_forks", "0");
+    field!(out, "tracking_total_keys", "{}", server.tracking.total_keys());
+    field!(out, "tracking_total_items", "{}", server.tracking.total_items());
+    field!(out, "tracking_total_prefixes", "{}", server.tracking.total_prefixes());
     field!(out, "unexpected_error_replies", "{}", ld(&st.unexpected_error_replies));
     field!(out, "total_error_replies", "{}", ld(&st.total_error_replies));
 }
@@ -712,6 +736,20 @@ fn time(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     ctx.out.array(2);
     ctx.out.bulk_str(&(us / 1_000_000).to_string());
     ctx.out.bulk_str(&(us % 1_000_000).to_string());
+}
+
+/// MONITOR (monitorCommand): from now on the client sees every command
+/// (`monitor.rs`).
+fn monitor(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
+    if ctx.client.deny_blocking {
+        return ctx.out.error("MONITOR isn't allowed for DENY BLOCKING client");
+    }
+    if ctx.client.info.monitor.swap(true, Ordering::Relaxed) {
+        // Already monitoring: ignored, no reply (as Redis).
+        return;
+    }
+    ctx.server.monitors.add(ctx.client.info.clone());
+    ctx.out.ok();
 }
 
 fn shutdown(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
