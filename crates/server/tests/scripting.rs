@@ -666,6 +666,11 @@ fn command_info() {
         "{info}"
     );
     assert!(!info.contains("all_shards"));
+    assert!(info.contains("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"));
+    assert!(!r.cmd(&["COMMAND", "INFO", "evalsha"]).contains("notes"));
+    assert!(r
+        .cmd(&["COMMAND", "INFO", "eval_ro"])
+        .contains("assume the worst, RO and ACCESS"));
     assert_eq!(
         r.cmd(&["COMMAND", "GETKEYS", "EVAL", "return 1", "2", "k1", "k2", "a"]),
         seq(&[&bulk("k1"), &bulk("k2")])

@@ -12,7 +12,10 @@ const EVAL_FLAGS: u64 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MO
 const SCRIPTING: u64 = acl::SLOW | acl::SCRIPTING;
 
 const KEYS_RW: &[KeySpec] = &[KeySpec {
-    begin: BeginSearch::Index(2),
+    begin: BeginSearch::IndexNoted {
+        index: 2,
+        notes: "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE",
+    },
     find: FindKeys::Keynum {
         keynum_idx: 0,
         first_key: 1,
@@ -21,6 +24,29 @@ const KEYS_RW: &[KeySpec] = &[KeySpec {
     flags: &["RW", "ACCESS", "UPDATE"],
 }];
 const KEYS_RO: &[KeySpec] = &[KeySpec {
+    begin: BeginSearch::IndexNoted {
+        index: 2,
+        notes: "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS",
+    },
+    find: FindKeys::Keynum {
+        keynum_idx: 0,
+        first_key: 1,
+        step: 1,
+    },
+    flags: &["RO", "ACCESS"],
+}];
+
+/// EVALSHA's and EVALSHA_RO's: the same without notes, as Redis.
+const KEYS_RW_SHA: &[KeySpec] = &[KeySpec {
+    begin: BeginSearch::Index(2),
+    find: FindKeys::Keynum {
+        keynum_idx: 0,
+        first_key: 1,
+        step: 1,
+    },
+    flags: &["RW", "ACCESS", "UPDATE"],
+}];
+const KEYS_RO_SHA: &[KeySpec] = &[KeySpec {
     begin: BeginSearch::Index(2),
     find: FindKeys::Keynum {
         keynum_idx: 0,
@@ -87,7 +113,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Depends on the script that is executed.",
         ),
     CommandSpec::new("evalsha", -3, EVAL_FLAGS, SCRIPTING, evalsha)
-        .keys(KEYS_RW)
+        .keys(KEYS_RW_SHA)
         .doc(
             "scripting",
             "2.6.0",
@@ -103,7 +129,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Depends on the script that is executed.",
         ),
     CommandSpec::new("evalsha_ro", -3, READONLY | EVAL_FLAGS, SCRIPTING, evalsha_ro)
-        .keys(KEYS_RO)
+        .keys(KEYS_RO_SHA)
         .doc(
             "scripting",
             "7.0.0",
