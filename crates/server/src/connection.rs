@@ -494,7 +494,9 @@ pub(crate) fn pause_applies(server: &Server, client: &Client, args: &[&[u8]]) ->
         (Some(q), "exec") => q.flags,
         _ => 0,
     };
-    !pause.write_only || (spec.flags | queued) & (flags::WRITE | flags::MAY_REPLICATE) != 0
+    !pause.write_only
+        || (spec.flags | queued) & (flags::WRITE | flags::MAY_REPLICATE) != 0
+        || crate::scripting::may_write(server, spec.name, args)
 }
 
 /// Waits until the pause no longer holds the request: it ends, or

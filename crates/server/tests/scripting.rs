@@ -808,3 +808,25 @@ fn commands_waiting_for_a_script_get_busy() {
     assert_eq!(admin.cmd(&["GET", "k"]), "$1\r\nv\r\n");
     assert_eq!(String::from_utf8(runner.read_replies(1)).unwrap(), "$-1\r\n");
 }
+
+#[test]
+fn client_pause_write_holds_scripts_that_may_write() {
+    let srv = server();
+    let mut admin = srv.raw();
+    let mut r = srv.raw();
+    let timed = |r: &mut RawConn, args: &[&str]| {
+        let start = Instant::now();
+        let got = r.cmd(args);
+        (got, start.elapsed())
+    };
+    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "400", "WRITE"]), "+OK\r\n");
+    let (got, took) = timed(&mut r, &["EVAL_RO", "return 1", "0"]);
+    assert_eq!(got, int(1));
+    assert!(took < Duration::from_millis(300), "{took:?}");
+    let (got, took) = timed(&mut r, &["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]);
+    assert_eq!(got, int(1));
+    assert!(took < Duration::from_millis(300), "{took:?}");
+    let (got, took) = timed(&mut r, &["EVAL", "return 1", "0"]);
+    assert_eq!(got, int(1));
+    assert!(took >= Duration::from_millis(200), "{took:?}");
+}

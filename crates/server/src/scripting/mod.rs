@@ -286,6 +286,23 @@ pub fn runs_script(args: &[&[u8]]) -> bool {
     })
 }
 
+/// Whether EVAL / EVALSHA `args` may write (CLIENT PAUSE WRITE holds
+/// it): not EVAL_RO / EVALSHA_RO, nor a script flagged `no-writes`.
+pub fn may_write(server: &Server, name: &str, args: &[&[u8]]) -> bool {
+    let Some(&arg) = args.get(1) else {
+        return false;
+    };
+    let body = match name {
+        "eval" => Arc::<[u8]>::from(arg),
+        "evalsha" => match server.scripting.body(&String::from_utf8_lossy(arg)) {
+            Some(b) => b,
+            None => return true,
+        },
+        _ => return false,
+    };
+    !shebang_flags(&body).is_ok_and(|f| f.no_writes)
+}
+
 fn busy_threshold(server: &Server) -> u64 {
     server
         .config
