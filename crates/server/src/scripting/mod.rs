@@ -63,6 +63,8 @@ pub struct Scripting {
     /// math.random's rand48 state, XOR [`RAND48_INIT`] (so 0 is the
     /// initial state, as Redis's never-seeded redisLrand48).
     rand48: Arc<AtomicU64>,
+    /// Notified when a script ends (commands waiting for it wake at once).
+    ended: (Mutex<()>, parking_lot::Condvar),
     /// The Lua state's memory after the last script (INFO memory reads it
     /// without waiting for a running script).
     lua_memory: AtomicU64,
@@ -186,11 +188,27 @@ impl Scripting {
             if self.rejects_busy(server, spec) {
                 return true;
             }
-            if busy_threshold(server) == 0 {
+            let threshold = busy_threshold(server);
+            if threshold == 0 {
                 return false;
             }
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            let since = self.running_since.load(Ordering::Acquire);
+            let left = (since + threshold)
+                .saturating_sub(server.keyspace.now_ms())
+                .clamp(1, 50);
+            let mut g = self.ended.0.lock();
+            if !self.running() {
+                return false;
+            }
+            self.ended.1.wait_for(&mut g, std::time::Duration::from_millis(left));
         }
+    }
+
+    /// A script ended: wakes the commands waiting for it.
+    fn script_ended(&self) {
+        self.running_since.store(0, Ordering::Release);
+        let _g = self.ended.0.lock();
+        self.ended.1.notify_all();
     }
 
     pub fn exists(&self, sha: &str) -> bool {
@@ -703,8 +721,8 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
         }
         Ok(false) => {}
     }
-    scripting.running_since.store(0, Ordering::Release);
     scripting.kill.store(false, Ordering::Release);
+    scripting.script_ended();
     ctx.client.select(db);
     ctx.client.deny_blocking = deny;
     ctx.client.tx.in_exec = outer_exec;
