@@ -1,7 +1,7 @@
 """Caching patterns through redis-py, the most used Python client, against a
 running server: hashes, sorted-set leaderboards and rate limits, sets,
 lists, blocking pops woken from another connection, SORT, MULTI/EXEC
-pipelines and WATCH, pub/sub; RESP2 and RESP3.
+pipelines and WATCH, pub/sub, Lua scripts and the Lock class; RESP2 and RESP3.
 
 Usage: python3 tests/clients/redis_py_smoke.py PORT   (.ci/run starts Larder
 and runs it; the same script passes against redis-server).
@@ -79,6 +79,25 @@ for proto in (2, 3):
     assert msgs[0]["channel"] == "news" and msgs[0]["data"] == "hello", msgs
     assert msgs[1]["pattern"] == "alerts.*" and msgs[1]["channel"] == "alerts.fire", msgs
     ps.close()
+    # Lua: redis-py's Lock (EVALSHA of registered scripts, NOSCRIPT
+    # fallback to EVAL), register_script, and EVAL itself
+    lock = r.lock("resource", timeout=5)
+    assert lock.acquire(blocking=False)
+    assert not r.lock("resource", timeout=5).acquire(blocking=False)
+    assert lock.owned() and lock.locked()
+    assert lock.extend(10)
+    assert 5000 < r.pttl("resource") <= 15000
+    assert lock.reacquire()
+    lock.release()
+    assert not lock.locked() and r.get("resource") is None
+    with r.lock("resource2", timeout=5, blocking_timeout=1):
+        assert r.exists("resource2") == 1
+    assert r.exists("resource2") == 0
+    r.script_flush()
+    incr_by = r.register_script("return redis.call('incrby', KEYS[1], ARGV[1])")
+    assert incr_by(keys=["counter"], args=[5]) == 5 and incr_by(keys=["counter"], args=[2]) == 7
+    assert r.eval("return {1, 'two', cjson.encode({a = 1})}", 0) == [1, "two", '{"a":1}']
+    assert r.script_exists(incr_by.sha) == [True]
     print("redis-py RESP%d ok" % proto)
 
 # Client-side caching (RESP3 only): redis-py's cache is kept coherent by

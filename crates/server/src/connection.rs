@@ -242,7 +242,11 @@ where
             return Next::Drop;
         }
     }
-    execute(server, client, out, args);
+    if crate::scripting::runs_script(args) {
+        execute_script(server, client, out, args).await;
+    } else {
+        execute(server, client, out, args);
+    }
     // Messages published meanwhile follow the reply.
     client.info.outbox.drain_into(out);
     if client.info.killed.load(Ordering::Relaxed) {
@@ -255,6 +259,36 @@ where
         return Next::CloseAfterReply;
     }
     Next::Continue
+}
+
+/// Runs EVAL and friends on a blocking thread: a script may run long,
+/// and this I/O thread's other connections must be served meanwhile
+/// (-BUSY, SCRIPT KILL). The client and its reply buffer move to that
+/// thread and back.
+async fn execute_script(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]]) {
+    let Some(srv) = server.arc() else {
+        return execute(server, client, out, args);
+    };
+    let owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+    let placeholder = Client::new(client.info.clone(), client.authenticated);
+    let mut c = std::mem::replace(client, placeholder);
+    let mut o = std::mem::take(out);
+    let task = tokio::task::spawn_blocking(move || {
+        let args: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
+        execute(&srv, &mut c, &mut o, &args);
+        (c, o)
+    });
+    match task.await {
+        Ok((c, o)) => {
+            *client = c;
+            *out = o;
+        }
+        Err(e) => {
+            // The script's thread panicked: the connection cannot go on.
+            tracing::warn!("a script's thread failed: {e}");
+            client.info.kill();
+        }
+    }
 }
 
 /// Waits while the client is blocked on keys (BLPOP...): until its
@@ -460,7 +494,9 @@ pub(crate) fn pause_applies(server: &Server, client: &Client, args: &[&[u8]]) ->
         (Some(q), "exec") => q.flags,
         _ => 0,
     };
-    !pause.write_only || (spec.flags | queued) & (flags::WRITE | flags::MAY_REPLICATE) != 0
+    !pause.write_only
+        || (spec.flags | queued) & (flags::WRITE | flags::MAY_REPLICATE) != 0
+        || crate::scripting::may_write(server, spec.name, args)
 }
 
 /// Waits until the pause no longer holds the request: it ends, or

@@ -259,6 +259,16 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         return;
     }
 
+    // A script running past busy-reply-threshold holds every shard: answer
+    // -BUSY before waiting on any lock (SCRIPT KILL, SHUTDOWN: allow-busy).
+    if server.scripting.running() && !client.aof_loader && server.scripting.wait_or_busy(server, spec) {
+        out.error(crate::scripting::BUSY);
+        server.count_rejected(out, Some(cmd));
+        client.tx.flag_error();
+        client.finish_command(out, reply_start);
+        return;
+    }
+
     // A monitor is a replica to Redis: it may not touch the keyspace.
     if (spec.has(flags::WRITE) || spec.has(flags::READONLY))
         && client.info.monitor.load(std::sync::atomic::Ordering::Relaxed)

@@ -26,6 +26,7 @@ pub mod notify;
 pub mod persist;
 pub mod propagate;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod stats;
 pub mod tracking;

@@ -74,6 +74,8 @@ pub struct Server {
     pub persist: crate::persist::Persistence,
     /// The AOF (`appendonly.rs`).
     pub aof: crate::appendonly::AofState,
+    /// Lua scripts: the cache, the Lua state, the running script.
+    pub scripting: crate::scripting::Scripting,
     /// notify-keyspace-events (`notify.rs`).
     pub notify: crate::notify::Notify,
     /// CLIENT TRACKING's tables (`tracking.rs`).
@@ -151,6 +153,7 @@ impl Server {
             blocking: crate::blocking::Registry::default(),
             eviction,
             watches: Default::default(),
+            scripting: Default::default(),
             pubsub: Default::default(),
         })
     }

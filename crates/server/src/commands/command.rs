@@ -97,10 +97,10 @@ fn lookup(ctx: &Ctx<'_>, name: &[u8]) -> Option<&'static CommandSpec> {
 /// Flags as COMMAND shows them; movablekeys is derived from the key
 /// specs as Redis does.
 fn shown_flags(spec: &CommandSpec) -> Vec<&'static str> {
-    let movable = spec
-        .key_specs
-        .iter()
-        .any(|ks| !matches!(ks.begin, BeginSearch::Index(_)) || !matches!(ks.find, FindKeys::Range { .. }));
+    let movable = spec.key_specs.iter().any(|ks| {
+        !matches!(ks.begin, BeginSearch::Index(_) | BeginSearch::IndexNoted { .. })
+            || !matches!(ks.find, FindKeys::Range { .. })
+    });
     flags::NAMES
         .iter()
         .filter(|(bit, _)| spec.flags & bit != 0 || (*bit == MOVABLE_KEYS && movable))
@@ -160,7 +160,7 @@ fn key_flags(ks: &KeySpec) -> Vec<&'static str> {
 
 fn reply_key_spec(ctx: &mut Ctx<'_>, ks: &KeySpec) {
     let out = &mut *ctx.out;
-    if let BeginSearch::Unknown { notes } = ks.begin {
+    if let BeginSearch::Unknown { notes } | BeginSearch::IndexNoted { notes, .. } = ks.begin {
         out.map(4);
         out.bulk_str("notes");
         out.bulk_str(notes);
@@ -177,7 +177,7 @@ fn reply_key_spec(ctx: &mut Ctx<'_>, ks: &KeySpec) {
     out.map(2);
     out.bulk_str("type");
     match ks.begin {
-        BeginSearch::Index(i) => {
+        BeginSearch::Index(i) | BeginSearch::IndexNoted { index: i, .. } => {
             out.bulk_str("index");
             out.bulk_str("spec");
             out.map(1);

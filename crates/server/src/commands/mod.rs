@@ -17,6 +17,7 @@ pub mod memory;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -136,6 +137,8 @@ pub mod acl {
 pub enum BeginSearch {
     /// At a fixed argument index (1 = first argument after the name).
     Index(i32),
+    /// `Index`, with notes COMMAND INFO shows (EVAL's).
+    IndexNoted { index: i32, notes: &'static str },
     /// After the first occurrence of `keyword`, searching from
     /// `start_from` (negative: from the end).
     Keyword { keyword: &'static str, start_from: i32 },
@@ -191,7 +194,7 @@ impl KeySpec {
     pub fn positions(&self, args: &[&[u8]], out: &mut Vec<usize>) {
         let argc = args.len() as i32;
         let start = match self.begin {
-            BeginSearch::Index(i) => i,
+            BeginSearch::Index(i) | BeginSearch::IndexNoted { index: i, .. } => i,
             BeginSearch::Keyword { keyword, start_from } => {
                 let found = if start_from >= 0 {
                     (start_from..argc).find(|&i| args[i as usize].eq_ignore_ascii_case(keyword.as_bytes()))
@@ -444,6 +447,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         dump::COMMANDS,
         multi::COMMANDS,
         persist::COMMANDS,
+        scripting::COMMANDS,
         pubsub::COMMANDS,
         throttle::COMMANDS,
         lease::COMMANDS,

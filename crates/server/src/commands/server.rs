@@ -487,6 +487,7 @@ fn info_memory(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
     field!(out, "allocator_resident", "{resident}");
     field!(out, "total_system_memory", "{sys}");
     field!(out, "total_system_memory_human", "{}", bytes_to_human(sys));
+    server.scripting.info_memory(out);
     field!(out, "maxmemory", "{}", cfg.maxmemory);
     field!(out, "maxmemory_human", "{}", bytes_to_human(cfg.maxmemory));
     field!(out, "maxmemory_policy", "{}", cfg.maxmemory_policy.name());
