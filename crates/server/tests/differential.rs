@@ -1725,6 +1725,38 @@ fn gen_transactions(g: &mut Gen) -> Op {
     gated(op)
 }
 
+// --- Scripts. ---------------------------------------------------------------
+
+/// EVAL of small scripts over the same keys as the other families: the
+/// scripts' own writes and reads, errors raised and caught (pcall), every
+/// Lua -> RESP conversion, and a key the script did not declare.
+fn gen_scripts(g: &mut Gen) -> Op {
+    const SCRIPTS: &[&str] = &[
+        "return redis.call('GET', KEYS[1])",
+        "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])",
+        "return redis.call('INCRBY', KEYS[1], ARGV[1])",
+        "return redis.pcall('LPUSH', KEYS[1], ARGV[1])",
+        "return redis.call('LPUSH', KEYS[1], ARGV[1])",
+        "return redis.call('HGETALL', KEYS[1])",
+        "return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')",
+        "return {1, 2.9, 'x', false, {KEYS[1], ARGV[1]}, nil, 'after nil'}",
+        "return redis.call('NOSUCH')",
+        "redis.call('DEL', KEYS[1]); return redis.call('EXISTS', KEYS[1])",
+        "return redis.status_reply('FINE')",
+        "return redis.error_reply('MY ERR')",
+        "return redis.call('GET', ARGV[1])",
+        "local n = redis.call('SCARD', KEYS[1]); return n * 2 + 0.5",
+        "return redis.call('TYPE', KEYS[1])",
+        "return cjson.encode({a = {1, 2, 3}})",
+        "return bit.bxor(tonumber(ARGV[1]) or 7, 5)",
+        "local t = redis.pcall('INCR', KEYS[1]); if type(t) == 'table' then return t.err end; return t",
+    ];
+    let script = g.pick(SCRIPTS);
+    let key = g.key();
+    let arg = if g.chance(0.5) { g.int(-5, 50) } else { g.value() };
+    gated(g.op("EVAL", vec![b(script), b("1"), key, arg]))
+}
+
 /// A command family: a generator and its weight. New families (streams,
 /// transactions...) are one function and one row here.
 struct Family {
@@ -1778,6 +1810,11 @@ const FAMILIES: &[Family] = &[
         name: "transactions",
         weight: 4,
         gen: gen_transactions,
+    },
+    Family {
+        name: "scripts",
+        weight: 6,
+        gen: gen_scripts,
     },
 ];
 
