@@ -1737,7 +1737,7 @@ fn gen_scripts(g: &mut Gen) -> Op {
         "return redis.call('INCRBY', KEYS[1], ARGV[1])",
         "return redis.pcall('LPUSH', KEYS[1], ARGV[1])",
         "return redis.call('LPUSH', KEYS[1], ARGV[1])",
-        "return redis.call('HGETALL', KEYS[1])",
+        "return {redis.call('HLEN', KEYS[1]), redis.call('HGET', KEYS[1], ARGV[1])}",
         "return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')",
         "return {1, 2.9, 'x', false, {KEYS[1], ARGV[1]}, nil, 'after nil'}",
         "return redis.call('NOSUCH')",

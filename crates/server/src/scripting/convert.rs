@@ -177,7 +177,7 @@ pub fn lua_to_reply(out: &mut Reply, v: &Value, resp: Resp, depth: usize) {
             }
         }
         Value::Integer(n) => out.integer(*n),
-        Value::Number(n) => out.integer(*n as i64),
+        Value::Number(n) => out.integer(c_double_to_ll(*n)),
         Value::Table(t) => table_to_reply(out, t, resp, depth),
         _ => out.null(),
     }
@@ -273,6 +273,20 @@ pub fn script_error(out: &mut Reply, v: &Value, sha: &str) {
         msg.extend_from_slice(format!(" script: {sha}, on {source}:{line}.").as_bytes());
     }
     out.error_bytes(&msg);
+}
+
+/// C's `(long long)` of a double as Redis's x86-64 builds compute it
+/// (cvttsd2si): truncation toward zero, and for NaN or a value outside
+/// the i64 range the "integer indefinite" value, i64::MIN (Rust's `as`
+/// saturates instead). So `return 2^63` answers -9223372036854775808,
+/// as Redis does.
+pub fn c_double_to_ll(d: f64) -> i64 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if d.is_nan() || !(-LIMIT..LIMIT).contains(&d) {
+        i64::MIN
+    } else {
+        d as i64
+    }
 }
 
 #[cfg(test)]
