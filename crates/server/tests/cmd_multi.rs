@@ -950,3 +950,24 @@ fn out_of_memory_while_queueing_and_at_exec() {
     assert_eq!(r.cmd(&["EXEC"]), "*1\r\n$-1\r\n");
     assert_eq!(o.cmd(&["CONFIG", "SET", "maxmemory", "0"]), OK);
 }
+
+#[test]
+fn del_touches_only_the_keys_it_deletes() {
+    // Found by the differential test: DEL of a missing watched key next
+    // to an existing one must not abort the transaction (Redis signals
+    // only the keys it deleted).
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["WATCH", "missing"]), "+OK\r\n");
+    let mut other = s.raw();
+    other.cmd(&["SET", "present", "1"]);
+    assert_eq!(other.cmd(&["DEL", "missing", "present"]), ":1\r\n");
+    assert_eq!(c.cmd(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["EXEC"]), "*0\r\n");
+    // Deleting the watched key itself does abort it.
+    other.cmd(&["SET", "w", "1"]);
+    assert_eq!(c.cmd(&["WATCH", "w"]), "+OK\r\n");
+    assert_eq!(other.cmd(&["UNLINK", "w", "missing"]), ":1\r\n");
+    assert_eq!(c.cmd(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["EXEC"]), "*-1\r\n");
+}

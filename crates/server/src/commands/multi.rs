@@ -129,6 +129,9 @@ pub struct TxState {
     dirty: Arc<AtomicBool>,
     /// EXEC is running the queue (CLIENT LIST shows `cmd=exec`).
     pub in_exec: bool,
+    /// DEL/UNLINK: the keys that existed before it ran (only those are
+    /// touched, as Redis signals only the keys it deleted).
+    deleting: Vec<Vec<u8>>,
 }
 
 impl TxState {
@@ -304,6 +307,22 @@ pub fn touch_for_write(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], be
                 (Some(a), Some(b)) if a != b => vec![a, b],
                 _ => return,
             }
+        }
+        "del" | "unlink" => {
+            let now = ctx.now;
+            if before {
+                let existing: Vec<Vec<u8>> = args[1..]
+                    .iter()
+                    .filter(|k| ctx.db(k).get(k, now).is_some())
+                    .map(|k| k.to_vec())
+                    .collect();
+                ctx.client.tx.deleting = existing;
+            } else {
+                for k in std::mem::take(&mut ctx.client.tx.deleting) {
+                    server.watches.touch(db, &k);
+                }
+            }
+            return;
         }
         _ => {
             if !before {
