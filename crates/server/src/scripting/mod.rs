@@ -20,6 +20,7 @@
 //! flag an instruction-count hook turns into an error.
 
 pub mod convert;
+pub mod functions;
 pub mod libs;
 pub mod sha1;
 
@@ -68,6 +69,10 @@ pub struct Scripting {
     /// The Lua state's memory after the last script (INFO memory reads it
     /// without waiting for a running script).
     lua_memory: AtomicU64,
+    /// FUNCTION libraries, in their own Lua state as in Redis.
+    pub(crate) functions: functions::Functions,
+    /// The running FUNCTION's name and command (FUNCTION STATS, KILL).
+    running_fn: Mutex<Option<(String, Vec<Vec<u8>>)>>,
 }
 
 /// rand48's initial state (X2 X1 X0 = 0x1234 0xABCD 0x330E).
@@ -152,6 +157,11 @@ struct Engine {
     /// are set in it for each run (they need the running command's context).
     redis: Table,
     functions: HashMap<String, Function>,
+    /// FUNCTION libraries (prelude.lua): `fload(chunk)` runs a library's
+    /// code, `frun(f, keys, args)` a callback, `fenv` is their globals.
+    fload: Function,
+    frun: Function,
+    fenv: Table,
 }
 
 impl Scripting {
@@ -259,12 +269,23 @@ impl Scripting {
     }
 
     /// SCRIPT KILL.
-    pub fn kill(&self) -> Result<(), &'static str> {
+    /// The running FUNCTION: (name, command, start ms).
+    pub fn running_function(&self) -> Option<(String, Vec<Vec<u8>>, u64)> {
+        let since = self.running_since.load(Ordering::Acquire);
+        let r = self.running_fn.lock().clone()?;
+        (since != 0).then_some((r.0, r.1, since))
+    }
+
+    /// SCRIPT KILL (`eval`) or FUNCTION KILL: each kills only its kind.
+    pub fn kill(&self, eval: bool) -> Result<(), &'static str> {
         if !self.running() {
             return Err("-NOTBUSY No scripts in execution right now.");
         }
         if self.wrote.load(Ordering::Acquire) {
             return Err("-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+        }
+        if eval == self.running_fn.lock().is_some() {
+            return Err("-BUSY No scripts in execution right now.");
         }
         self.kill.store(true, Ordering::Release);
         Ok(())
@@ -301,6 +322,8 @@ pub fn runs_script(args: &[&[u8]]) -> bool {
             || a.eq_ignore_ascii_case(b"evalsha")
             || a.eq_ignore_ascii_case(b"eval_ro")
             || a.eq_ignore_ascii_case(b"evalsha_ro")
+            || a.eq_ignore_ascii_case(b"fcall")
+            || a.eq_ignore_ascii_case(b"fcall_ro")
     })
 }
 
@@ -312,6 +335,7 @@ pub fn may_write(server: &Server, name: &str, args: &[&[u8]]) -> bool {
     };
     let body = match name {
         "eval" => Arc::<[u8]>::from(arg),
+        "fcall" => return functions::may_write(server, args),
         "evalsha" => match server.scripting.body(&String::from_utf8_lossy(arg)) {
             Some(b) => b,
             None => return true,
@@ -458,7 +482,8 @@ impl Engine {
             .set_name("=larder")
             .set_mode(ChunkMode::Text)
             .into_function()?;
-        let (run, env, redis): (Function, Table, Table) = prelude.call((lua.globals(), lib))?;
+        let (run, env, redis, fload, frun, fenv): (Function, Table, Table, Function, Function, Table) =
+            prelude.call((lua.globals(), lib))?;
         lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_, _| {
             if kill.load(Ordering::Acquire) {
                 Err(mlua::Error::runtime(KILLED_MSG))
@@ -472,6 +497,9 @@ impl Engine {
             env,
             redis,
             functions: HashMap::new(),
+            fload,
+            frun,
+            fenv,
         })
     }
 
@@ -598,7 +626,30 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
     if !by_sha {
         scripting.scripts.lock().entry(sha.clone()).or_insert(body);
     }
-    let nk = numkeys as usize;
+    let Ok(engine) = parking_lot::MutexGuard::try_map(guard, |g| g.as_mut()) else {
+        return ctx.out.error("Lua initialisation failed");
+    };
+    execute(ctx, args, engine, f, numkeys as usize, read_only || flags.no_writes, &sha, false);
+}
+
+/// Runs script function `f` (EVAL's body, or a library function's
+/// callback when `function`) with `args[3..3 + nk]` as keys and the rest
+/// as arguments; `name` is the script's name in error replies.
+#[allow(clippy::too_many_arguments)]
+fn execute(
+    ctx: &mut Ctx<'_>,
+    args: &[&[u8]],
+    mut guard: parking_lot::MappedMutexGuard<'_, Engine>,
+    f: Function,
+    nk: usize,
+    read_only: bool,
+    name: &str,
+    function: bool,
+) {
+    let server = ctx.server;
+    let scripting = &server.scripting;
+    let engine = &mut *guard;
+    let sha = name;
     let lua = &engine.lua;
     let build = |items: &[&[u8]]| -> mlua::Result<Table> {
         let t = lua.create_table_with_capacity(items.len(), 0)?;
@@ -620,14 +671,17 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
     let changes = ctx.changes.get();
     scripting.kill.store(false, Ordering::Release);
     scripting.wrote.store(false, Ordering::Release);
+    if function {
+        *scripting.running_fn.lock() = Some((name.to_string(), args.iter().map(|a| a.to_vec()).collect()));
+    }
     scripting
         .running_since
         .store(server.keyspace.now_ms().max(1), Ordering::Release);
 
     let run = RefCell::new(Run {
         ctx: &mut *ctx,
-        sha: &sha,
-        read_only: read_only || flags.no_writes,
+        sha,
+        read_only,
         resp: Resp::V2,
     });
     let result: mlua::Result<bool> = lua.scope(|scope| {
@@ -681,7 +735,8 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
         redis.raw_set("pcall", pcall)?;
         redis.raw_set("setresp", setresp)?;
         redis.raw_set("set_repl", set_repl)?;
-        let (ok, value): (bool, Value) = engine.run.call((f, keys, argv))?;
+        let runner = if function { &engine.frun } else { &engine.run };
+        let (ok, value): (bool, Value) = runner.call((f, keys, argv))?;
         clear_run_functions(redis)?;
         let mut r = run.try_borrow_mut().map_err(|_| mlua::Error::runtime(RECURSIVE))?;
         let resp = r.resp;
@@ -706,6 +761,7 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
         Ok(counted && out.buf.get(start) == Some(&b'-'))
     });
     let _ = clear_run_functions(&engine.redis);
+    *scripting.running_fn.lock() = None;
     let _ = engine.lua.set_named_registry_value(PENDING, Value::Nil);
     let _ = lua.gc_step();
     scripting.lua_memory.store(lua.used_memory() as u64, Ordering::Relaxed);
