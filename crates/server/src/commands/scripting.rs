@@ -469,7 +469,7 @@ fn function_list(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
                 .collect();
             out.set(set.len());
             for n in set {
-                out.bulk_str(n);
+                out.simple(n);
             }
         }
         if with_code {

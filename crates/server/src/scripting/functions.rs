@@ -284,15 +284,21 @@ impl Functions {
         self.inner.lock().libs.values().cloned().collect()
     }
 
+    /// The FUNCTION2 records of an RDB file (rdbSaveFunctions).
+    pub fn rdb_records(&self, compress: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        for lib in self.libraries() {
+            out.push(larder_engine::rdb::opcodes::FUNCTION2);
+            larder_engine::rdb::write_string(&mut out, &lib.code, compress);
+        }
+        out
+    }
+
     /// FUNCTION DUMP's payload: a FUNCTION2 record per library, then the
     /// RDB version and CRC64 as DUMP's.
     pub fn dump(&self) -> Vec<u8> {
         use larder_engine::rdb;
-        let mut out = Vec::new();
-        for lib in self.libraries() {
-            out.push(rdb::opcodes::FUNCTION2);
-            rdb::write_string(&mut out, &lib.code, true);
-        }
+        let mut out = self.rdb_records(true);
         out.extend_from_slice(&rdb::RDB_VERSION.to_le_bytes());
         let crc = rdb::crc64(&out);
         out.extend_from_slice(&crc.to_le_bytes());
@@ -305,13 +311,13 @@ impl Functions {
     pub fn restore(&self, sc: &Scripting, payload: &[u8], policy: Policy) -> Result<(), String> {
         use larder_engine::rdb;
         if !rdb::verify_payload(payload, false) {
-            return Err("payload version or checksum are wrong".into());
+            return Err("DUMP payload version or checksum are wrong".into());
         }
         let body = &payload[..payload.len() - 10];
         let mut input = rdb::Input::new(body);
         let mut codes: Vec<Vec<u8>> = Vec::new();
         while (input.position() as usize) < body.len() {
-            let ty = input.u8().map_err(|_| "payload version or checksum are wrong".to_string())?;
+            let ty = input.u8().map_err(|_| "DUMP payload version or checksum are wrong".to_string())?;
             if ty == rdb::opcodes::FUNCTION_PRE_GA {
                 return Err("Pre-GA function format not supported".into());
             }
