@@ -106,23 +106,35 @@ static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
 const ALL_SHARDS_OK: &[&str] = &["request_policy:all_shards", "response_policy:all_succeeded"];
 
 static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("function|delete", 3, WRITE | NOSCRIPT, acl::WRITE | SCRIPTING, function_delete)
-        .doc("scripting", "7.0.0", "Delete a function by name", "O(1)")
-        .tips(ALL_SHARDS_OK),
+    CommandSpec::new(
+        "function|delete",
+        3,
+        WRITE | NOSCRIPT,
+        acl::WRITE | SCRIPTING,
+        function_delete,
+    )
+    .doc("scripting", "7.0.0", "Delete a function by name", "O(1)")
+    .tips(ALL_SHARDS_OK),
     CommandSpec::new("function|dump", 2, NOSCRIPT, SCRIPTING, function_dump).doc(
         "scripting",
         "7.0.0",
         "Dump all functions into a serialized binary payload",
         "O(N) where N is the number of functions",
     ),
-    CommandSpec::new("function|flush", -2, WRITE | NOSCRIPT, acl::WRITE | SCRIPTING, function_flush)
-        .doc(
-            "scripting",
-            "7.0.0",
-            "Deleting all functions",
-            "O(N) where N is the number of functions deleted",
-        )
-        .tips(ALL_SHARDS_OK),
+    CommandSpec::new(
+        "function|flush",
+        -2,
+        WRITE | NOSCRIPT,
+        acl::WRITE | SCRIPTING,
+        function_flush,
+    )
+    .doc(
+        "scripting",
+        "7.0.0",
+        "Deleting all functions",
+        "O(N) where N is the number of functions deleted",
+    )
+    .tips(ALL_SHARDS_OK),
     CommandSpec::new("function|help", 2, LOADING | STALE, SCRIPTING, function_help).doc(
         "scripting",
         "7.0.0",
@@ -130,7 +142,12 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         "O(1)",
     ),
     CommandSpec::new("function|kill", 2, NOSCRIPT | ALLOW_BUSY, SCRIPTING, function_kill)
-        .doc("scripting", "7.0.0", "Kill the function currently in execution.", "O(1)")
+        .doc(
+            "scripting",
+            "7.0.0",
+            "Kill the function currently in execution.",
+            "O(1)",
+        )
         .tips(&["request_policy:all_shards", "response_policy:one_succeeded"]),
     CommandSpec::new("function|list", -2, NOSCRIPT, SCRIPTING, function_list)
         .doc(

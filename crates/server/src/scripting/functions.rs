@@ -21,7 +21,13 @@ use super::{Engine, Scripting};
 use crate::dispatch::Ctx;
 
 /// Script flags, in Redis's scripts_flags_def order (FUNCTION LIST).
-pub const FLAG_NAMES: [&str; 5] = ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"];
+pub const FLAG_NAMES: [&str; 5] = [
+    "no-writes",
+    "allow-oom",
+    "allow-stale",
+    "no-cluster",
+    "allow-cross-slot-keys",
+];
 pub const NO_WRITES: u8 = 1;
 
 const BAD_NAME: &str =
@@ -91,7 +97,10 @@ fn metadata(code: &[u8]) -> Result<(String, String, usize), String> {
             name = Some(String::from_utf8_lossy(&part[5..]).into_owned());
             continue;
         }
-        return Err(format!("Invalid metadata value given: {}", String::from_utf8_lossy(part)));
+        return Err(format!(
+            "Invalid metadata value given: {}",
+            String::from_utf8_lossy(part)
+        ));
     }
     let Some(name) = name else {
         return Err("Library name was not given".into());
@@ -121,7 +130,9 @@ impl Inner {
             let e = Engine::new(sc.kill.clone(), sc.rand48.clone());
             self.engine = Some(e.map_err(|e| format!("Lua initialisation failed: {e}"))?);
         }
-        self.engine.as_mut().ok_or_else(|| "Lua initialisation failed".to_string())
+        self.engine
+            .as_mut()
+            .ok_or_else(|| "Lua initialisation failed".to_string())
     }
 
     /// functionsCreateWithLibraryCtx: the library's name, or the error.
@@ -317,7 +328,9 @@ impl Functions {
         let mut input = rdb::Input::new(body);
         let mut codes: Vec<Vec<u8>> = Vec::new();
         while (input.position() as usize) < body.len() {
-            let ty = input.u8().map_err(|_| "DUMP payload version or checksum are wrong".to_string())?;
+            let ty = input
+                .u8()
+                .map_err(|_| "DUMP payload version or checksum are wrong".to_string())?;
             if ty == rdb::opcodes::FUNCTION_PRE_GA {
                 return Err("Pre-GA function format not supported".into());
             }

@@ -629,7 +629,16 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
     let Ok(engine) = parking_lot::MutexGuard::try_map(guard, |g| g.as_mut()) else {
         return ctx.out.error("Lua initialisation failed");
     };
-    execute(ctx, args, engine, f, numkeys as usize, read_only || flags.no_writes, &sha, false);
+    execute(
+        ctx,
+        args,
+        engine,
+        f,
+        numkeys as usize,
+        read_only || flags.no_writes,
+        &sha,
+        false,
+    );
 }
 
 /// Runs script function `f` (EVAL's body, or a library function's
