@@ -444,3 +444,41 @@ fn functions_survive_aof_restart() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn function_kill_and_stats_while_busy() {
+    let s = TestServer::start(&["--busy-reply-threshold", "100"]);
+    let mut c = s.raw();
+    let slow =
+        "#!lua name=slow\nredis.register_function('slow', function() local i = 0 while true do i = i + 1 end end)";
+    assert_eq!(load(&mut c, slow), "$4\r\nslow\r\n");
+    // Library code that never ends is stopped at load.
+    assert_eq!(
+        load(&mut c, "#!lua name=loop\nwhile true do end"),
+        "-ERR Error registering functions: ERR FUNCTION LOAD timeout\r\n"
+    );
+    c.send(b"*3\r\n$5\r\nFCALL\r\n$4\r\nslow\r\n$1\r\n0\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let mut o = s.raw();
+    let busy = "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n";
+    assert_eq!(o.cmd(&["PING"]), busy);
+    assert_eq!(o.cmd(&["SCRIPT", "KILL"]), busy);
+    let stats = o.cmd(&["FUNCTION", "STATS"]);
+    assert!(
+        stats.starts_with(
+            "*4\r\n$14\r\nrunning_script\r\n*6\r\n$4\r\nname\r\n$4\r\nslow\r\n$7\r\ncommand\r\n*3\r\n$5\r\nFCALL\r\n$4\r\nslow\r\n$1\r\n0\r\n$11\r\nduration_ms\r\n:"
+        ),
+        "{stats}"
+    );
+    assert_eq!(o.cmd(&["FUNCTION", "KILL"]), "+OK\r\n");
+    let r = String::from_utf8_lossy(&c.read_replies(1)).into_owned();
+    assert_eq!(
+        r,
+        "-ERR Script killed by user with SCRIPT KILL... script: slow, on @user_function:2.\r\n"
+    );
+    assert_eq!(
+        o.cmd(&["FUNCTION", "KILL"]),
+        "-NOTBUSY No scripts in execution right now.\r\n"
+    );
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+}

@@ -29,6 +29,8 @@ pub const FLAG_NAMES: [&str; 5] = [
     "allow-cross-slot-keys",
 ];
 pub const NO_WRITES: u8 = 1;
+/// How long a library's code may run at load (Redis's LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT_MS: u64 = 500;
 
 const BAD_NAME: &str =
     "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
@@ -162,11 +164,22 @@ impl Inner {
                 };
                 format!("Error compiling function: {msg}")
             })?;
-        sc.kill.store(false, Ordering::Release);
-        let (ok, v): (bool, Value) = engine
-            .fload
-            .call(chunk)
-            .map_err(|e| format!("Error registering functions: {e}"))?;
+        // Library code only registers functions: past 500 ms it is
+        // stopped (Redis's luaEngineLoadHook).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(LOAD_TIMEOUT_MS);
+        engine.lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(100_000),
+            move |lua, _| {
+                if std::time::Instant::now() > deadline {
+                    Err(super::raise_table(lua, "ERR FUNCTION LOAD timeout"))
+                } else {
+                    Ok(mlua::VmState::Continue)
+                }
+            },
+        );
+        let r: mlua::Result<(bool, Value)> = engine.fload.call(chunk);
+        super::kill_hook(&engine.lua, sc.kill.clone());
+        let (ok, v) = r.map_err(|e| format!("Error registering functions: {e}"))?;
         let _ = engine.lua.set_named_registry_value(super::PENDING, Value::Nil);
         if !ok {
             return Err(format!("Error registering functions: {}", error_text(&v)));

@@ -43,6 +43,9 @@ pub use sha1::sha1hex;
 
 /// Redis's -BUSY error.
 pub const BUSY: &str = "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+/// -BUSY while a FUNCTION runs.
+pub const BUSY_FUNCTION: &str =
+    "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 pub const NOSCRIPT: &str = "-NOSCRIPT No matching script. Please use EVAL.";
 /// A redis.* function re-entered (from a `__gc` finaliser or a hook).
 const RECURSIVE: &str =
@@ -258,8 +261,9 @@ impl Scripting {
         f("used_memory_lua_human", human(lua));
         f("used_memory_scripts_eval", bytes.to_string());
         f("number_of_cached_scripts", count.to_string());
-        f("number_of_functions", "0".into());
-        f("number_of_libraries", "0".into());
+        let (libs, fns) = self.functions.counts();
+        f("number_of_functions", fns.to_string());
+        f("number_of_libraries", libs.to_string());
         f("used_memory_vm_functions", "0".into());
         f("used_memory_vm_total", lua.to_string());
         f("used_memory_vm_total_human", human(lua));
@@ -269,6 +273,15 @@ impl Scripting {
     }
 
     /// SCRIPT KILL.
+    /// The -BUSY error for the running script's kind.
+    pub fn busy_error(&self) -> &'static str {
+        if self.running_fn.lock().is_some() {
+            BUSY_FUNCTION
+        } else {
+            BUSY
+        }
+    }
+
     /// The running FUNCTION: (name, command, start ms).
     pub fn running_function(&self) -> Option<(String, Vec<Vec<u8>>, u64)> {
         let since = self.running_since.load(Ordering::Acquire);
@@ -285,7 +298,7 @@ impl Scripting {
             return Err("-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
         }
         if eval == self.running_fn.lock().is_some() {
-            return Err("-BUSY No scripts in execution right now.");
+            return Err(self.busy_error());
         }
         self.kill.store(true, Ordering::Release);
         Ok(())
@@ -484,13 +497,7 @@ impl Engine {
             .into_function()?;
         let (run, env, redis, fload, frun, fenv): (Function, Table, Table, Function, Function, Table) =
             prelude.call((lua.globals(), lib))?;
-        lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_, _| {
-            if kill.load(Ordering::Acquire) {
-                Err(mlua::Error::runtime(KILLED_MSG))
-            } else {
-                Ok(VmState::Continue)
-            }
-        });
+        kill_hook(&lua, kill);
         Ok(Engine {
             lua,
             run,
@@ -526,6 +533,17 @@ impl Engine {
         self.functions.insert(sha.to_string(), f.clone());
         Ok(f)
     }
+}
+
+/// The hook turning SCRIPT KILL / FUNCTION KILL into an error.
+fn kill_hook(lua: &Lua, kill: Arc<AtomicBool>) {
+    lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_, _| {
+        if kill.load(Ordering::Acquire) {
+            Err(mlua::Error::runtime(KILLED_MSG))
+        } else {
+            Ok(VmState::Continue)
+        }
+    });
 }
 
 /// "7.2.4" -> 0x070204.
