@@ -460,7 +460,7 @@ fn function_list(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         .functions
         .libraries()
         .into_iter()
-        .filter(|l| pattern.is_none_or(|p| crate::glob::glob_match(p, l.name.as_bytes(), false)))
+        .filter(|l| pattern.is_none_or(|p| crate::glob::glob_match(p, l.name.as_bytes(), true)))
         .collect();
     let out = &mut *ctx.out;
     out.array(libs.len());

@@ -52,7 +52,10 @@ pub struct Library {
     pub functions: Vec<FunctionInfo>,
 }
 
+/// A function by lowercase name (function names are case-insensitive in
+/// Redis, library names are not).
 struct Entry {
+    name: String,
     lib: String,
     flags: u8,
     callback: Function,
@@ -216,7 +219,11 @@ impl Inner {
             return Err("No functions registered".into());
         }
         for (f, _) in &regs {
-            if self.fns.get(&f.name).is_some_and(|e| e.lib != name) {
+            if self
+                .fns
+                .get(&f.name.to_ascii_lowercase())
+                .is_some_and(|e| e.lib != name)
+            {
                 return Err(format!("Function {} already exists", f.name));
             }
         }
@@ -224,8 +231,9 @@ impl Inner {
         let mut infos = Vec::with_capacity(regs.len());
         for (info, callback) in regs {
             self.fns.insert(
-                info.name.clone(),
+                info.name.to_ascii_lowercase(),
                 Entry {
+                    name: info.name.clone(),
                     lib: name.clone(),
                     flags: info.flags,
                     callback,
@@ -248,7 +256,7 @@ impl Inner {
         match self.libs.remove(name) {
             Some(old) => {
                 for f in &old.functions {
-                    self.fns.remove(&f.name);
+                    self.fns.remove(&f.name.to_ascii_lowercase());
                 }
                 true
             }
@@ -395,8 +403,7 @@ pub fn fcall(ctx: &mut Ctx<'_>, args: &[&[u8]], read_only: bool) {
     let server = ctx.server;
     let sc = &server.scripting;
     let guard = sc.functions.inner.lock();
-    let name = String::from_utf8_lossy(args[1]).into_owned();
-    let Some(entry) = guard.fns.get(&name) else {
+    let Some(entry) = guard.fns.get(&String::from_utf8_lossy(args[1]).to_ascii_lowercase()) else {
         return ctx.out.error("Function not found");
     };
     let Some(numkeys) = crate::util::parse_i64(args[2]) else {
@@ -415,6 +422,7 @@ pub fn fcall(ctx: &mut Ctx<'_>, args: &[&[u8]], read_only: bool) {
             .error("Can not execute a script with write flag using *_ro command.");
     }
     let f = entry.callback.clone();
+    let name = entry.name.clone();
     let Ok(engine) = parking_lot::MutexGuard::try_map(guard, |g| g.engine.as_mut()) else {
         return ctx.out.error("Lua initialisation failed");
     };
@@ -434,6 +442,6 @@ pub fn may_write(server: &crate::server::Server, args: &[&[u8]]) -> bool {
     let inner = sc.functions.inner.lock();
     inner
         .fns
-        .get(&*String::from_utf8_lossy(name))
+        .get(&String::from_utf8_lossy(name).to_ascii_lowercase())
         .is_none_or(|e| e.flags & NO_WRITES == 0)
 }
