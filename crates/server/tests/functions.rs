@@ -493,3 +493,20 @@ fn function_kill_and_stats_while_busy() {
     );
     assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
 }
+
+#[test]
+fn client_pause_write_holds_only_writing_functions() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    load(&mut c, LIB_W);
+    let ro = "#!lua name=r\nredis.register_function{function_name='ro', callback=function() return 1 end, flags={'no-writes'}}";
+    load(&mut c, ro);
+    let mut p = s.raw();
+    assert_eq!(p.cmd(&["CLIENT", "PAUSE", "600", "WRITE"]), "+OK\r\n");
+    let t = std::time::Instant::now();
+    assert_eq!(c.cmd(&["FCALL", "ro", "0"]), ":1\r\n");
+    assert_eq!(c.cmd(&["FCALL_RO", "ro", "0"]), ":1\r\n");
+    assert!(t.elapsed() < std::time::Duration::from_millis(400));
+    assert_eq!(c.cmd(&["FCALL", "setit", "1", "k", "v"]), "+OK\r\n");
+    assert!(t.elapsed() >= std::time::Duration::from_millis(450));
+}

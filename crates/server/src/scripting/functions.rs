@@ -434,12 +434,11 @@ pub fn may_write(server: &crate::server::Server, args: &[&[u8]]) -> bool {
     let Some(&name) = args.get(1) else {
         return false;
     };
-    let sc = &server.scripting;
-    if sc.running() {
-        // The state is locked by the running function: assume the worst.
+    // Locked by a running function (or a load): assume the worst rather
+    // than wait for it on an I/O thread.
+    let Some(inner) = server.scripting.functions.inner.try_lock() else {
         return true;
-    }
-    let inner = sc.functions.inner.lock();
+    };
     inner
         .fns
         .get(&String::from_utf8_lossy(name).to_ascii_lowercase())
