@@ -63,7 +63,13 @@ fn load_call_list_delete_flush() {
         "*4\r\n$14\r\nrunning_script\r\n$-1\r\n$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n*4\r\n\
          $15\r\nlibraries_count\r\n:1\r\n$15\r\nfunctions_count\r\n:1\r\n"
     );
+    let info = c.cmd(&["INFO", "memory"]);
+    assert!(info.contains("number_of_libraries:1\r\n"), "{info}");
+    assert!(info.contains("number_of_functions:1\r\n"), "{info}");
+    assert!(!info.contains("used_memory_vm_functions:0\r\n"), "{info}");
     assert_eq!(c.cmd(&["FUNCTION", "FLUSH", "SYNC"]), "+OK\r\n");
+    let info = c.cmd(&["INFO", "memory"]);
+    assert!(info.contains("number_of_libraries:0\r\n"), "{info}");
     assert_eq!(c.cmd(&["FUNCTION", "LIST"]), "*0\r\n");
     assert_eq!(
         c.cmd(&["FUNCTION", "FLUSH", "bad"]),

@@ -10,7 +10,7 @@
 //! as EVAL holds the EVAL state's.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use hashbrown::HashMap;
@@ -75,6 +75,10 @@ pub struct Functions {
     /// Counts readable while a function runs (FUNCTION STATS).
     libraries: AtomicUsize,
     functions: AtomicUsize,
+    /// The functions' Lua state's memory, and the libraries' and
+    /// functions' own (INFO memory), as of the last change.
+    vm_memory: AtomicU64,
+    memory: AtomicU64,
 }
 
 /// functionExtractLibMetaData: (engine, library name, where the code
@@ -277,6 +281,30 @@ impl Functions {
     fn counted(&self, inner: &Inner) {
         self.libraries.store(inner.libs.len(), Ordering::Relaxed);
         self.functions.store(inner.fns.len(), Ordering::Relaxed);
+        let vm = inner.engine.as_ref().map_or(0, |e| e.lua.used_memory());
+        self.vm_memory.store(vm as u64, Ordering::Relaxed);
+        let own: usize = inner
+            .libs
+            .values()
+            .map(|l| {
+                l.code.len()
+                    + l.name.len()
+                    + 64
+                    + l.functions
+                        .iter()
+                        .map(|f| f.name.len() + f.description.as_ref().map_or(0, Vec::len) + 64)
+                        .sum::<usize>()
+            })
+            .sum();
+        self.memory.store(own as u64, Ordering::Relaxed);
+    }
+
+    /// (Lua state bytes, libraries' bytes).
+    pub fn memory(&self) -> (u64, u64) {
+        (
+            self.vm_memory.load(Ordering::Relaxed),
+            self.memory.load(Ordering::Relaxed),
+        )
     }
 
     /// (libraries, functions).
@@ -309,6 +337,8 @@ impl Functions {
         drop(old);
         self.libraries.store(0, Ordering::Relaxed);
         self.functions.store(0, Ordering::Relaxed);
+        self.vm_memory.store(0, Ordering::Relaxed);
+        self.memory.store(0, Ordering::Relaxed);
     }
 
     /// The libraries (FUNCTION LIST, DUMP, saves), by name.

@@ -262,17 +262,17 @@ impl Scripting {
         f("used_memory_scripts_eval", bytes.to_string());
         f("number_of_cached_scripts", count.to_string());
         let (libs, fns) = self.functions.counts();
+        let (fvm, fbytes) = self.functions.memory();
         f("number_of_functions", fns.to_string());
         f("number_of_libraries", libs.to_string());
-        f("used_memory_vm_functions", "0".into());
-        f("used_memory_vm_total", lua.to_string());
-        f("used_memory_vm_total_human", human(lua));
-        f("used_memory_functions", "0".into());
-        f("used_memory_scripts", bytes.to_string());
-        f("used_memory_scripts_human", human(bytes));
+        f("used_memory_vm_functions", fvm.to_string());
+        f("used_memory_vm_total", (lua + fvm).to_string());
+        f("used_memory_vm_total_human", human(lua + fvm));
+        f("used_memory_functions", fbytes.to_string());
+        f("used_memory_scripts", (bytes + fbytes).to_string());
+        f("used_memory_scripts_human", human(bytes + fbytes));
     }
 
-    /// SCRIPT KILL.
     /// The -BUSY error for the running script's kind.
     pub fn busy_error(&self) -> &'static str {
         if self.running_fn.lock().is_some() {
