@@ -18,6 +18,10 @@
 //! start; dispatch answers other clients -BUSY past
 //! `busy-reply-threshold` (before taking any lock), and SCRIPT KILL sets a
 //! flag an instruction-count hook turns into an error.
+//!
+//! Redis 7 functions (FUNCTION LOAD, FCALL) are in [`functions`]: a second
+//! Lua state built the same way, whose callbacks run through the same
+//! [`execute`] as EVAL's scripts.
 
 pub mod convert;
 pub mod functions;
