@@ -21,7 +21,7 @@
 //!
 //! Redis 7 functions (FUNCTION LOAD, FCALL) are in [`functions`]: a second
 //! Lua state built the same way, whose callbacks run through the same
-//! [`execute`] as EVAL's scripts.
+//! `execute` as EVAL's scripts.
 
 pub mod convert;
 pub mod functions;
