@@ -516,3 +516,28 @@ fn client_pause_write_holds_only_writing_functions() {
     assert_eq!(c.cmd(&["FCALL", "setit", "1", "k", "v"]), "+OK\r\n");
     assert!(t.elapsed() >= std::time::Duration::from_millis(450));
 }
+
+#[test]
+fn dump_payload_is_byte_identical_to_redis() {
+    if !real_redis::available() {
+        return;
+    }
+    let redis = real_redis::Redis::start(&[]);
+    let s = TestServer::start(&[]);
+    let mut r = redis.raw();
+    let mut c = s.raw();
+    // One library (several come in Redis's dict order); the code is long
+    // enough to be LZF-compressed.
+    load(&mut r, LIB_X);
+    load(&mut c, LIB_X);
+    let want = bcmd(&mut r, &[b"FUNCTION", b"DUMP"]);
+    assert_eq!(bcmd(&mut c, &[b"FUNCTION", b"DUMP"]), want);
+    assert_eq!(bulk(&want)[1] >> 6, 3, "LZF-encoded string");
+    // Empty: only the footer.
+    r.cmd(&["FUNCTION", "FLUSH"]);
+    c.cmd(&["FUNCTION", "FLUSH"]);
+    assert_eq!(
+        bcmd(&mut c, &[b"FUNCTION", b"DUMP"]),
+        bcmd(&mut r, &[b"FUNCTION", b"DUMP"])
+    );
+}
