@@ -376,6 +376,12 @@ fn write_command_base(
         let file = std::fs::File::create(path)?;
         let mut out = std::io::BufWriter::new(file);
         let mut buf = Vec::new();
+        // Function libraries first (rewriteFunctions).
+        for lib in server.scripting.functions.libraries() {
+            aof::writer::encode_command(&mut buf, &[&b"FUNCTION"[..], b"LOAD", &lib.code]);
+        }
+        out.write_all(&buf)?;
+        buf.clear();
         let mut db = None;
         let mut io_err = None;
         let limits = server.limits();

@@ -262,7 +262,7 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
     // A script running past busy-reply-threshold holds every shard: answer
     // -BUSY before waiting on any lock (SCRIPT KILL, SHUTDOWN: allow-busy).
     if server.scripting.running() && !client.aof_loader && server.scripting.wait_or_busy(server, spec) {
-        out.error(crate::scripting::BUSY);
+        out.error(server.scripting.busy_error());
         server.count_rejected(out, Some(cmd));
         client.tx.flag_error();
         client.finish_command(out, reply_start);

@@ -232,6 +232,8 @@ pub fn write_snapshot(
             used_mem: crate::stats::used_memory().unwrap_or(0) as i64,
             aof_base,
         })?;
+        // The function libraries, after the AUX fields (rdbSaveFunctions).
+        w.raw(&server.scripting.functions.rdb_records(format.compress))?;
         let mut buf = Vec::with_capacity(1 << 16);
         let mut bytes = 0u64;
         let mut steps = 0u32;
@@ -536,7 +538,7 @@ pub fn load_rdb(server: &Server, r: impl std::io::Read) -> Result<(u64, u64), Rd
     let dbs = ks.databases() as u64;
     let (mut loaded, mut expired) = (0u64, 0u64);
     let too_many = "Data file was created with a Redis server configured to handle more databases";
-    read_file(r, &limits, |e: LoadedEntry| {
+    let summary = read_file(r, &limits, |e: LoadedEntry| {
         if e.db >= dbs {
             return Err(RdbError::Corrupt(too_many));
         }
@@ -558,6 +560,15 @@ pub fn load_rdb(server: &Server, r: impl std::io::Read) -> Result<(u64, u64), Rd
         loaded += 1;
         Ok(())
     })?;
+    // Function libraries (FUNCTION2 records) replace those of the same name.
+    if !summary.functions.is_empty() {
+        let sc = &server.scripting;
+        let policy = crate::scripting::functions::Policy::Replace;
+        if let Err(e) = sc.functions.install(sc, summary.functions, policy) {
+            tracing::warn!("Failed loading the RDB's function libraries: {e}");
+            return Err(RdbError::Corrupt("failed loading a function library"));
+        }
+    }
     let mut st = server.persist.state.lock();
     st.last_load_keys_loaded = loaded;
     st.last_load_keys_expired = expired;

@@ -313,6 +313,8 @@ fn version_11_files_functions_and_modules() {
     .unwrap();
     assert_eq!(sum.version, 11);
     assert_eq!(sum.functions_skipped, 1);
+    assert_eq!(sum.functions.len(), 1);
+    assert!(sum.functions[0].starts_with(b"#!lua name=lib\n"));
     assert!(sum.checksum_verified);
     assert_eq!(keys, vec![b"s".to_vec()]);
 

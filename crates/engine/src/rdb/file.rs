@@ -215,8 +215,10 @@ pub struct FileSummary {
     pub keys_loaded: u64,
     /// Empty collections skipped, as Redis does.
     pub empty_keys_skipped: u64,
-    /// FUNCTION2 records (function libraries), skipped.
+    /// FUNCTION2 records (function libraries) read.
     pub functions_skipped: u64,
+    /// Their code, in file order (the caller loads them).
+    pub functions: Vec<Vec<u8>>,
     /// Whether the trailer carried a checksum that was verified.
     pub checksum_verified: bool,
 }
@@ -288,7 +290,7 @@ pub fn read_file<R: Read>(
             op::MODULE_AUX => return Err(RdbError::Unsupported("modules")),
             op::FUNCTION_PRE_GA => return Err(RdbError::Unsupported("pre-GA function format")),
             op::FUNCTION2 => {
-                inp.string()?;
+                sum.functions.push(inp.string()?);
                 sum.functions_skipped += 1;
                 continue;
             }

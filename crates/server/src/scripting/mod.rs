@@ -18,8 +18,13 @@
 //! start; dispatch answers other clients -BUSY past
 //! `busy-reply-threshold` (before taking any lock), and SCRIPT KILL sets a
 //! flag an instruction-count hook turns into an error.
+//!
+//! Redis 7 functions (FUNCTION LOAD, FCALL) are in [`functions`]: a second
+//! Lua state built the same way, whose callbacks run through the same
+//! `execute` as EVAL's scripts.
 
 pub mod convert;
+pub mod functions;
 pub mod libs;
 pub mod sha1;
 
@@ -42,6 +47,9 @@ pub use sha1::sha1hex;
 
 /// Redis's -BUSY error.
 pub const BUSY: &str = "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+/// -BUSY while a FUNCTION runs.
+pub const BUSY_FUNCTION: &str =
+    "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 pub const NOSCRIPT: &str = "-NOSCRIPT No matching script. Please use EVAL.";
 /// A redis.* function re-entered (from a `__gc` finaliser or a hook).
 const RECURSIVE: &str =
@@ -68,6 +76,10 @@ pub struct Scripting {
     /// The Lua state's memory after the last script (INFO memory reads it
     /// without waiting for a running script).
     lua_memory: AtomicU64,
+    /// FUNCTION libraries, in their own Lua state as in Redis.
+    pub(crate) functions: functions::Functions,
+    /// The running FUNCTION's name and command (FUNCTION STATS, KILL).
+    running_fn: Mutex<Option<(String, Vec<Vec<u8>>)>>,
 }
 
 /// rand48's initial state (X2 X1 X0 = 0x1234 0xABCD 0x330E).
@@ -152,6 +164,11 @@ struct Engine {
     /// are set in it for each run (they need the running command's context).
     redis: Table,
     functions: HashMap<String, Function>,
+    /// FUNCTION libraries (prelude.lua): `fload(chunk)` runs a library's
+    /// code, `frun(f, keys, args)` a callback, `fenv` is their globals.
+    fload: Function,
+    frun: Function,
+    fenv: Table,
 }
 
 impl Scripting {
@@ -248,23 +265,44 @@ impl Scripting {
         f("used_memory_lua_human", human(lua));
         f("used_memory_scripts_eval", bytes.to_string());
         f("number_of_cached_scripts", count.to_string());
-        f("number_of_functions", "0".into());
-        f("number_of_libraries", "0".into());
-        f("used_memory_vm_functions", "0".into());
-        f("used_memory_vm_total", lua.to_string());
-        f("used_memory_vm_total_human", human(lua));
-        f("used_memory_functions", "0".into());
-        f("used_memory_scripts", bytes.to_string());
-        f("used_memory_scripts_human", human(bytes));
+        let (libs, fns) = self.functions.counts();
+        let (fvm, fbytes) = self.functions.memory();
+        f("number_of_functions", fns.to_string());
+        f("number_of_libraries", libs.to_string());
+        f("used_memory_vm_functions", fvm.to_string());
+        f("used_memory_vm_total", (lua + fvm).to_string());
+        f("used_memory_vm_total_human", human(lua + fvm));
+        f("used_memory_functions", fbytes.to_string());
+        f("used_memory_scripts", (bytes + fbytes).to_string());
+        f("used_memory_scripts_human", human(bytes + fbytes));
     }
 
-    /// SCRIPT KILL.
-    pub fn kill(&self) -> Result<(), &'static str> {
+    /// The -BUSY error for the running script's kind.
+    pub fn busy_error(&self) -> &'static str {
+        if self.running_fn.lock().is_some() {
+            BUSY_FUNCTION
+        } else {
+            BUSY
+        }
+    }
+
+    /// The running FUNCTION: (name, command, start ms).
+    pub fn running_function(&self) -> Option<(String, Vec<Vec<u8>>, u64)> {
+        let since = self.running_since.load(Ordering::Acquire);
+        let r = self.running_fn.lock().clone()?;
+        (since != 0).then_some((r.0, r.1, since))
+    }
+
+    /// SCRIPT KILL (`eval`) or FUNCTION KILL: each kills only its kind.
+    pub fn kill(&self, eval: bool) -> Result<(), &'static str> {
         if !self.running() {
             return Err("-NOTBUSY No scripts in execution right now.");
         }
         if self.wrote.load(Ordering::Acquire) {
             return Err("-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+        }
+        if eval == self.running_fn.lock().is_some() {
+            return Err(self.busy_error());
         }
         self.kill.store(true, Ordering::Release);
         Ok(())
@@ -301,6 +339,8 @@ pub fn runs_script(args: &[&[u8]]) -> bool {
             || a.eq_ignore_ascii_case(b"evalsha")
             || a.eq_ignore_ascii_case(b"eval_ro")
             || a.eq_ignore_ascii_case(b"evalsha_ro")
+            || a.eq_ignore_ascii_case(b"fcall")
+            || a.eq_ignore_ascii_case(b"fcall_ro")
     })
 }
 
@@ -312,6 +352,7 @@ pub fn may_write(server: &Server, name: &str, args: &[&[u8]]) -> bool {
     };
     let body = match name {
         "eval" => Arc::<[u8]>::from(arg),
+        "fcall" => return functions::may_write(server, args),
         "evalsha" => match server.scripting.body(&String::from_utf8_lossy(arg)) {
             Some(b) => b,
             None => return true,
@@ -458,20 +499,18 @@ impl Engine {
             .set_name("=larder")
             .set_mode(ChunkMode::Text)
             .into_function()?;
-        let (run, env, redis): (Function, Table, Table) = prelude.call((lua.globals(), lib))?;
-        lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_, _| {
-            if kill.load(Ordering::Acquire) {
-                Err(mlua::Error::runtime(KILLED_MSG))
-            } else {
-                Ok(VmState::Continue)
-            }
-        });
+        let (run, env, redis, fload, frun, fenv): (Function, Table, Table, Function, Function, Table) =
+            prelude.call((lua.globals(), lib))?;
+        kill_hook(&lua, kill);
         Ok(Engine {
             lua,
             run,
             env,
             redis,
             functions: HashMap::new(),
+            fload,
+            frun,
+            fenv,
         })
     }
 
@@ -498,6 +537,17 @@ impl Engine {
         self.functions.insert(sha.to_string(), f.clone());
         Ok(f)
     }
+}
+
+/// The hook turning SCRIPT KILL / FUNCTION KILL into an error.
+fn kill_hook(lua: &Lua, kill: Arc<AtomicBool>) {
+    lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_, _| {
+        if kill.load(Ordering::Acquire) {
+            Err(mlua::Error::runtime(KILLED_MSG))
+        } else {
+            Ok(VmState::Continue)
+        }
+    });
 }
 
 /// "7.2.4" -> 0x070204.
@@ -598,7 +648,39 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
     if !by_sha {
         scripting.scripts.lock().entry(sha.clone()).or_insert(body);
     }
-    let nk = numkeys as usize;
+    let Ok(engine) = parking_lot::MutexGuard::try_map(guard, |g| g.as_mut()) else {
+        return ctx.out.error("Lua initialisation failed");
+    };
+    execute(
+        ctx,
+        args,
+        engine,
+        f,
+        numkeys as usize,
+        read_only || flags.no_writes,
+        &sha,
+        false,
+    );
+}
+
+/// Runs script function `f` (EVAL's body, or a library function's
+/// callback when `function`) with `args[3..3 + nk]` as keys and the rest
+/// as arguments; `name` is the script's name in error replies.
+#[allow(clippy::too_many_arguments)]
+fn execute(
+    ctx: &mut Ctx<'_>,
+    args: &[&[u8]],
+    mut guard: parking_lot::MappedMutexGuard<'_, Engine>,
+    f: Function,
+    nk: usize,
+    read_only: bool,
+    name: &str,
+    function: bool,
+) {
+    let server = ctx.server;
+    let scripting = &server.scripting;
+    let engine = &mut *guard;
+    let sha = name;
     let lua = &engine.lua;
     let build = |items: &[&[u8]]| -> mlua::Result<Table> {
         let t = lua.create_table_with_capacity(items.len(), 0)?;
@@ -620,14 +702,17 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
     let changes = ctx.changes.get();
     scripting.kill.store(false, Ordering::Release);
     scripting.wrote.store(false, Ordering::Release);
+    if function {
+        *scripting.running_fn.lock() = Some((name.to_string(), args.iter().map(|a| a.to_vec()).collect()));
+    }
     scripting
         .running_since
         .store(server.keyspace.now_ms().max(1), Ordering::Release);
 
     let run = RefCell::new(Run {
         ctx: &mut *ctx,
-        sha: &sha,
-        read_only: read_only || flags.no_writes,
+        sha,
+        read_only,
         resp: Resp::V2,
     });
     let result: mlua::Result<bool> = lua.scope(|scope| {
@@ -681,7 +766,8 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
         redis.raw_set("pcall", pcall)?;
         redis.raw_set("setresp", setresp)?;
         redis.raw_set("set_repl", set_repl)?;
-        let (ok, value): (bool, Value) = engine.run.call((f, keys, argv))?;
+        let runner = if function { &engine.frun } else { &engine.run };
+        let (ok, value): (bool, Value) = runner.call((f, keys, argv))?;
         clear_run_functions(redis)?;
         let mut r = run.try_borrow_mut().map_err(|_| mlua::Error::runtime(RECURSIVE))?;
         let resp = r.resp;
@@ -706,6 +792,7 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
         Ok(counted && out.buf.get(start) == Some(&b'-'))
     });
     let _ = clear_run_functions(&engine.redis);
+    *scripting.running_fn.lock() = None;
     let _ = engine.lua.set_named_registry_value(PENDING, Value::Nil);
     let _ = lua.gc_step();
     scripting.lua_memory.store(lua.used_memory() as u64, Ordering::Relaxed);

@@ -198,6 +198,105 @@ local function run(f, keys, argv)
   return G.xpcall(f, handler)
 end
 
+-- FUNCTION libraries (Redis's function_lua.c). While a library's code
+-- runs at FUNCTION LOAD, `floading` collects its registrations and the
+-- globals are only the library API (`redis.register_function`, `log`,
+-- the versions); callbacks run later with the script globals.
+local floading
+local FFLAGS = {['no-writes'] = true, ['allow-oom'] = true, ['allow-stale'] = true,
+  ['no-cluster'] = true, ['allow-cross-slot-keys'] = true}
+local slower = G.string.lower
+local function ferr(m) error({err = 'ERR ' .. m}) end
+local function isstr(v) return type(v) == 'string' or type(v) == 'number' end
+local lredis = {}
+lredis.register_function = function(...)
+  local regs = floading
+  if not regs then ferr('redis.register_function can only be called on FUNCTION LOAD command') end
+  local n = select('#', ...)
+  if n < 1 or n > 2 then ferr('wrong number of arguments to redis.register_function') end
+  local name, cb, flags, desc = nil, nil, {}, nil
+  if n == 2 then
+    local a, b = ...
+    if not isstr(a) then ferr('first argument to redis.register_function must be a string') end
+    if type(b) ~= 'function' then ferr('second argument to redis.register_function must be a function') end
+    name, cb = tostring(a), b
+  else
+    local t = ...
+    if type(t) ~= 'table' then
+      ferr('calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).')
+    end
+    for k, v in G.pairs(t) do
+      if not isstr(k) then ferr('named argument key given to redis.register_function is not a string') end
+      local key = slower(tostring(k))
+      if key == 'function_name' then
+        if not isstr(v) then ferr('function_name argument given to redis.register_function must be a string') end
+        name = tostring(v)
+      elseif key == 'description' then
+        if not isstr(v) then ferr('description argument given to redis.register_function must be a string') end
+        desc = tostring(v)
+      elseif key == 'callback' then
+        if type(v) ~= 'function' then ferr('callback argument given to redis.register_function must be a function') end
+        cb = v
+      elseif key == 'flags' then
+        if type(v) ~= 'table' then
+          ferr('flags argument to redis.register_function must be a table representing function flags')
+        end
+        local j = 1
+        while v[j] ~= nil do
+          local f = v[j]
+          if not isstr(f) or not FFLAGS[slower(tostring(f))] then ferr('unknown flag given') end
+          flags[slower(tostring(f))] = true
+          j = j + 1
+        end
+      else
+        ferr('unknown argument given to redis.register_function')
+      end
+    end
+    if not name then ferr('redis.register_function must get a function name argument') end
+    if not cb then ferr('redis.register_function must get a callback argument') end
+  end
+  -- Redis checks function names with the library names' message.
+  if not sfind(name, '^[%w_]+$') then
+    ferr('Library names can only contain letters, numbers, or underscores(_) and must be at least one character long')
+  end
+  if regs.seen[name] then ferr('Function already exists in the library') end
+  regs.seen[name] = true
+  regs.list[#regs.list + 1] = {name = name, callback = cb, flags = flags, description = desc}
+end
+lredis.log = lib.log
+lredis.LOG_DEBUG, lredis.LOG_VERBOSE, lredis.LOG_NOTICE, lredis.LOG_WARNING = 0, 1, 2, 3
+lredis.REDIS_VERSION = lib.version
+lredis.REDIS_VERSION_NUM = lib.version_num
+local loadapi = {redis = readonly(lredis, true)}
+-- The globals of library code: the load API while loading, the script
+-- globals afterwards (Redis swaps the globals' __index the same way).
+local fproxy = setmetatable({}, {
+  __newindex = function() error('Attempt to modify a readonly table', 2) end,
+  __metatable = false,
+  __index = function(_, k)
+    local v = rawget(floading and loadapi or env, k)
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+})
+
+-- Runs a library's compiled chunk: (true, registrations) or (false, error table).
+local function fload(chunk)
+  floading = {seen = {}, list = {}}
+  local ok, r = G.xpcall(chunk, handler)
+  local regs = floading
+  floading = nil
+  if ok then return true, regs.list end
+  return false, r
+end
+
+-- Runs a function's callback with its keys and args tables.
+local function frun(f, keys, argv)
+  return G.xpcall(function() return f(keys, argv) end, handler)
+end
+
 -- Nothing unsafe stays reachable through getfenv(0).
 G.debug, G.os, G.print, G.dofile, G.loadfile, G.require, G.package, G.io = nil, nil, nil, nil, nil, nil, nil, nil
-return run, proxy, redis
+return run, proxy, redis, fload, frun, fproxy
