@@ -172,6 +172,10 @@ pub struct Client {
     /// Set by a handler whose effect must be logged as other commands
     /// (Redis's alsoPropagate + preventCommandPropagation).
     pub propagate_as: Option<Vec<Vec<Vec<u8>>>>,
+    /// Memory was over `maxmemory` with nothing left to evict when the
+    /// running command started (Redis's pre_command_oom_state): scripts
+    /// refuse their deny-oom writes.
+    pub oom: bool,
 }
 
 impl Client {
@@ -195,6 +199,7 @@ impl Client {
             aof_in_multi: false,
             subs: Default::default(),
             propagate_as: None,
+            oom: false,
         }
     }
 

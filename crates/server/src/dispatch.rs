@@ -286,8 +286,10 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         return;
     }
 
+    client.oom = false;
     if server.eviction.maxmemory() != 0 && !client.aof_loader {
         let outcome = server.eviction.perform(&server.keyspace, server.started);
+        client.oom = outcome == crate::evict::Outcome::Fail;
         let evicted = server.eviction.take_evicted_shards();
         if !evicted.is_empty() {
             // No lock is held here: the evicted keys' DELs, events and

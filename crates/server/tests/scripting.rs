@@ -830,3 +830,29 @@ fn client_pause_write_holds_scripts_that_may_write() {
     assert_eq!(got, int(1));
     assert!(took >= Duration::from_millis(200), "{took:?}");
 }
+
+#[test]
+fn scripts_respect_maxmemory() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    c.cmd(&["SET", "k", "v"]);
+    // A limit far below what is used, and nothing may be evicted.
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "1"]), "+OK\r\n");
+    let r = c.cmd(&["EVAL", "return redis.call('SET', KEYS[1], 'x')", "1", "k"]);
+    assert!(
+        r.contains("OOM command not allowed when used memory > 'maxmemory'."),
+        "{r}"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('GET', KEYS[1])", "1", "k"]),
+        "$1\r\nv\r\n"
+    );
+    // pcall sees the error as a table.
+    let r = c.cmd(&["EVAL", "return redis.pcall('SET', KEYS[1], 'x')['err']", "1", "k"]);
+    assert!(r.starts_with("$") && r.contains("OOM"), "{r}");
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "0"]), "+OK\r\n");
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('SET', KEYS[1], 'x')", "1", "k"]),
+        "+OK\r\n"
+    );
+}

@@ -863,6 +863,11 @@ fn script_call(r: &mut Run<'_, '_>, lua: &Lua, a: MultiValue) -> mlua::Result<(V
     if spec.has(flags::WRITE) && r.read_only {
         return fail("ERR Write commands are not allowed from read-only scripts.");
     }
+    // Memory over the limit when the script started: its deny-oom
+    // commands are refused (scriptCall with pre_command_oom_state).
+    if spec.has(flags::DENYOOM) && r.ctx.client.oom {
+        return fail("OOM command not allowed when used memory > 'maxmemory'.");
+    }
     if spec.has(flags::WRITE) && !r.ctx.client.aof_loader {
         // A failed background save or AOF write stops scripts' writes too.
         let denied = if server.persist.writes_denied(server) {
