@@ -511,35 +511,17 @@ fn busy_script_and_script_kill() {
     );
     assert_eq!(other.cmd(&["PING"]), "+PONG\r\n");
     assert_eq!(runner.cmd(&["PING"]), "+PONG\r\n");
-    // A script caught in pcall is killed all the same.
-    let body = "while true do pcall(function() while true do end end) end";
-    let cmd = format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{}\r\n$1\r\n0\r\n", body.len(), body);
-    runner.send(cmd.as_bytes());
-    let start = Instant::now();
-    while !other.cmd(&["PING"]).starts_with("-BUSY") {
-        assert!(start.elapsed() < Duration::from_secs(10), "never busy");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(other.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
-    let got = String::from_utf8(runner.read_replies(1)).unwrap();
-    assert!(
-        got.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
-        "{got}"
+    // A script caught in pcall is killed all the same, and one looping
+    // inside a coroutine.
+    kill_looping(
+        &mut runner,
+        &mut other,
+        "while true do pcall(function() while true do end end) end",
     );
-    // And one looping inside a coroutine.
-    let body = "local co = coroutine.wrap(function() while true do end end) co()";
-    let cmd = format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{}\r\n$1\r\n0\r\n", body.len(), body);
-    runner.send(cmd.as_bytes());
-    let start = Instant::now();
-    while !other.cmd(&["PING"]).starts_with("-BUSY") {
-        assert!(start.elapsed() < Duration::from_secs(10), "never busy");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(other.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
-    let got = String::from_utf8(runner.read_replies(1)).unwrap();
-    assert!(
-        got.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
-        "{got}"
+    kill_looping(
+        &mut runner,
+        &mut other,
+        "local co = coroutine.wrap(function() while true do end end) co()",
     );
     // A script that wrote cannot be killed.
     let body =
@@ -854,5 +836,23 @@ fn scripts_respect_maxmemory() {
     assert_eq!(
         c.cmd(&["EVAL", "return redis.call('SET', KEYS[1], 'x')", "1", "k"]),
         "+OK\r\n"
+    );
+}
+
+/// Runs the endless `body` on `runner`, waits until `other` gets -BUSY,
+/// kills it with SCRIPT KILL and checks the runner's error.
+fn kill_looping(runner: &mut RawConn, other: &mut RawConn, body: &str) {
+    let cmd = format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{}\r\n$1\r\n0\r\n", body.len(), body);
+    runner.send(cmd.as_bytes());
+    let start = Instant::now();
+    while !other.cmd(&["PING"]).starts_with("-BUSY") {
+        assert!(start.elapsed() < Duration::from_secs(10), "never busy");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(other.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
+    let got = String::from_utf8(runner.read_replies(1)).unwrap();
+    assert!(
+        got.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{got}"
     );
 }
