@@ -15,6 +15,8 @@ use persist_util::{info_field, populate, snapshot_of, start_in, tempdir, wait_in
 const AOF: &[&str] = &["--save", "", "--appendonly", "yes"];
 
 fn incr_text(dir: &Path) -> String {
+    // Under everysec the writer batches appends for about a millisecond.
+    std::thread::sleep(Duration::from_millis(50));
     let d = dir.join("appendonlydir");
     let manifest = std::fs::read_to_string(d.join("appendonly.aof.manifest")).unwrap();
     let incr = manifest

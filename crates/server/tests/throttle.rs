@@ -87,7 +87,18 @@ fn the_aof_logs_the_stored_state() {
         .split_whitespace()
         .nth(1)
         .unwrap();
-    let text = String::from_utf8(std::fs::read(s.dir.join("appendonlydir").join(incr)).unwrap()).unwrap();
+    // The AOF writer batches under everysec: the bytes arrive shortly.
+    let want = format!("$3\r\nSET\r\n$1\r\nk\r\n${}\r\n{tat}\r\n", tat.to_string().len());
+    let path = s.dir.join("appendonlydir").join(incr);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut text = String::new();
+    while std::time::Instant::now() < deadline {
+        text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+        if text.contains(&want) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     assert!(
         text.contains(&format!(
             "$3\r\nSET\r\n$1\r\nk\r\n${}\r\n{tat}\r\n$4\r\nPXAT\r\n",

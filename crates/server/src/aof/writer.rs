@@ -318,11 +318,22 @@ impl AofWriter {
     /// enabled). Returns the offset just after it.
     pub fn append<A: AsRef<[u8]>>(&self, db: Option<usize>, argv: &[A]) -> u64 {
         let mut st = self.shared.state.lock();
+        let wake = self.must_wake(&st);
         Self::feed(&mut st, db, argv);
         let off = st.appended;
         drop(st);
-        self.shared.wake.notify_one();
+        if wake {
+            self.shared.wake.notify_one();
+        }
         off
+    }
+
+    /// Whether an append must wake the writer: always under `always`
+    /// (a client waits for the fsync); otherwise only the first append
+    /// after the writer took the buffer (it batches the rest: waking it
+    /// per command cost a context switch per write).
+    fn must_wake(&self, st: &State) -> bool {
+        st.buf.is_empty() || FsyncPolicy::from_u8(self.shared.policy.load(Ordering::Relaxed)) == FsyncPolicy::Always
     }
 
     /// Appends several commands with nothing from other threads between
@@ -332,12 +343,15 @@ impl AofWriter {
         cmds: impl IntoIterator<Item = (Option<usize>, &'a [A])>,
     ) -> u64 {
         let mut st = self.shared.state.lock();
+        let wake = self.must_wake(&st);
         for (db, argv) in cmds {
             Self::feed(&mut st, db, argv);
         }
         let off = st.appended;
         drop(st);
-        self.shared.wake.notify_one();
+        if wake {
+            self.shared.wake.notify_one();
+        }
         off
     }
 
@@ -549,6 +563,8 @@ impl Drop for AofWriter {
 
 const SPARE_MAX: usize = 1 << 20;
 const RETRY: Duration = Duration::from_millis(100);
+/// How long the writer lets appends gather under `everysec` / `no`.
+const BATCH_WAIT: Duration = Duration::from_millis(1);
 const WRITE_ERROR_LOG_RATE: Duration = Duration::from_secs(30);
 
 /// The published progress and the two error sources behind its `error`.
@@ -775,6 +791,12 @@ impl Thread {
                 }
                 None => self.shared.wake.wait(&mut st),
             }
+        }
+        if !st.shutdown && st.queue.is_empty() && self.policy() != FsyncPolicy::Always {
+            // Let a millisecond of appends gather (they do not wake us).
+            drop(st);
+            std::thread::sleep(BATCH_WAIT);
+            st = self.shared.state.lock();
         }
         self.backlog.extend(st.queue.drain(..));
         if !st.buf.is_empty() {
