@@ -96,11 +96,15 @@ fn aof_config(server: &Server) -> AofConfig {
     }
 }
 
-/// Keys removed by expiry and eviction are logged for the AOF's DELs
-/// and the `expired` / `evicted` notifications: on while either wants
-/// them (`on`: the AOF's side).
-fn log_removals(server: &Server, on: bool) {
-    let on = on || server.notify.wants_removals() || server.tracking.ever();
+/// Keys removed by expiry and eviction are logged for the AOF's DELs,
+/// the `expired` / `evicted` notifications and tracking invalidations:
+/// on while any of them wants them (`also`: the AOF is about to open).
+fn log_removals(server: &Server, also: bool) {
+    let on = also
+        || server.aof.is_on()
+        || server.aof.enabling.load(Ordering::Acquire)
+        || server.notify.wants_removals()
+        || server.tracking.ever();
     for mut g in server.keyspace.lock_all() {
         for db in g.dbs.iter_mut() {
             db.log_expired = on;
@@ -112,22 +116,20 @@ fn log_removals(server: &Server, on: bool) {
     }
 }
 
-/// Re-applies what removal logging the AOF and notifications want,
-/// after a configuration change. `held`: every shard, when the caller
-/// holds them (inside EXEC); otherwise a thread takes them.
-pub fn sync_removal_logging(server: &Server, held: Option<&[parking_lot::MutexGuard<'_, larder_engine::Shard>]>) {
-    if held.is_none() {
-        let aof = server.aof.is_on() || server.aof.enabling.load(Ordering::Acquire);
-        log_removals(server, aof);
+/// Re-applies the removal logging the AOF, notifications and tracking
+/// want after one of them changed. A caller holding shard locks (CONFIG
+/// SET inside EXEC) has it done on a thread, which waits for them.
+pub fn sync_removal_logging(server: &Server, locks_held: bool) {
+    if !locks_held {
+        log_removals(server, false);
         return;
     }
     let Some(me) = server.arc() else {
         return;
     };
-    let _ = std::thread::Builder::new().name("log-removals".into()).spawn(move || {
-        let aof = me.aof.is_on() || me.aof.enabling.load(Ordering::Acquire);
-        log_removals(&me, aof);
-    });
+    let _ = std::thread::Builder::new()
+        .name("log-removals".into())
+        .spawn(move || log_removals(&me, false));
 }
 
 /// Replays loaded commands as Redis's fake AOF client: no replies, the
@@ -482,13 +484,9 @@ pub fn set_enabled(server: &Arc<Server>, on: bool) -> Result<(), String> {
         if let Some(aof) = old {
             let _ = aof.shutdown();
         }
-        // Stop logging removals; on a thread, as CONFIG SET may run
-        // inside EXEC, which holds every shard.
-        let srv = server.clone();
-        let _ = std::thread::Builder::new().name("aof-off".into()).spawn(move || {
-            let enabling = srv.aof.is_on() || srv.aof.enabling.load(Ordering::Acquire);
-            log_removals(&srv, enabling);
-        });
+        // Stop logging removals (unless notifications or tracking want
+        // them); CONFIG SET may run inside EXEC, which holds every shard.
+        sync_removal_logging(server, true);
         Ok(())
     }
 }

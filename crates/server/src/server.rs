@@ -185,7 +185,7 @@ impl Server {
         let now_logging = self.notify.wants_removals();
         drop(cfg);
         if was_logging != now_logging {
-            crate::appendonly::sync_removal_logging(self, held);
+            crate::appendonly::sync_removal_logging(self, held.is_some());
         }
         if let Some(me) = self.arc() {
             if let Err(e) = crate::appendonly::set_enabled(&me, aof_on) {

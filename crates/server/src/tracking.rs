@@ -91,7 +91,7 @@ pub fn enable(server: &Server, info: &ClientInfo, new: TrackState) {
         info.tracking_on.store(true, Ordering::Relaxed);
     }
     if !server.tracking.ever.swap(true, Ordering::Relaxed) {
-        crate::appendonly::sync_removal_logging(server, Some(&[]));
+        crate::appendonly::sync_removal_logging(server, true);
     }
     let mut prefixes = std::mem::take(&mut st.prefixes);
     *st = TrackState {
