@@ -119,6 +119,39 @@ impl Persistence {
     }
 }
 
+impl Persistence {
+    /// A save succeeded: the changes counter restarts from `dirty` (its
+    /// value when the snapshot started), LASTSAVE moves, -MISCONF clears.
+    fn saved(&self, st: &mut State, dirty: u64, peak_buffered: usize) {
+        st.dirty_at_save = dirty;
+        st.last_save = unix_secs();
+        st.last_bgsave_ok = true;
+        st.saves += 1;
+        st.last_peak_buffered = peak_buffered;
+        self.bgsave_failed.store(false, Ordering::Relaxed);
+    }
+}
+
+/// The AUX fields of a file written now.
+fn aux_now(aof_base: bool) -> Aux {
+    Aux {
+        redis_ver: crate::server::REDIS_VERSION.to_string(),
+        ctime_secs: unix_secs() as i64,
+        used_mem: crate::stats::used_memory().unwrap_or(0) as i64,
+        aof_base,
+    }
+}
+
+/// Renames a complete, fsynced `tmp` over `path` and fsyncs `dir`, so
+/// the new file is there after a crash and the old one until then.
+fn put_in_place(tmp: &Path, path: &Path, dir: &Path) -> std::io::Result<()> {
+    std::fs::rename(tmp, path)?;
+    if let Ok(d) = File::open(dir) {
+        d.sync_all()?;
+    }
+    Ok(())
+}
+
 /// The -MISCONF error of writeCommandsGetDiskErrorMessage.
 pub const MISCONF: &str = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
@@ -226,12 +259,7 @@ pub fn write_snapshot(
                 checksum,
             },
         )?;
-        w.aux_fields(&Aux {
-            redis_ver: crate::server::REDIS_VERSION.to_string(),
-            ctime_secs: unix_secs() as i64,
-            used_mem: crate::stats::used_memory().unwrap_or(0) as i64,
-            aof_base,
-        })?;
+        w.aux_fields(&aux_now(aof_base))?;
         // The function libraries, after the AUX fields (rdbSaveFunctions).
         w.raw(&server.scripting.functions.rdb_records(format.compress))?;
         let mut buf = Vec::with_capacity(1 << 16);
@@ -273,10 +301,7 @@ pub fn write_snapshot(
         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(std::io::Error::other("the save was cancelled"));
         }
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(dir) {
-            d.sync_all()?;
-        }
+        put_in_place(&tmp, path, dir)?;
         Ok(SaveReport {
             keys: stats.keys_written,
             bytes,
@@ -304,13 +329,9 @@ pub fn save(server: &Server) -> Result<SaveReport, SaveError> {
     let path = rdb_path(server);
     match save_to(server, &path, false, None) {
         Ok(r) => {
-            let mut st = server.persist.state.lock();
-            st.dirty_at_save = dirty;
-            st.last_save = unix_secs();
-            st.last_bgsave_ok = true;
-            st.saves += 1;
-            st.last_peak_buffered = r.peak_buffered;
-            server.persist.bgsave_failed.store(false, Ordering::Relaxed);
+            server
+                .persist
+                .saved(&mut server.persist.state.lock(), dirty, r.peak_buffered);
             tracing::info!("DB saved on disk");
             Ok(r)
         }
@@ -353,12 +374,7 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
             st.last_bgsave_secs = Some(started.elapsed().as_secs());
             match &res {
                 Ok(r) => {
-                    st.dirty_at_save = dirty;
-                    st.last_save = unix_secs();
-                    st.last_bgsave_ok = true;
-                    st.saves += 1;
-                    st.last_peak_buffered = r.peak_buffered;
-                    p.bgsave_failed.store(false, Ordering::Relaxed);
+                    p.saved(&mut st, dirty, r.peak_buffered);
                     tracing::info!("Background saving terminated with success");
                 }
                 Err(SaveError::Cancelled) => {
@@ -433,32 +449,20 @@ pub fn save_flushed(server: &Server) {
         compression: true,
         checksum,
     };
-    let aux = Aux {
-        redis_ver: crate::server::REDIS_VERSION.to_string(),
-        ctime_secs: unix_secs() as i64,
-        used_mem: crate::stats::used_memory().unwrap_or(0) as i64,
-        aof_base: false,
-    };
+    let aux = aux_now(false);
     let _placing = p.rename_lock.lock();
     let res = (|| -> std::io::Result<()> {
         let bytes = larder_engine::rdb::write_to_vec(opts, Some(&aux), &[])?;
         let mut f = File::create(&tmp)?;
         std::io::Write::write_all(&mut f, &bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        if let Ok(d) = File::open(dir) {
-            d.sync_all()?;
-        }
-        Ok(())
+        put_in_place(&tmp, &path, dir)
     })();
     let mut st = p.state.lock();
     match res {
         Ok(()) => {
-            st.dirty_at_save = server.dirty();
-            st.last_save = unix_secs();
-            st.last_bgsave_ok = true;
-            st.saves += 1;
-            p.bgsave_failed.store(false, Ordering::Relaxed);
+            let peak = st.last_peak_buffered;
+            p.saved(&mut st, server.dirty(), peak);
         }
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
