@@ -305,6 +305,17 @@ pub struct Product {
     pub price_cents: i64,
 }
 
+impl Product {
+    /// A row of `SELECT id, name, price_cents` (or `RETURNING` the same).
+    fn from_row(row: &tokio_postgres::Row) -> Product {
+        Product {
+            id: row.get(0),
+            name: row.get(1),
+            price_cents: row.get(2),
+        }
+    }
+}
+
 fn product_key(id: i64) -> String {
     format!("product:{id}")
 }
@@ -354,11 +365,7 @@ async fn get_product(State(app): State<App>, Path(id): Path<i64>) -> ApiResult<C
         .query_opt("SELECT id, name, price_cents FROM products WHERE id = $1", &[&id])
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let p = Product {
-        id: row.get(0),
-        name: row.get(1),
-        price_cents: row.get(2),
-    };
+    let p = Product::from_row(&row);
     let body = serde_json::to_string(&p)?;
     cache_set(&app, &key, &body, app.settings().product_ttl_secs).await;
     Ok(Cached { body, hit: false })
@@ -395,11 +402,7 @@ async fn put_product(
         )
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let p = Product {
-        id: row.get(0),
-        name: row.get(1),
-        price_cents: row.get(2),
-    };
+    let p = Product::from_row(&row);
     cache_set(
         &app,
         &product_key(id),
