@@ -298,7 +298,9 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         }
         // EXEC is refused when it queued a denyoom command.
         let exec_oom = spec.name == "exec" && client.tx.queue.as_ref().is_some_and(|q| q.flags & flags::DENYOOM != 0);
-        if outcome == crate::evict::Outcome::Fail && (spec.has(flags::DENYOOM) || exec_oom) {
+        if outcome == crate::evict::Outcome::Fail
+            && (exec_oom || crate::scripting::command_flags(server, spec, args) & flags::DENYOOM != 0)
+        {
             if exec_oom {
                 crate::commands::multi::discard_transaction(server, client);
                 out.error("-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.");
@@ -313,7 +315,11 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
 
     // A failed background save or AOF write stops writes (and PING, as
     // in Redis).
-    let denied = if (spec.has(flags::WRITE) || spec.name == "ping" || exec_writes(spec, client)) && !client.aof_loader {
+    // A script declaring flags is a write unless `no-writes`.
+    let script = crate::scripting::runs_script(args);
+    let denied = if (spec.has(flags::WRITE) || spec.name == "ping" || exec_writes(spec, client) || script)
+        && !client.aof_loader
+    {
         if server.persist.writes_denied(server) {
             Some(crate::persist::MISCONF.to_string())
         } else {
@@ -322,6 +328,7 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
     } else {
         None
     };
+    let denied = denied.filter(|_| !script || crate::scripting::command_flags(server, spec, args) & flags::WRITE != 0);
     if let Some(err) = denied {
         if spec.name == "exec" {
             crate::commands::multi::discard_transaction(server, client);

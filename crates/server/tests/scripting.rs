@@ -839,6 +839,81 @@ fn scripts_respect_maxmemory() {
     );
 }
 
+/// Redis's getCommandFlags for scripts: a script that declares flags is
+/// refused up front over maxmemory unless `allow-oom` or `no-writes`, and
+/// `allow-oom` lets its writes through; a script without a shebang is
+/// stopped at its first deny-oom command, unless it has written already.
+/// Replies as a real Redis 7.0 gives them.
+#[test]
+fn script_flags_decide_what_runs_over_maxmemory() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    let lib = "#!lua name=lib\n\
+        redis.register_function('w', function(k) return redis.call('set', k[1], 'v') end)\n\
+        redis.register_function{function_name='oom', callback=function(k) return redis.call('set', k[1], 'v') end, flags={'allow-oom'}}\n\
+        redis.register_function{function_name='ro', callback=function(k) return redis.call('get', k[1]) end, flags={'no-writes'}}";
+    assert_eq!(c.cmd(&["FUNCTION", "LOAD", lib]), bulk("lib"));
+    c.cmd(&["SET", "filler", "xxxxxxxxxxxxxxxx"]);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "1"]), "+OK\r\n");
+    const OOM: &str = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+
+    // Declared flags, none of them: refused before it runs.
+    assert_eq!(eval(&mut c, "#!lua\nreturn redis.call('set', 'a', 'b')", &[], &[]), OOM);
+    assert_eq!(c.cmd(&["FCALL", "w", "1", "f"]), OOM);
+    // allow-oom: its writes go through.
+    assert_eq!(
+        eval(
+            &mut c,
+            "#!lua flags=allow-oom\nreturn redis.call('set', 'a', 'b')",
+            &[],
+            &[]
+        ),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["FCALL", "oom", "1", "f"]), "+OK\r\n");
+    // no-writes implies allow-oom.
+    assert_eq!(
+        eval(&mut c, "#!lua flags=no-writes\nreturn redis.call('get', 'a')", &[], &[]),
+        bulk("b")
+    );
+    assert_eq!(c.cmd(&["FCALL", "ro", "1", "f"]), bulk("v"));
+    assert_eq!(c.cmd(&["FCALL_RO", "ro", "1", "f"]), bulk("v"));
+    // Compatibility mode: stopped at the first deny-oom command...
+    let r = eval(
+        &mut c,
+        "redis.call('get', 'x'); return redis.call('set', 'c', 'd')",
+        &[],
+        &[],
+    );
+    assert!(
+        r.starts_with("-OOM command not allowed when used memory > 'maxmemory'. script: "),
+        "{r}"
+    );
+    // ... unless a write ran before it (it could not be undone).
+    assert_eq!(
+        eval(
+            &mut c,
+            "redis.call('del', 'nothere'); return redis.call('set', 'c', 'd')",
+            &[],
+            &[]
+        ),
+        "+OK\r\n"
+    );
+    let stats = c.cmd(&["INFO", "commandstats"]);
+    for (cmd, rejected) in [("eval", 1), ("fcall", 1), ("fcall_ro", 0)] {
+        let line = stats
+            .lines()
+            .find(|l| l.starts_with(&format!("cmdstat_{cmd}:")))
+            .unwrap_or_else(|| panic!("no {cmd} in {stats}"));
+        assert!(line.contains(&format!("rejected_calls={rejected},")), "{line}");
+    }
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "0"]), "+OK\r\n");
+    assert_eq!(
+        c.cmd(&["MGET", "a", "c", "f"]),
+        seq(&[&bulk("b"), &bulk("d"), &bulk("v")])
+    );
+}
+
 /// Runs the endless `body` on `runner`, waits until `other` gets -BUSY,
 /// kills it with SCRIPT KILL and checks the runner's error.
 fn kill_looping(runner: &mut RawConn, other: &mut RawConn, body: &str) {

@@ -272,7 +272,7 @@ pub fn queue(server: &Server, client: &mut Client, out: &mut larder_protocol::Re
         .sum::<usize>()
         + std::mem::size_of::<Box<[Box<[u8]>]>>();
     q.cmds.push(argv);
-    q.flags |= spec.flags;
+    q.flags |= crate::scripting::command_flags(server, spec, args);
     client.info.multi.store(q.cmds.len() as i64, Ordering::Relaxed);
     client.info.multi_mem.store(q.bytes, Ordering::Relaxed);
     out.simple("QUEUED");

@@ -29,6 +29,7 @@ pub const FLAG_NAMES: [&str; 5] = [
     "allow-cross-slot-keys",
 ];
 pub const NO_WRITES: u8 = 1;
+pub const ALLOW_OOM: u8 = 2;
 /// How long a library's code may run at load (Redis's LOAD_TIMEOUT_MS).
 const LOAD_TIMEOUT_MS: u64 = 500;
 
@@ -446,6 +447,7 @@ pub fn fcall(ctx: &mut Ctx<'_>, args: &[&[u8]], read_only: bool) {
         return ctx.out.error("Number of keys can't be negative");
     }
     let no_writes = entry.flags & NO_WRITES != 0;
+    let allow_oom = entry.flags & ALLOW_OOM != 0;
     if read_only && !no_writes {
         return ctx
             .out
@@ -456,7 +458,17 @@ pub fn fcall(ctx: &mut Ctx<'_>, args: &[&[u8]], read_only: bool) {
     let Ok(engine) = parking_lot::MutexGuard::try_map(guard, |g| g.engine.as_mut()) else {
         return ctx.out.error("Lua initialisation failed");
     };
-    super::execute(ctx, args, engine, f, numkeys as usize, no_writes, &name, true);
+    super::execute(
+        ctx,
+        args,
+        engine,
+        f,
+        numkeys as usize,
+        no_writes,
+        allow_oom,
+        &name,
+        true,
+    );
 }
 
 /// Whether FCALL `args` may write (CLIENT PAUSE WRITE holds it).
@@ -473,4 +485,18 @@ pub fn may_write(server: &crate::server::Server, args: &[&[u8]]) -> bool {
         .fns
         .get(&String::from_utf8_lossy(name).to_ascii_lowercase())
         .is_none_or(|e| e.flags & NO_WRITES == 0)
+}
+
+/// The flags function `name` declares, if it exists.
+pub fn declared_flags(server: &crate::server::Server, name: &[u8]) -> Option<super::ScriptFlags> {
+    // Waits for a running function: the caller (dispatch, off the I/O
+    // threads) would wait for it anyway.
+    let inner = server.scripting.functions.inner.lock();
+    let e = inner.fns.get(&String::from_utf8_lossy(name).to_ascii_lowercase())?;
+    Some(super::ScriptFlags {
+        declared: true,
+        no_writes: e.flags & NO_WRITES != 0,
+        allow_oom: e.flags & ALLOW_OOM != 0,
+        skip: 0,
+    })
 }

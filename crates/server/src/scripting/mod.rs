@@ -344,22 +344,50 @@ pub fn runs_script(args: &[&[u8]]) -> bool {
     })
 }
 
-/// Whether EVAL / EVALSHA `args` may write (CLIENT PAUSE WRITE holds
-/// it): not EVAL_RO / EVALSHA_RO, nor a script flagged `no-writes`.
-pub fn may_write(server: &Server, name: &str, args: &[&[u8]]) -> bool {
-    let Some(&arg) = args.get(1) else {
-        return false;
-    };
+/// The flags the script of EVAL-family or FCALL-family `args` declares
+/// (a `#!lua` shebang, a library function's flags); `None` for a script
+/// without a shebang, an unknown script or function, or anything else.
+/// Redis's getCommandFlags for these commands reads them: see
+/// [`ScriptFlags::writes`] and [`ScriptFlags::deny_oom`].
+pub fn declared_flags(server: &Server, name: &str, args: &[&[u8]]) -> Option<ScriptFlags> {
+    let arg = *args.get(1)?;
     let body = match name {
-        "eval" => Arc::<[u8]>::from(arg),
-        "fcall" => return functions::may_write(server, args),
-        "evalsha" => match server.scripting.body(&String::from_utf8_lossy(arg)) {
-            Some(b) => b,
-            None => return true,
-        },
-        _ => return false,
+        "eval" | "eval_ro" => Arc::<[u8]>::from(arg),
+        "evalsha" | "evalsha_ro" => server
+            .scripting
+            .body(&String::from_utf8_lossy(arg).to_ascii_lowercase())?,
+        "fcall" | "fcall_ro" => return functions::declared_flags(server, arg),
+        _ => return None,
     };
-    !shebang_flags(&body).is_ok_and(|f| f.no_writes)
+    shebang_flags(&body).ok().filter(|f| f.declared)
+}
+
+/// Redis's getCommandFlags: `spec`'s flags, except that a script which
+/// declared flags is `write` and `denyoom` by them (scriptFlagsToCmdFlags).
+pub fn command_flags(server: &Server, spec: &crate::commands::CommandSpec, args: &[&[u8]]) -> u64 {
+    use crate::commands::flags;
+    let Some(f) = declared_flags(server, spec.name, args) else {
+        return spec.flags;
+    };
+    let mut out = spec.flags & !(flags::DENYOOM | flags::WRITE | flags::MAY_REPLICATE);
+    if f.deny_oom() {
+        out |= flags::DENYOOM;
+    }
+    if f.writes() {
+        out |= flags::WRITE;
+    }
+    out
+}
+
+/// Whether EVAL / EVALSHA / FCALL `args` may write (CLIENT PAUSE WRITE
+/// holds it, on an I/O thread): not the `_RO` forms, nor a script flagged
+/// `no-writes`.
+pub fn may_write(server: &Server, name: &str, args: &[&[u8]]) -> bool {
+    match name {
+        "eval" | "evalsha" => declared_flags(server, name, args).is_none_or(|f| f.writes()),
+        "fcall" => functions::may_write(server, args),
+        _ => false,
+    }
 }
 
 fn busy_threshold(server: &Server) -> u64 {
@@ -375,7 +403,11 @@ fn busy_threshold(server: &Server) -> u64 {
 /// The flags a `#!lua` shebang line sets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ScriptFlags {
+    /// A shebang (or a function's registration) declared the flags; a
+    /// script without one runs in Redis's compatibility mode.
+    pub declared: bool,
     pub no_writes: bool,
+    pub allow_oom: bool,
     /// Where the body after the shebang starts (its newline is kept, so
     /// line numbers stay right).
     pub skip: usize,
@@ -394,8 +426,9 @@ pub fn shebang_flags(body: &[u8]) -> Result<ScriptFlags, String> {
         return Err(format!("Unexpected engine in script shebang: {line}"));
     }
     let mut flags = ScriptFlags {
-        no_writes: false,
+        declared: true,
         skip: end,
+        ..ScriptFlags::default()
     };
     for part in parts {
         let Some(list) = part.strip_prefix("flags=") else {
@@ -404,12 +437,26 @@ pub fn shebang_flags(body: &[u8]) -> Result<ScriptFlags, String> {
         for f in list.split(',').filter(|s| !s.is_empty()) {
             match f {
                 "no-writes" => flags.no_writes = true,
-                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                "allow-oom" => flags.allow_oom = true,
+                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
                 _ => return Err(format!("Unexpected flag in script shebang: {f}")),
             }
         }
     }
     Ok(flags)
+}
+
+impl ScriptFlags {
+    /// Redis's scriptFlagsToCmdFlags: a script that declared flags is a
+    /// write command unless `no-writes`...
+    pub fn writes(&self) -> bool {
+        !self.no_writes
+    }
+
+    /// ... and deny-oom unless `allow-oom` or `no-writes`.
+    pub fn deny_oom(&self) -> bool {
+        !(self.allow_oom || self.no_writes)
+    }
 }
 
 impl Engine {
@@ -606,6 +653,11 @@ struct Run<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
     sha: &'c str,
     read_only: bool,
+    /// Declared `allow-oom`: deny-oom commands run even over maxmemory.
+    allow_oom: bool,
+    /// A write command has run (Redis's SCRIPT_WRITE_DIRTY): from then on
+    /// the script is not stopped for memory, it could not be undone.
+    dirty: bool,
     resp: Resp,
 }
 
@@ -658,6 +710,7 @@ pub fn eval(ctx: &mut Ctx<'_>, args: &[&[u8]], by_sha: bool, read_only: bool) {
         f,
         numkeys as usize,
         read_only || flags.no_writes,
+        flags.allow_oom,
         &sha,
         false,
     );
@@ -674,6 +727,7 @@ fn execute(
     f: Function,
     nk: usize,
     read_only: bool,
+    allow_oom: bool,
     name: &str,
     function: bool,
 ) {
@@ -713,6 +767,8 @@ fn execute(
         ctx: &mut *ctx,
         sha,
         read_only,
+        allow_oom,
+        dirty: false,
         resp: Resp::V2,
     });
     let result: mlua::Result<bool> = lua.scope(|scope| {
@@ -864,8 +920,9 @@ fn script_call(r: &mut Run<'_, '_>, lua: &Lua, a: MultiValue) -> mlua::Result<(V
         return fail("ERR Write commands are not allowed from read-only scripts.");
     }
     // Memory over the limit when the script started: its deny-oom
-    // commands are refused (scriptCall with pre_command_oom_state).
-    if spec.has(flags::DENYOOM) && r.ctx.client.oom {
+    // commands are refused until it has written (scriptVerifyOOM with
+    // pre_command_oom_state), unless it declared `allow-oom`.
+    if spec.has(flags::DENYOOM) && r.ctx.client.oom && !r.allow_oom && !r.dirty {
         return fail("OOM command not allowed when used memory > 'maxmemory'.");
     }
     if spec.has(flags::WRITE) && !r.ctx.client.aof_loader {
@@ -878,6 +935,9 @@ fn script_call(r: &mut Run<'_, '_>, lua: &Lua, a: MultiValue) -> mlua::Result<(V
         if let Some(e) = denied {
             return fail(&String::from_utf8_lossy(&convert::error_text(e.as_bytes())));
         }
+    }
+    if spec.has(flags::WRITE) {
+        r.dirty = true;
     }
     let ctx = &mut *r.ctx;
     let mut scratch = Reply::new(r.resp);
