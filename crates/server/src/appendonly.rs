@@ -328,7 +328,27 @@ fn rewrite(server: &Server) -> Result<usize, String> {
             server.aof.enabling.store(false, Ordering::Release);
             (aof, tmp)
         }
-        None => return Err("AOF is off".into()),
+        None => {
+            // BGREWRITEAOF with the AOF off: a base and a manifest only.
+            drop(guards);
+            let cfg = aof_config(server);
+            let mut peak = 0;
+            Aof::rewrite_base_only(&cfg, |tmp| {
+                let written = if cfg.use_rdb_preamble {
+                    persist::write_snapshot(server, snap, tmp, true, None, true)
+                } else {
+                    write_command_base(server, snap, tmp)
+                };
+                let report = written.map_err(|e| match e {
+                    SaveError::Io(e) => e,
+                    e => std::io::Error::other(e.to_string()),
+                })?;
+                peak = report.peak_buffered;
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+            return Ok(peak);
+        }
     };
     drop(guards);
     let preamble = aof.config().use_rdb_preamble;

@@ -252,6 +252,47 @@ impl Aof {
         ))
     }
 
+    /// BGREWRITEAOF with the AOF off (Redis's rewrite while `AOF_OFF`):
+    /// no incr is opened; `write_base(path)` writes a snapshot that becomes
+    /// the new base of the manifest in `cfg.dir` (created if missing), and
+    /// every incr it listed turns into history, deleted unless
+    /// `aof-disable-auto-gc`. Nothing is appended afterwards: the files are
+    /// what `appendonly yes` at the next start would load.
+    pub fn rewrite_base_only(cfg: &AofConfig, write_base: impl FnOnce(&Path) -> io::Result<()>) -> io::Result<()> {
+        fs::create_dir_all(&cfg.dir)
+            .inspect_err(|e| tracing::warn!("Can't open or create append-only dir {}: {e}", cfg.dir.display()))?;
+        let mut temp = Manifest::load(&cfg.dir, &cfg.aof_filename).map_err(|e| io::Error::other(e.to_string()))?;
+        let tmp = cfg.dir.join(manifest::temp_rewrite_file_name(std::process::id()));
+        if let Err(e) = write_base(&tmp) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let base = temp.new_base_file(cfg.use_rdb_preamble);
+        let base_path = cfg.dir.join(&base);
+        if let Err(e) = fs::rename(&tmp, &base_path) {
+            tracing::warn!(
+                "Error trying to rename the temporary AOF base file {} into {}: {e}",
+                tmp.display(),
+                base_path.display()
+            );
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        tracing::info!(
+            "Successfully renamed the temporary AOF base file {} into {base}",
+            tmp.display()
+        );
+        temp.mark_rewritten_incrs_as_history(false);
+        if let Err(e) = temp.persist(&cfg.dir) {
+            let _ = fs::remove_file(&base_path);
+            return Err(e);
+        }
+        if !cfg.disable_auto_gc {
+            let _ = temp.delete_history(&cfg.dir);
+        }
+        Ok(())
+    }
+
     /// Stops the writer and, if AOF was being enabled, removes the temp
     /// incr (Redis's `aofDelTempIncrAofFile` after a failed first rewrite).
     pub fn discard(self) {

@@ -116,13 +116,6 @@ fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
         crate::appendonly::schedule_rewrite(server);
         return ctx.out.simple("Background append only file rewriting scheduled");
     }
-    if !server.aof.is_on() {
-        // Redis writes a base and a manifest even with the AOF off;
-        // Larder rewrites only a live AOF.
-        return ctx
-            .out
-            .error("Can't execute an AOF background rewriting. Please check the server logs for more information.");
-    }
     match server.arc().map(|s| crate::appendonly::start_rewrite(&s)) {
         Some(Ok(())) => ctx.out.simple("Background append only file rewriting started"),
         _ => ctx
