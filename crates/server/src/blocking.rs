@@ -111,11 +111,27 @@ pub struct BlockRequest {
     pub on_timeout: TimeoutReply,
 }
 
+/// What a blocked connection receives: its command's reply and, when
+/// serving it wrote to the AOF, the offset that must be durable before
+/// the reply goes out (`appendfsync always`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Served {
+    pub reply: Vec<u8>,
+    pub aof_offset: u64,
+}
+
+impl Served {
+    /// A reply that wrote nothing (a timeout, an unblock).
+    fn plain(reply: Vec<u8>) -> Served {
+        Served { reply, aof_offset: 0 }
+    }
+}
+
 /// A blocked connection's side of its waiter.
 #[derive(Debug)]
 pub struct BlockedWait {
     pub id: u64,
-    pub rx: oneshot::Receiver<Vec<u8>>,
+    pub rx: oneshot::Receiver<Served>,
     pub deadline: Option<u64>,
     pub on_timeout: TimeoutReply,
     /// CLIENT REPLY OFF/SKIP was in force for the command: its eventual
@@ -175,7 +191,7 @@ struct Waiter {
     wants: ValueType,
     on_timeout: TimeoutReply,
     deadline: Option<u64>,
-    tx: Option<oneshot::Sender<Vec<u8>>>,
+    tx: Option<oneshot::Sender<Served>>,
     serving: bool,
     /// A cancellation that arrived while it was being served.
     cancel: Option<Cancel>,
@@ -374,7 +390,7 @@ impl Registry {
         }
         if let Some(mut w) = self.take(&mut inner, id) {
             if let (Some(tx), Some(bytes)) = (w.tx.take(), w.cancel_reply(why)) {
-                let _ = tx.send(bytes);
+                let _ = tx.send(Served::plain(bytes));
             }
         }
         true
@@ -398,7 +414,7 @@ impl Registry {
         for id in due {
             if let Some(mut w) = self.take(&mut inner, id) {
                 if let (Some(tx), Some(bytes)) = (w.tx.take(), w.cancel_reply(Cancel::Timeout)) {
-                    let _ = tx.send(bytes);
+                    let _ = tx.send(Served::plain(bytes));
                 }
             }
         }
@@ -452,15 +468,15 @@ impl Registry {
 
     /// Settles a waiter that was being served: `reply` is what its
     /// command wrote, or None if it blocked again.
-    fn finish(&self, id: u64, reply: Option<Vec<u8>>) {
+    fn finish(&self, id: u64, reply: Option<Served>) {
         let mut inner = self.inner.lock();
         let Some(w) = inner.waiters.get_mut(&id) else {
             return;
         };
         w.serving = false;
         let outcome = match (reply, w.cancel) {
-            (Some(bytes), _) => Some(Some(bytes)),
-            (None, Some(why)) => Some(w.cancel_reply(why)),
+            (Some(served), _) => Some(Some(served)),
+            (None, Some(why)) => Some(w.cancel_reply(why).map(Served::plain)),
             (None, None) => None,
         };
         if let Some(bytes) = outcome {
@@ -533,7 +549,9 @@ pub(crate) fn serve_ready(ctx: &mut Ctx<'_>) {
         let Some(c) = cand else { break };
         let args: Vec<&[u8]> = c.args.iter().map(|a| &**a).collect();
         let Some(cmd) = server.commands.resolve(&args) else {
-            server.blocking.finish(c.id, Some(b"-ERR unknown command\r\n".to_vec()));
+            server
+                .blocking
+                .finish(c.id, Some(Served::plain(b"-ERR unknown command\r\n".to_vec())));
             continue;
         };
         let spec = cmd.spec;
@@ -572,7 +590,13 @@ pub(crate) fn serve_ready(ctx: &mut Ctx<'_>) {
             if server.count_errors(&mut out) > 0 {
                 cmd.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
             }
-            server.blocking.finish(c.id, Some(std::mem::take(&mut out.buf)));
+            // Its pop is in the AOF at `client.aof_offset`: under `always`
+            // the waiter replies once that is on disk.
+            let served = Served {
+                reply: std::mem::take(&mut out.buf),
+                aof_offset: client.aof_offset,
+            };
+            server.blocking.finish(c.id, Some(served));
         }
     }
 }
@@ -618,8 +642,8 @@ mod tests {
         // Being served: not picked twice.
         let c2 = r.pick_ready(&[7], &HashSet::new(), list_ready).unwrap();
         assert_eq!(c2.id, b.id);
-        r.finish(c.id, Some(b"+A\r\n".to_vec()));
-        assert_eq!(a.rx.try_recv().unwrap(), b"+A\r\n");
+        r.finish(c.id, Some(Served::plain(b"+A\r\n".to_vec())));
+        assert_eq!(a.rx.try_recv().unwrap().reply, b"+A\r\n");
         // Blocked again: stays, no reply.
         r.finish(c2.id, None);
         assert!(b.rx.try_recv().is_err());
@@ -639,7 +663,7 @@ mod tests {
         assert!(r.unblock(1, Cancel::Error), "still blocked while in flight");
         r.finish(c.id, None);
         // The last request (ERROR) wins once the run blocked again.
-        assert_eq!(a.rx.try_recv().unwrap(), UNBLOCKED_ERROR);
+        assert_eq!(a.rx.try_recv().unwrap().reply, UNBLOCKED_ERROR);
         assert_eq!(r.count(), 0);
         assert!(!r.unblock(1, Cancel::Error));
     }
@@ -653,9 +677,9 @@ mod tests {
         r.expire(99);
         assert_eq!(r.count(), 2);
         r.expire(100);
-        assert_eq!(b.rx.try_recv().unwrap(), b"*-1\r\n");
+        assert_eq!(b.rx.try_recv().unwrap().reply, b"*-1\r\n");
         assert!(r.unblock(1, Cancel::Timeout));
-        assert_eq!(a.rx.try_recv().unwrap(), b"*-1\r\n");
+        assert_eq!(a.rx.try_recv().unwrap().reply, b"*-1\r\n");
         assert_eq!(r.count(), 0);
         assert_eq!(r.stats(), (0, 0));
     }

@@ -328,8 +328,9 @@ where
         let wait_ms = deadline.map(|d| d.saturating_sub(server.now_ms()));
         tokio::select! {
             r = &mut w.rx => {
-                if let Ok(bytes) = r {
-                    out.raw(&bytes);
+                if let Ok(served) = r {
+                    out.raw(&served.reply);
+                    client.aof_offset = client.aof_offset.max(served.aof_offset);
                 }
                 break true;
             }
@@ -345,7 +346,10 @@ where
                     // Served or unblocked just now: the reply is waiting.
                     Cancelled::NotFound => {
                         match w.rx.try_recv() {
-                            Ok(bytes) => out.raw(&bytes),
+                            Ok(served) => {
+                                out.raw(&served.reply);
+                                client.aof_offset = client.aof_offset.max(served.aof_offset);
+                            }
                             Err(_) => out.raw(w.on_timeout.bytes(out.is_resp3())),
                         }
                         break true;

@@ -213,6 +213,73 @@ fn enabled_at_run_time_keeps_what_was_there() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Under `appendfsync always` no reply to a write leaves before its fsync:
+/// neither the push's nor that of the BLPOP the push served (whose pop is
+/// a write of its own, logged after the push).
+#[test]
+fn always_holds_served_blocked_pops_until_the_fsync() {
+    let dir = tempdir("aof-always-blpop");
+    let s = start_in(
+        &dir,
+        &[
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--enable-debug-command",
+            "yes",
+        ],
+    );
+    let mut c = s.conn();
+    let mut blocked = || -> String {
+        let info: String = redis::cmd("INFO").arg("clients").query(&mut c).unwrap();
+        let line = info.lines().find(|l| l.starts_with("blocked_clients:")).unwrap();
+        line["blocked_clients:".len()..].trim().to_string()
+    };
+    let mut waiter = s.raw();
+    waiter.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n");
+    let start = std::time::Instant::now();
+    while blocked() != "1" {
+        assert!(start.elapsed() < Duration::from_secs(10), "BLPOP never blocked");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut admin = s.raw();
+    assert_eq!(admin.cmd(&["DEBUG", "AOF-HOLD-FSYNC", "1"]), "+OK\r\n");
+    let mut pusher = s.raw();
+    pusher.send(b"*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    // The pop happened (the list is empty again) but nobody has heard.
+    let start = std::time::Instant::now();
+    while admin.cmd(&["EXISTS", "q"]) != ":0\r\n" || blocked() != "0" {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the push never served the BLPOP"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for conn in [&mut waiter, &mut pusher] {
+        conn.s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        let early = conn.read_replies(1);
+        assert!(
+            early.is_empty(),
+            "answered before the fsync: {:?}",
+            String::from_utf8_lossy(&early)
+        );
+        conn.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    assert_eq!(admin.cmd(&["DEBUG", "AOF-HOLD-FSYNC", "0"]), "+OK\r\n");
+    assert_eq!(pusher.read_replies(1), b":1\r\n");
+    assert_eq!(waiter.read_replies(1), b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    let text = incr_text(&dir);
+    assert!(
+        commands(&text).ends_with(&["RPUSH q x".to_string(), "LPOP q".to_string()]),
+        "{text}"
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The files of an AOF directory, sorted.
 fn aof_dir_files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir.join("appendonlydir"))

@@ -1114,6 +1114,27 @@ fn always_never_acknowledges_a_write_the_aof_could_not_take() {
         "server did not exit on the AOF write error: {code:?}"
     );
     drop(s);
+
+    // A blocked pop served by that failing push is not answered either:
+    // its own pop is in the AOF only once the push's is.
+    let mut s = start_in(&dir, &args);
+    let mut waiter = Pipe::connect(s.port).unwrap();
+    waiter.send(&resp(&[b"BLPOP", b"q", b"0"])).unwrap();
+    let mut c = s.conn();
+    let start = Instant::now();
+    while info_field(&mut c, "clients", "blocked_clients") != "1" {
+        assert!(start.elapsed() < Duration::from_secs(10), "BLPOP never blocked");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut p = Pipe::connect(s.port).unwrap();
+    p.send(&resp(&[b"RPUSH", b"q", b"x"])).unwrap();
+    let reply = waiter.reply();
+    assert!(reply.is_err(), "a pop the AOF could not take was answered {reply:?}");
+    assert!(p.reply().is_err());
+    let code = s.wait_exit(10);
+    assert!(code.is_some_and(|c| c != 0), "server did not exit: {code:?}");
+    drop(s);
+
     std::fs::remove_file(&incr).unwrap();
     std::fs::write(&incr, &kept).unwrap();
     let s = start_in(&dir, &args);

@@ -29,7 +29,7 @@ use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -251,6 +251,8 @@ struct Shared {
     policy: AtomicU8,
     sizes: Mutex<Sizes>,
     file_name: Mutex<String>,
+    /// DEBUG AOF-HOLD-FSYNC (tests): `always` fsyncs wait while set.
+    hold_fsync: AtomicBool,
 }
 
 /// The writer of the current incr file. Cheap to share (`Arc` it); all
@@ -299,6 +301,7 @@ impl AofWriter {
                 incr_size: incr,
             }),
             file_name: Mutex::new(file_name.to_string()),
+            hold_fsync: AtomicBool::new(false),
         });
         let th = {
             let shared = shared.clone();
@@ -451,6 +454,12 @@ impl AofWriter {
 
     pub fn fsync_policy(&self) -> FsyncPolicy {
         FsyncPolicy::from_u8(self.shared.policy.load(Ordering::Relaxed))
+    }
+
+    /// Holds (or releases) the fsyncs of `always` (DEBUG AOF-HOLD-FSYNC):
+    /// tests use it to see what waits for durability.
+    pub fn hold_fsync(&self, on: bool) {
+        self.shared.hold_fsync.store(on, Ordering::Release);
     }
 
     /// `aof-timestamp-enabled` at run time.
@@ -976,6 +985,9 @@ impl Thread {
             while self.has_fsyncer && (!q.jobs.is_empty() || q.busy) {
                 self.shared.fsync_cv.wait(&mut q);
             }
+        }
+        while !force && self.shared.hold_fsync.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(1));
         }
         let upto = self.written;
         match self.file.sync_data() {

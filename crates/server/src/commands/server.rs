@@ -145,7 +145,8 @@ fn debug_allowed(ctx: &Ctx<'_>) -> bool {
 
 /// DEBUG: the subcommands tests rely on. `ADVANCE-CLOCK ms` is
 /// Larder's own: it moves the server clock forward so TTL tests need no
-/// sleeps.
+/// sleeps; so is `AOF-HOLD-FSYNC 0|1`, which shows what waits for an
+/// `always` fsync.
 fn debug(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     if !debug_allowed(ctx) {
         ctx.out.error("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
@@ -157,6 +158,8 @@ fn debug(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "ADVANCE-CLOCK <milliseconds>",
             "    Move the server's clock forward (Larder only).",
+            "AOF-HOLD-FSYNC <0|1>",
+            "    Hold the AOF's fsyncs under appendfsync always (Larder only).",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not accessed.",
             "SLEEP <seconds>",
@@ -172,6 +175,15 @@ fn debug(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
                 ctx.out.ok();
             }
             _ => ctx.out.error("value is not an integer or out of range"),
+        }
+    } else if is(sub, "aof-hold-fsync") && args.len() == 3 {
+        match (int_arg(args[2]), ctx.server.aof.handle()) {
+            (Ok(v), Some(aof)) => {
+                aof.writer().hold_fsync(v != 0);
+                ctx.out.ok();
+            }
+            (Ok(_), None) => ctx.out.error("AOF is off"),
+            (Err(e), _) => ctx.out.error(e),
         }
     } else if is(sub, "set-active-expire") && args.len() == 3 {
         match int_arg(args[2]) {
