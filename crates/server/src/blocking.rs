@@ -572,10 +572,17 @@ pub(crate) fn serve_ready(ctx: &mut Ctx<'_>) {
         std::mem::swap(ctx.client, &mut client);
         std::mem::swap(ctx.out, &mut out);
         let changes = ctx.changes.get();
+        let notify = server.notify.flags();
+        let before = if notify != 0 {
+            crate::notify::existence(ctx, spec, &args)
+        } else {
+            Vec::new()
+        };
         (spec.handler)(ctx, &args);
-        if server.aof.is_on() && ctx.client.block_request.is_none() {
-            let removed = crate::propagate::take_removed(ctx);
-            crate::propagate::after_command(ctx, spec, &args, changes, 0, &removed);
+        if ctx.client.block_request.is_none() {
+            // Its pop (or move) is a write like any other: the AOF, events,
+            // invalidations and leases follow.
+            crate::dispatch::effects(ctx, spec, &args, changes, 0, &before, notify);
         }
         if spec.has(crate::commands::flags::WRITE) && server.watches.active() {
             crate::commands::multi::touch_for_write(ctx, spec, &args, false);

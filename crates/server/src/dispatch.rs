@@ -410,9 +410,35 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], in_exe
     if server.monitors.any() {
         crate::monitor::feed(ctx, spec, args);
     }
+    effects(ctx, spec, args, changes, reply_start, &before, notify);
+    if watched && (ctx.changes.get() != changes || crate::commands::multi::signals_unchanged(spec)) {
+        crate::commands::multi::touch_for_write(ctx, spec, args, false);
+    }
+    // Writes may create keys clients wait on (EXEC and scripts lock
+    // every shard and may write without the WRITE flag).
+    if !in_exec && (write || spec.has(flags::ALL_SHARDS)) && server.blocking.count() > 0 {
+        crate::blocking::serve_ready(ctx);
+    }
+}
+
+/// What follows a command that ran (`changes`: the change count before it,
+/// `reply_start`: where its reply began, `before`: its keys' existence when
+/// `notify` is on): lease cancellation, the AOF, keyspace notifications and
+/// tracking invalidations. Also for a blocked command served by another
+/// client's write.
+pub(crate) fn effects(
+    ctx: &mut Ctx<'_>,
+    spec: &CommandSpec,
+    args: &[&[u8]],
+    changes: u64,
+    reply_start: usize,
+    before: &[(usize, bool)],
+    notify: u32,
+) {
+    let server = ctx.server;
     // Any write to a key cancels its lease, a DEL of a missing key too:
     // that is the invalidation a cache-aside updater sends.
-    if write && server.leases.any() {
+    if spec.has(flags::WRITE) && server.leases.any() {
         crate::commands::lease::after_write(ctx, spec, args);
     }
     let aof = server.aof.is_on();
@@ -424,21 +450,13 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], in_exe
             crate::propagate::after_command(ctx, spec, args, changes, reply_start, &removed);
         }
         if notify != 0 {
-            crate::notify::after_command(ctx, spec, args, changed, &before, &removed, notify);
+            crate::notify::after_command(ctx, spec, args, changed, before, &removed, notify);
         }
         if tracking {
             crate::tracking::after_command(ctx, spec, args, changed, &removed);
         }
     }
     ctx.client.propagate_as = None;
-    if watched && (ctx.changes.get() != changes || crate::commands::multi::signals_unchanged(spec)) {
-        crate::commands::multi::touch_for_write(ctx, spec, args, false);
-    }
-    // Writes may create keys clients wait on (EXEC and scripts lock
-    // every shard and may write without the WRITE flag).
-    if !in_exec && (write || spec.has(flags::ALL_SHARDS)) && server.blocking.count() > 0 {
-        crate::blocking::serve_ready(ctx);
-    }
 }
 
 impl Client {

@@ -211,3 +211,31 @@ fn expired_keys_are_invalidated() {
     let list = w.cmd(&["CLIENT", "LIST"]);
     assert!(list.contains("flags=t "), "{list}");
 }
+
+/// A blocked BLMOVE served by another client's push is a write of its
+/// own: a tracking client that read its destination is invalidated, and
+/// a keyspace subscriber sees its events (rpush, lpop, del) as in Redis.
+#[test]
+fn served_blocked_commands_invalidate_and_notify() {
+    compare(
+        &[
+            (0, &["HELLO", "3"]),
+            (0, &["CLIENT", "TRACKING", "ON"]),
+            (0, &["LRANGE", "dst", "0", "-1"]),
+            (0, &["GET", "q"]),
+            (2, &["PSUBSCRIBE", "__key*__:*"]),
+            (1, &["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"]),
+            (3, &["RPUSH", "src", "x"]),
+            (1, &["BLPOP", "q", "0"]),
+            // (A count no client id can be mistaken for.)
+            (
+                3,
+                &["RPUSH", "q", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"],
+            ),
+            (0, &["LRANGE", "dst", "0", "-1"]),
+            (0, &["LRANGE", "q", "0", "-1"]),
+        ],
+        4,
+        &["--notify-keyspace-events", "KEA"],
+    );
+}
