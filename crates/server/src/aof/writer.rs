@@ -182,6 +182,12 @@ pub struct Progress {
     pub closed: bool,
     /// File switches done (see [`AofWriter::rotate`]).
     pub rotations: u64,
+    /// An fsync failed: the bytes from this offset on may never reach the
+    /// disk, whatever later fsyncs (of a newer file, or of the same file:
+    /// the kernel may have dropped the pages) report. `durable` stays
+    /// below it and waiting for durability past it fails with its error;
+    /// `error` alone is cleared by the next success, as Redis's status.
+    pub unsynced_from: Option<(u64, WriteError)>,
 }
 
 /// A requested file switch: where in the stream, and its number.
@@ -501,6 +507,11 @@ impl AofWriter {
         if got >= offset {
             return Some(Ok(()));
         }
+        if let (true, Some((from, e))) = (durable, &p.unsynced_from) {
+            if offset > *from {
+                return Some(Err(e.clone()));
+            }
+        }
         if let Some(e) = &p.error {
             return Some(Err(e.clone()));
         }
@@ -557,7 +568,7 @@ impl AofWriter {
             let _ = t.join();
         }
         let p = self.progress();
-        match p.error {
+        match p.error.or(p.unsynced_from.map(|(_, e)| e)) {
             Some(e) => Err(e),
             None => Ok(()),
         }
@@ -594,6 +605,26 @@ impl ProgressCell {
             write_error: None,
             fsync_error: None,
         }
+    }
+
+    /// An fsync succeeded: the stream is on disk up to `upto`, unless an
+    /// earlier fsync failed below that.
+    fn synced(&mut self, upto: u64) {
+        let mut durable = self.p.durable.max(upto);
+        if let Some((from, _)) = &self.p.unsynced_from {
+            durable = durable.min(*from);
+        }
+        self.p.durable = durable;
+        self.fsync_error = None;
+    }
+
+    /// An fsync failed. Fsyncs complete in stream order, so everything
+    /// past what is durable now is in doubt.
+    fn fsync_failed(&mut self, e: WriteError) {
+        if self.p.unsynced_from.is_none() {
+            self.p.unsynced_from = Some((self.p.durable, e.clone()));
+        }
+        self.fsync_error = Some(e);
     }
 }
 
@@ -648,14 +679,11 @@ fn fsync_thread(shared: Arc<Shared>) {
         let r = job.file.sync_data();
         drop(job.file);
         shared.update(|c| match &r {
-            Ok(()) => {
-                c.p.durable = c.p.durable.max(job.upto);
-                c.fsync_error = None;
-            }
+            Ok(()) => c.synced(job.upto),
             Err(e) => {
                 // Redis: "Fail to fsync the AOF file" from the bio thread.
                 tracing::warn!("Fail to fsync the AOF file: {}", strerror(e));
-                c.fsync_error = Some(WriteError::from_io(e));
+                c.fsync_failed(WriteError::from_io(e));
             }
         });
         shared.fsync.lock().busy = false;
@@ -860,10 +888,11 @@ impl Thread {
                 self.queue_fsync(old, self.written);
             } else if let Err(e) = old.sync_data() {
                 tracing::warn!("Fail to fsync the AOF file: {}", strerror(&e));
+                self.shared.update(|c| c.fsync_failed(WriteError::from_io(&e)));
             } else {
                 let upto = self.written;
                 self.synced_or_queued = upto;
-                self.shared.update(|c| c.p.durable = c.p.durable.max(upto));
+                self.shared.update(|c| c.synced(upto));
             }
         }
         let incr = self.file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -994,10 +1023,7 @@ impl Thread {
             Ok(()) => {
                 self.fsync_failed = false;
                 self.synced_or_queued = upto;
-                self.shared.update(|c| {
-                    c.p.durable = c.p.durable.max(upto);
-                    c.fsync_error = None;
-                });
+                self.shared.update(|c| c.synced(upto));
             }
             Err(e) => {
                 let w = WriteError::from_io(&e);
@@ -1010,7 +1036,7 @@ impl Thread {
                     tracing::warn!("Fail to fsync the AOF file: {}", w.message);
                 }
                 self.fsync_failed = true;
-                self.shared.update(|c| c.fsync_error = Some(w));
+                self.shared.update(|c| c.fsync_failed(w));
             }
         }
     }
@@ -1044,6 +1070,32 @@ mod tests {
             v.push(c.argv);
         }
         v
+    }
+
+    /// A failed fsync (the old file's, after a rotation) is not papered
+    /// over by a later successful one: durability never passes it and
+    /// waiting past it fails, while the error status clears as Redis's.
+    #[test]
+    fn a_failed_fsync_leaves_a_hole_later_fsyncs_do_not_close() {
+        let eio = WriteError::from_io(&io::Error::from_raw_os_error(libc::EIO));
+        let mut c = ProgressCell::new();
+        c.synced(100);
+        assert_eq!(c.p.durable, 100);
+        // The old file (bytes 100..250) fails, the new one (..400) syncs.
+        c.fsync_failed(eio.clone());
+        assert!(c.fsync_error.is_some());
+        c.synced(400);
+        assert_eq!(c.p.durable, 100, "durable must not cross the failed range");
+        assert!(c.fsync_error.is_none(), "the status clears, as Redis's");
+        assert_eq!(AofWriter::check(&c.p, 100, true), Some(Ok(())));
+        assert_eq!(AofWriter::check(&c.p, 101, true), Some(Err(eio.clone())));
+        assert_eq!(AofWriter::check(&c.p, 400, true), Some(Err(eio.clone())));
+        // Written-ness is not affected.
+        c.p.written = 400;
+        assert_eq!(AofWriter::check(&c.p, 400, false), Some(Ok(())));
+        // A second failure keeps the first, lower, bound.
+        c.fsync_failed(WriteError::from_io(&io::Error::from_raw_os_error(libc::ENOSPC)));
+        assert_eq!(c.p.unsynced_from, Some((100, eio)));
     }
 
     fn a(s: &[&str]) -> Vec<Vec<u8>> {
