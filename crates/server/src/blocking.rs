@@ -571,6 +571,7 @@ pub(crate) fn serve_ready(ctx: &mut Ctx<'_>) {
         let mut out = Reply::new(if c.resp3 { Resp::V3 } else { Resp::V2 });
         std::mem::swap(ctx.client, &mut client);
         std::mem::swap(ctx.out, &mut out);
+        let started = std::time::Instant::now();
         let changes = ctx.changes.get();
         let notify = server.notify.flags();
         let before = if notify != 0 {
@@ -593,9 +594,18 @@ pub(crate) fn serve_ready(ctx: &mut Ctx<'_>) {
             tried.insert(c.id);
             server.blocking.finish(c.id, None);
         } else {
-            // Its call was counted when it blocked; errors count now.
+            // Its call was counted when it blocked; errors count now, and
+            // the slow log sees it now, with the time serving it took.
             if server.count_errors(&mut out) > 0 {
                 cmd.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
+            }
+            if server.slowlog.wants(spec, started.elapsed().as_micros() as u64) {
+                ctx.client.served_slowlog.push(crate::slowlog::Served {
+                    spec,
+                    args: c.args.clone(),
+                    usec: started.elapsed().as_micros() as u64,
+                    info: c.info.clone(),
+                });
             }
             // Its pop is in the AOF at `client.aof_offset`: under `always`
             // the waiter replies once that is on disk.

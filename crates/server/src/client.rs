@@ -152,6 +152,9 @@ pub struct Client {
     pub(crate) scratch_shards: Vec<usize>,
     /// Set by `Ctx::block`; dispatch turns it into a waiter.
     pub block_request: Option<crate::blocking::BlockRequest>,
+    /// Blocked commands this client's write served, for the slow log
+    /// after this client's own command (Redis serves them after it).
+    pub served_slowlog: Vec<crate::slowlog::Served>,
     /// The waiter this connection is blocked on, until the connection
     /// task takes it to wait.
     pub blocked: Option<crate::blocking::BlockedWait>,
@@ -196,6 +199,7 @@ impl Client {
             tx: Default::default(),
             aof_loader: false,
             aof_offset: 0,
+            served_slowlog: Vec::new(),
             aof_in_multi: false,
             subs: Default::default(),
             propagate_as: None,

@@ -375,6 +375,15 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
     }
     let usec = started.elapsed().as_micros() as u64;
     server.count_call(out, cmd, usec);
+    // A command that blocked is logged when it is served (EXEC's are
+    // logged one by one, as Redis: it is `skip_slowlog`).
+    // (Nothing from loading the AOF, as Redis.)
+    if client.blocked.is_none() && !client.aof_loader {
+        server.slowlog(spec, args, usec, Some(&client.info));
+    }
+    if !client.served_slowlog.is_empty() {
+        server.slowlog_served(client);
+    }
     client.note_command(spec.name);
     client.finish_command(out, reply_start);
 }

@@ -28,6 +28,7 @@ pub mod propagate;
 pub mod pubsub;
 pub mod scripting;
 pub mod server;
+pub mod slowlog;
 pub mod stats;
 pub mod tracking;
 pub mod util;

@@ -14,7 +14,7 @@ use larder_engine::{Clock, EncodingLimits, Keyspace, Limits, OffsetClock};
 use larder_protocol::Reply;
 
 use crate::client::ClientInfo;
-use crate::commands::{Command, CommandTable};
+use crate::commands::{Command, CommandSpec, CommandTable};
 use crate::config::Config;
 use crate::stats::Stats;
 
@@ -86,6 +86,8 @@ pub struct Server {
     pub leases: crate::commands::lease::Leases,
     /// Pub/Sub channels and patterns (`pubsub.rs`).
     pub pubsub: crate::pubsub::PubSub,
+    /// SLOWLOG's entries (`slowlog.rs`).
+    pub slowlog: crate::slowlog::Slowlog,
     /// This server's own handle, for work handed to other threads.
     me: std::sync::Weak<Server>,
 }
@@ -110,6 +112,8 @@ impl Server {
         encoding_limits.set(&config.encoding_limits());
         let eviction = crate::evict::Eviction::default();
         eviction.configure(&config, &keyspace, None);
+        let slowlog = crate::slowlog::Slowlog::default();
+        slowlog.configure(&config);
         let notify = crate::notify::Notify::default();
         notify.set(config.notify_keyspace_events);
         if notify.wants_removals() {
@@ -155,6 +159,7 @@ impl Server {
             watches: Default::default(),
             scripting: Default::default(),
             pubsub: Default::default(),
+            slowlog,
         })
     }
 
@@ -182,6 +187,7 @@ impl Server {
         let aof_on = cfg.appendonly;
         let was_logging = self.notify.wants_removals();
         self.notify.set(cfg.notify_keyspace_events);
+        self.slowlog.configure(&cfg);
         let now_logging = self.notify.wants_removals();
         drop(cfg);
         if was_logging != now_logging {
@@ -245,6 +251,29 @@ impl Server {
     }
 
     /// Counts a command that ran.
+    /// Offers a command that ran for `usec` to the slow log, as client
+    /// `info` (None: a script's own client, `?:0` to Redis).
+    #[inline]
+    pub fn slowlog(&self, spec: &CommandSpec, args: &[&[u8]], usec: u64, info: Option<&ClientInfo>) {
+        if !self.slowlog.wants(spec, usec) {
+            return;
+        }
+        let (peer, name) = match info {
+            Some(i) => (i.addr.as_str(), i.name.lock().clone().unwrap_or_default()),
+            None => ("?:0", String::new()),
+        };
+        self.slowlog.push(spec, args, usec, peer, &name, self.now_ms() / 1000);
+    }
+
+    /// Offers the blocked commands `client`'s command served (after that
+    /// command's own entry, as Redis logs them).
+    pub fn slowlog_served(&self, client: &mut crate::client::Client) {
+        for s in client.served_slowlog.drain(..) {
+            let args: Vec<&[u8]> = s.args.iter().map(|a| &**a).collect();
+            self.slowlog(s.spec, &args, s.usec, Some(&s.info));
+        }
+    }
+
     pub fn count_call(&self, out: &mut Reply, cmd: &Command, usec: u64) {
         let failed = self.count_errors(out) > 0;
         cmd.stats.calls.fetch_add(1, Ordering::Relaxed);

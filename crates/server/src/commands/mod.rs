@@ -20,6 +20,7 @@ pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod set;
+pub mod slowlog;
 pub mod sort;
 pub mod string;
 pub mod throttle;
@@ -444,6 +445,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         zset::COMMANDS,
         sort::COMMANDS,
         memory::COMMANDS,
+        slowlog::COMMANDS,
         dump::COMMANDS,
         multi::COMMANDS,
         persist::COMMANDS,

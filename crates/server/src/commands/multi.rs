@@ -483,7 +483,11 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
         };
         let started = Instant::now();
         crate::dispatch::call(ctx, cmd.spec, &args, true);
-        server.count_call(ctx.out, cmd, started.elapsed().as_micros() as u64);
+        let usec = started.elapsed().as_micros() as u64;
+        server.count_call(ctx.out, cmd, usec);
+        if !ctx.client.aof_loader {
+            server.slowlog(cmd.spec, &args, usec, Some(&ctx.client.info));
+        }
     }
     ctx.client.deny_blocking = deny;
     ctx.client.tx.in_exec = false;

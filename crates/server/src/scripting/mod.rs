@@ -946,7 +946,9 @@ fn script_call(r: &mut Run<'_, '_>, lua: &Lua, a: MultiValue) -> mlua::Result<(V
     let started = Instant::now();
     crate::dispatch::call(ctx, spec, &args, true);
     std::mem::swap(ctx.out, &mut scratch);
-    server.count_call(&mut scratch, cmd, started.elapsed().as_micros() as u64);
+    let usec = started.elapsed().as_micros() as u64;
+    server.count_call(&mut scratch, cmd, usec);
+    server.slowlog(spec, &args, usec, None);
     if ctx.changes.get() != before {
         server.scripting.wrote.store(true, Ordering::Release);
     }
