@@ -848,7 +848,51 @@ pub static DIRECTIVES: &[Directive] = &[
         }
     ),
     off_only!("aclfile", "", "aclfile is not supported: Larder has no ACL users yet"),
-    off_only!("tls-port", "0", "tls-port is not supported: Larder has no TLS yet"),
+    // TLS (`tls.rs`): what rustls cannot honour is refused.
+    xint!("tls-port", Immutable, 0, 0, 65535),
+    xstr!("tls-cert-file", Mutable, ""),
+    xstr!("tls-key-file", Mutable, ""),
+    off_only!(
+        "tls-key-file-pass",
+        "",
+        "tls-key-file-pass is not supported: Larder reads unencrypted private keys only"
+    ),
+    xstr!("tls-client-cert-file", Mutable, ""),
+    xstr!("tls-client-key-file", Mutable, ""),
+    off_only!(
+        "tls-client-key-file-pass",
+        "",
+        "tls-client-key-file-pass is not supported: Larder reads unencrypted private keys only"
+    ),
+    xstr!("tls-dh-params-file", Mutable, ""),
+    xstr!("tls-ca-cert-file", Mutable, ""),
+    xstr!("tls-ca-cert-dir", Mutable, ""),
+    xenum!("tls-auth-clients", Mutable, "yes", &["yes", "no", "optional"]),
+    off_only!(
+        "tls-replication",
+        "no",
+        "tls-replication yes is not supported: Larder has no replication yet"
+    ),
+    off_only!(
+        "tls-cluster",
+        "no",
+        "tls-cluster yes is not supported: Larder has no cluster mode yet"
+    ),
+    xstr!("tls-protocols", Mutable, ""),
+    off_only!(
+        "tls-ciphers",
+        "",
+        "tls-ciphers is not supported: rustls offers only its own modern cipher suites"
+    ),
+    off_only!(
+        "tls-ciphersuites",
+        "",
+        "tls-ciphersuites is not supported: rustls offers only its own modern cipher suites"
+    ),
+    xbool!("tls-prefer-server-ciphers", Mutable, false),
+    xbool!("tls-session-caching", Mutable, true),
+    xint!("tls-session-cache-size", Mutable, 20480, 1, i64::MAX),
+    xint!("tls-session-cache-timeout", Mutable, 300, 1, i64::MAX),
 ];
 
 /// Directives that exist in Redis but cannot be honoured, refused with a

@@ -25,6 +25,8 @@ const DENIED: &str = "-DENIED Redis is running in protected mode because protect
 enum Conn {
     Tcp(std::net::TcpStream, Arc<ClientInfo>),
     Unix(std::os::unix::net::UnixStream, Arc<ClientInfo>),
+    /// A `tls-port` connection: the handshake runs on the I/O thread.
+    Tls(std::net::TcpStream, Arc<ClientInfo>),
 }
 
 fn spawn_io_threads(server: &Arc<Server>, n: usize) -> anyhow::Result<Vec<mpsc::UnboundedSender<Conn>>> {
@@ -56,6 +58,9 @@ fn spawn_io_threads(server: &Arc<Server>, n: usize) -> anyhow::Result<Vec<mpsc::
                                     tokio::spawn(serve(s, server, info));
                                 }
                             }
+                            Conn::Tls(s, info) => {
+                                tokio::spawn(handshake(s, server, info));
+                            }
                         }
                     }
                 });
@@ -64,6 +69,36 @@ fn spawn_io_threads(server: &Arc<Server>, n: usize) -> anyhow::Result<Vec<mpsc::
         senders.push(tx);
     }
     Ok(senders)
+}
+
+/// A TLS connection: the handshake (bounded in time), then the ordinary
+/// connection loop over the encrypted stream. A failed handshake closes
+/// the connection, as Redis ("Error accepting a client connection").
+async fn handshake(s: std::net::TcpStream, server: Arc<Server>, info: Arc<ClientInfo>) {
+    let accepted = match (tokio::net::TcpStream::from_std(s), server.tls.acceptor()) {
+        (Ok(s), Some(acceptor)) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(s)).await {
+            Ok(Ok(tls)) => Some(tls),
+            Ok(Err(e)) => {
+                tracing::debug!("Error accepting a client connection: {e} (addr={})", info.addr);
+                None
+            }
+            Err(_) => {
+                tracing::debug!(
+                    "Error accepting a client connection: handshake timed out (addr={})",
+                    info.addr
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+    match accepted {
+        Some(tls) => serve(tls, server, info).await,
+        None => {
+            server.clients.lock().remove(&info.id);
+            server.stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 fn bind_tcp(addr: &str, port: u16, backlog: u32) -> anyhow::Result<std::net::TcpListener> {
@@ -101,7 +136,8 @@ pub fn run(server: Arc<Server>) -> anyhow::Result<()> {
     let senders = spawn_io_threads(&server, cfg.io_threads.max(1))?;
 
     let mut tcp = Vec::new();
-    if cfg.port != 0 || cfg.unixsocket.is_none() {
+    // `port 0` with a unix socket or a TLS port: no plain TCP listener.
+    if cfg.port != 0 || (cfg.unixsocket.is_none() && crate::tls::port(&cfg) == 0) {
         for addr in &cfg.bind {
             let (optional, a) = match addr.strip_prefix('-') {
                 Some(a) => (true, a),
@@ -125,6 +161,27 @@ pub fn run(server: Arc<Server>) -> anyhow::Result<()> {
         }
         if tcp.is_empty() {
             bail!("Failed listening on port {} (tcp), aborting.", cfg.port);
+        }
+    }
+    // TLS listeners on `tls-port`, on the same addresses.
+    let tls_port = crate::tls::port(&cfg);
+    let mut tls = Vec::new();
+    if tls_port != 0 {
+        let acceptor = crate::tls::build(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+        server.tls.set(acceptor);
+        for addr in &cfg.bind {
+            let (optional, a) = match addr.strip_prefix('-') {
+                Some(a) => (true, a),
+                None => (false, addr.as_str()),
+            };
+            match bind_tcp(a, tls_port, cfg.tcp_backlog) {
+                Ok(l) => tls.push(l),
+                Err(e) if optional => tracing::debug!("Skipping optional bind address {a}: {e}"),
+                Err(e) => bail!("Warning: Could not create server TLS listening socket {a}:{tls_port}: {e}"),
+            }
+        }
+        if tls.is_empty() {
+            bail!("Failed listening on port {tls_port} (tls), aborting.");
         }
     }
     let unix = match &cfg.unixsocket {
@@ -172,12 +229,32 @@ pub fn run(server: Arc<Server>) -> anyhow::Result<()> {
                         continue;
                     };
                     let local = stream.local_addr().ok();
-                    let Some(info) = admit_tcp(&server, stream, peer, local).await else {
+                    let Some(info) = admit_tcp(&server, stream, peer, local, false).await else {
                         continue;
                     };
                     let (s, info) = info;
                     next = next.wrapping_add(1);
                     let _ = senders[next % senders.len()].send(Conn::Tcp(s, info));
+                }
+            });
+        }
+        for l in tls {
+            let l = tokio::net::TcpListener::from_std(l)?;
+            let server = server.clone();
+            let senders = senders.clone();
+            tokio::spawn(async move {
+                let mut next = 0usize;
+                loop {
+                    let Ok((stream, peer)) = l.accept().await else {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
+                    let local = stream.local_addr().ok();
+                    let Some((s, info)) = admit_tcp(&server, stream, peer, local, true).await else {
+                        continue;
+                    };
+                    next = next.wrapping_add(1);
+                    let _ = senders[next % senders.len()].send(Conn::Tls(s, info));
                 }
             });
         }
@@ -311,11 +388,15 @@ async fn admit_tcp(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     local: Option<SocketAddr>,
+    tls: bool,
 ) -> Option<(std::net::TcpStream, Arc<ClientInfo>)> {
     server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
     if let Some(msg) = decide(server, Some(peer.ip())).refusal() {
         server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        refuse(stream, msg).await;
+        // (No plaintext error on a TLS port: the peer expects a handshake.)
+        if !tls {
+            refuse(stream, msg).await;
+        }
         return None;
     }
     let keepalive = server.config.read().tcp_keepalive;

@@ -88,6 +88,9 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubSub,
     /// SLOWLOG's entries (`slowlog.rs`).
     pub slowlog: crate::slowlog::Slowlog,
+    /// The TLS acceptor for `tls-port` connections (`tls.rs`); rebuilt by
+    /// CONFIG SET tls-*.
+    pub tls: crate::tls::TlsState,
     /// This server's own handle, for work handed to other threads.
     me: std::sync::Weak<Server>,
 }
@@ -160,6 +163,7 @@ impl Server {
             scripting: Default::default(),
             pubsub: Default::default(),
             slowlog,
+            tls: Default::default(),
         })
     }
 

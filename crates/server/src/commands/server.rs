@@ -684,7 +684,25 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         return;
     }
     let pairs: Vec<(&[u8], &[u8])> = args[2..].chunks(2).map(|c| (c[0], c[1])).collect();
+    let tls = pairs.iter().find(|(n, _)| crate::tls::affects(n)).map(|(n, _)| *n);
+    let before = tls.map(|_| ctx.server.config.read().clone());
     let result = ctx.server.config.write().set_many(&pairs);
+    if let (Ok(_), Some(name), Some(before)) = (&result, tls, before) {
+        // The new files must load before they are used (Redis's applyTlsCfg).
+        let built = crate::tls::build(&ctx.server.config.read());
+        match built {
+            Ok(acceptor) => ctx.server.tls.set(acceptor),
+            Err(e) => {
+                tracing::warn!("{e}");
+                *ctx.server.config.write() = before;
+                ctx.out.error(&format!(
+                    "CONFIG SET failed (possibly related to argument '{}') - Unable to update TLS configuration. Check server logs.",
+                    String::from_utf8_lossy(name).to_ascii_lowercase()
+                ));
+                return;
+            }
+        }
+    }
     match result {
         Ok(_) => {
             match &ctx.locks {
