@@ -262,6 +262,8 @@ pub struct Registry {
     /// Bit `shard % SHARD_BITS` is set while some key of that shard has
     /// waiters, so writes elsewhere skip the registry lock.
     shards: Vec<AtomicU64>,
+    /// Clients in WAIT / WAITAOF (they wait on no key).
+    pub repl_waiting: AtomicUsize,
 }
 
 impl Default for Registry {
@@ -269,6 +271,7 @@ impl Default for Registry {
         Registry {
             inner: Mutex::new(Inner::default()),
             count: AtomicUsize::new(0),
+            repl_waiting: AtomicUsize::new(0),
             shards: (0..SHARD_BITS / 64).map(|_| AtomicU64::new(0)).collect(),
         }
     }
@@ -316,6 +319,11 @@ impl Registry {
     /// Number of blocked clients (INFO `blocked_clients`).
     pub fn count(&self) -> usize {
         self.count.load(Ordering::Acquire)
+    }
+
+    /// INFO's `blocked_clients`: waiters on keys and in WAIT / WAITAOF.
+    pub fn blocked_clients(&self) -> usize {
+        self.count() + self.repl_waiting.load(Ordering::Relaxed)
     }
 
     /// (keys with waiters, waiters with a timeout), for INFO clients'

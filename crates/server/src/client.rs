@@ -63,6 +63,11 @@ pub struct ClientInfo {
     /// Set by CLIENT KILL; the connection closes as soon as it sees it.
     pub killed: AtomicBool,
     pub kill: Notify,
+    /// In WAIT / WAITAOF (not in the key waiters' registry): CLIENT
+    /// UNBLOCK sets `unblock_error` (ERROR, else TIMEOUT) and notifies.
+    pub repl_waiting: AtomicBool,
+    pub unblock: Notify,
+    pub unblock_error: AtomicBool,
     /// Pub/Sub messages waiting for the connection to write them.
     pub outbox: crate::pubsub::Outbox,
     /// CLIENT TRACKING settings (`tracking.rs`), and whether it is on.
@@ -103,6 +108,9 @@ impl ClientInfo {
             multi_mem: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
+            repl_waiting: AtomicBool::new(false),
+            unblock: Notify::new(),
+            unblock_error: AtomicBool::new(false),
             outbox: Default::default(),
             tracking: Default::default(),
             tracking_on: AtomicBool::new(false),
@@ -168,6 +176,11 @@ pub struct Client {
     /// The AOF offset after this client's last logged write: with
     /// `appendfsync always` its replies wait until that is on disk.
     pub aof_offset: u64,
+    /// The AOF offset after this client's last write, kept (WAITAOF's
+    /// `woff`).
+    pub woff: u64,
+    /// Set by WAIT / WAITAOF when they must wait: the connection does.
+    pub repl_wait: Option<crate::commands::replication::ReplWait>,
     /// Inside EXEC, a MULTI has been logged (EXEC closes it).
     pub aof_in_multi: bool,
     /// Pub/Sub subscriptions (`pubsub.rs`).
@@ -199,6 +212,8 @@ impl Client {
             tx: Default::default(),
             aof_loader: false,
             aof_offset: 0,
+            woff: 0,
+            repl_wait: None,
             served_slowlog: Vec::new(),
             aof_in_multi: false,
             subs: Default::default(),

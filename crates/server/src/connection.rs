@@ -252,7 +252,7 @@ where
     if client.info.killed.load(Ordering::Relaxed) {
         return Next::Drop;
     }
-    if client.blocked.is_some() {
+    if client.blocked.is_some() || client.repl_wait.is_some() {
         return Next::Blocked;
     }
     if client.close_after_reply {
@@ -306,6 +306,9 @@ async fn wait_blocked<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    if let Some(w) = client.repl_wait.take() {
+        return wait_repl(stream, rbuf, server, client, out, w).await;
+    }
     let Some(mut w) = client.blocked.take() else {
         return true;
     };
@@ -331,6 +334,7 @@ where
                 if let Ok(served) = r {
                     out.raw(&served.reply);
                     client.aof_offset = client.aof_offset.max(served.aof_offset);
+                    client.woff = client.woff.max(served.aof_offset);
                 }
                 break true;
             }
@@ -349,6 +353,7 @@ where
                             Ok(served) => {
                                 out.raw(&served.reply);
                                 client.aof_offset = client.aof_offset.max(served.aof_offset);
+                                client.woff = client.woff.max(served.aof_offset);
                             }
                             Err(_) => out.raw(w.on_timeout.bytes(out.is_resp3())),
                         }
@@ -379,6 +384,78 @@ where
             }
         }
     };
+    info.blocked.store(false, Ordering::Relaxed);
+    info.last_interaction_ms.store(server.now_ms(), Ordering::Relaxed);
+    alive
+}
+
+/// WAIT / WAITAOF: until the connection's writes are fsynced (WAITAOF 1
+/// 0), the deadline, CLIENT UNBLOCK, or the connection's end. Input that
+/// arrives meanwhile is buffered, as for a blocked command.
+async fn wait_repl<S>(
+    stream: &mut S,
+    rbuf: &mut BytesMut,
+    server: &Server,
+    client: &mut Client,
+    out: &mut Reply,
+    w: crate::commands::replication::ReplWait,
+) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let info = client.info.clone();
+    info.blocked.store(true, Ordering::Relaxed);
+    info.repl_waiting.store(true, Ordering::Release);
+    server.blocking.repl_waiting.fetch_add(1, Ordering::Relaxed);
+    let writer = server.aof.handle();
+    let fsynced = async {
+        match (&writer, w.until_local) {
+            (Some(aof), true) => {
+                let _ = aof.writer().wait_durable_async(w.woff).await;
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(fsynced);
+    let mut dropped = Reply::new(out.resp);
+    let target = if w.silent { &mut dropped } else { &mut *out };
+    let alive = loop {
+        let wait_ms = w.deadline.map(|d| d.saturating_sub(server.now_ms()));
+        tokio::select! {
+            _ = &mut fsynced => {
+                w.reply(server, target);
+                break true;
+            }
+            _ = sleep_ms(wait_ms) => {
+                if wait_ms.is_some_and(|ms| ms > 0) {
+                    continue;
+                }
+                w.reply(server, target);
+                break true;
+            }
+            _ = info.unblock.notified() => {
+                if info.unblock_error.load(Ordering::Acquire) {
+                    target.raw(crate::blocking::UNBLOCKED_ERROR);
+                } else {
+                    w.reply(server, target);
+                }
+                break true;
+            }
+            _ = info.kill.notified() => break false,
+            r = stream.read_buf(rbuf) => match r {
+                Ok(0) | Err(_) => break false,
+                Ok(n) => {
+                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    info.qbuf.store(rbuf.len(), Ordering::Relaxed);
+                    if rbuf.len() as u64 > server.config.read().client_query_buffer_limit {
+                        break false;
+                    }
+                }
+            }
+        }
+    };
+    info.repl_waiting.store(false, Ordering::Release);
+    server.blocking.repl_waiting.fetch_sub(1, Ordering::Relaxed);
     info.blocked.store(false, Ordering::Relaxed);
     info.last_interaction_ms.store(server.now_ms(), Ordering::Relaxed);
     alive

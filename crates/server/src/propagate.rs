@@ -59,6 +59,7 @@ pub(crate) fn after_command(
         .writer()
         .append_many(cmds.iter().map(|(db, argv)| (Some(*db), argv.as_slice())));
     ctx.client.aof_offset = ctx.client.aof_offset.max(off);
+    ctx.client.woff = ctx.client.woff.max(off);
 }
 
 /// EXEC is over: closes the MULTI block if anything was logged in it.
@@ -70,6 +71,7 @@ pub(crate) fn after_exec(ctx: &mut Ctx<'_>) {
     if let Some(aof) = ctx.server.aof.handle() {
         let off = aof.writer().append(Some(ctx.client.db), &[b"EXEC"]);
         ctx.client.aof_offset = ctx.client.aof_offset.max(off);
+        ctx.client.woff = ctx.client.woff.max(off);
     }
 }
 

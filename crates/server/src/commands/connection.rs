@@ -496,13 +496,28 @@ fn client_unblock(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
             return;
         }
     };
-    let woke = id >= 0 && ctx.server.blocking.unblock(id as u64, why);
+    let woke =
+        id >= 0 && (ctx.server.blocking.unblock(id as u64, why) || unblock_repl_wait(ctx.server, id as u64, why));
     if woke && why == crate::blocking::Cancel::Error {
         // The blocked client's error reply, counted as Redis counts it.
         ctx.server.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
         *ctx.server.errorstats.lock().entry("UNBLOCKED".into()).or_insert(0) += 1;
     }
     ctx.out.integer(woke as i64);
+}
+
+/// CLIENT UNBLOCK of a client in WAIT / WAITAOF.
+fn unblock_repl_wait(server: &crate::server::Server, id: u64, why: crate::blocking::Cancel) -> bool {
+    let Some(info) = server.clients.lock().get(&id).cloned() else {
+        return false;
+    };
+    if !info.repl_waiting.load(Ordering::Acquire) {
+        return false;
+    }
+    info.unblock_error
+        .store(why == crate::blocking::Cancel::Error, Ordering::Release);
+    info.unblock.notify_one();
+    true
 }
 
 fn client_id(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {

@@ -17,6 +17,7 @@ pub mod memory;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;
+pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod set;
@@ -446,6 +447,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         sort::COMMANDS,
         memory::COMMANDS,
         slowlog::COMMANDS,
+        replication::COMMANDS,
         dump::COMMANDS,
         multi::COMMANDS,
         persist::COMMANDS,

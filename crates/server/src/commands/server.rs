@@ -432,7 +432,7 @@ fn info_clients(server: &Server, out: &mut String) {
     field!(out, "client_recent_max_input_buffer", "{max_in}");
     field!(out, "client_recent_max_output_buffer", "{max_out}");
     let (blocking_keys, timed) = server.blocking.stats();
-    field!(out, "blocked_clients", "{}", server.blocking.count());
+    field!(out, "blocked_clients", "{}", server.blocking.blocked_clients());
     field!(out, "tracking_clients", "{}", server.tracking.clients());
     field!(out, "clients_in_timeout_table", "{timed}");
     field!(out, "total_blocking_keys", "{blocking_keys}");
