@@ -66,7 +66,13 @@ impl AofState {
         self.rewriting.load(Ordering::Acquire)
     }
 
-    fn install(&self, aof: Option<Arc<Aof>>) {
+    fn install(&self, aof: Option<Arc<Aof>>, server: &Server) {
+        if let Some(a) = &aof {
+            let (monitor, clock) = (server.latency.clone(), server.clock.clone());
+            a.writer().set_latency_hook(Arc::new(move |event, usec| {
+                monitor.observe(event, usec, larder_engine::Clock::now_ms(&*clock) / 1000);
+            }));
+        }
         let on = aof.is_some();
         *self.handle.write() = aof;
         self.on.store(on, Ordering::Release);
@@ -225,7 +231,7 @@ pub fn load_at_start(server: &Arc<Server>) -> Result<(), String> {
     let preamble = cfg.use_rdb_preamble;
     let opened = Aof::open(cfg, manifest, &summary, |tmp| write_base(srv, tmp, preamble)).map_err(|e| e.to_string())?;
     log_removals(server, true);
-    server.aof.install(Some(Arc::new(opened)));
+    server.aof.install(Some(Arc::new(opened)), server);
     Ok(())
 }
 
@@ -324,7 +330,7 @@ fn rewrite(server: &Server) -> Result<usize, String> {
                 }
             }
             let aof = Arc::new(aof);
-            server.aof.install(Some(aof.clone()));
+            server.aof.install(Some(aof.clone()), server);
             server.aof.enabling.store(false, Ordering::Release);
             (aof, tmp)
         }
@@ -363,7 +369,7 @@ fn rewrite(server: &Server) -> Result<usize, String> {
             if aof.waiting_rewrite() {
                 // The first rewrite of an enabling failed: off again (as
                 // Redis: stopAppendOnly after a failed first rewrite).
-                server.aof.install(None);
+                server.aof.install(None, server);
                 log_removals(server, false);
                 if let Ok(a) = Arc::try_unwrap(aof) {
                     a.abort_rewrite(&tmp);

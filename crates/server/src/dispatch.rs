@@ -289,6 +289,10 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
     client.oom = false;
     if server.eviction.maxmemory() != 0 && !client.aof_loader {
         let outcome = server.eviction.perform(&server.keyspace, server.started);
+        let usec = server.eviction.take_cycle_usec();
+        if usec != 0 {
+            server.latency.observe("eviction-cycle", usec, server.now_ms() / 1000);
+        }
         client.oom = outcome == crate::evict::Outcome::Fail;
         let evicted = server.eviction.take_evicted_shards();
         if !evicted.is_empty() {
@@ -379,7 +383,7 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
     // logged one by one, as Redis: it is `skip_slowlog`).
     // (Nothing from loading the AOF, as Redis.)
     if client.blocked.is_none() && !client.aof_loader {
-        server.slowlog(spec, args, usec, Some(&client.info));
+        server.log_call(spec, args, usec, Some(&client.info));
     }
     if !client.served_slowlog.is_empty() {
         server.slowlog_served(client);

@@ -32,6 +32,9 @@ pub enum Outcome {
 
 #[derive(Debug)]
 pub struct Eviction {
+    /// How long the last eviction pass took (µs), for the latency
+    /// monitor's "eviction-cycle" (taken by dispatch).
+    last_cycle_usec: AtomicU64,
     maxmemory: AtomicU64,
     policy: AtomicU8,
     samples: AtomicU32,
@@ -57,6 +60,7 @@ pub struct Eviction {
 impl Default for Eviction {
     fn default() -> Self {
         Eviction {
+            last_cycle_usec: AtomicU64::new(0),
             maxmemory: AtomicU64::new(0),
             policy: AtomicU8::new(policy_index(Policy::NoEviction)),
             samples: AtomicU32::new(5),
@@ -213,6 +217,8 @@ impl Eviction {
             }
         };
         drop(pool);
+        self.last_cycle_usec
+            .store(start.elapsed().as_micros() as u64, Ordering::Relaxed);
         self.unfinished.store(outcome == Outcome::Running, Ordering::Relaxed);
         self.evicted_keys.fetch_add(evicted, Ordering::Relaxed);
         if outcome == Outcome::Fail && evicted > 0 {
@@ -224,6 +230,14 @@ impl Eviction {
             };
         }
         outcome
+    }
+
+    /// The duration of an eviction pass since the last call (0: none).
+    pub fn take_cycle_usec(&self) -> u64 {
+        if self.last_cycle_usec.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
+        self.last_cycle_usec.swap(0, Ordering::Relaxed)
     }
 
     fn note_over(&self, now_ms: u64) {

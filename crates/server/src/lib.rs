@@ -19,6 +19,7 @@ pub mod connection;
 pub mod dispatch;
 pub mod evict;
 pub mod glob;
+pub mod latency;
 pub mod log;
 pub mod monitor;
 pub mod net;

@@ -88,6 +88,8 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubSub,
     /// SLOWLOG's entries (`slowlog.rs`).
     pub slowlog: crate::slowlog::Slowlog,
+    /// LATENCY's event samples (`latency.rs`).
+    pub latency: Arc<crate::latency::LatencyMonitor>,
     /// The TLS acceptor for `tls-port` connections (`tls.rs`); rebuilt by
     /// CONFIG SET tls-*.
     pub tls: crate::tls::TlsState,
@@ -117,6 +119,8 @@ impl Server {
         eviction.configure(&config, &keyspace, None);
         let slowlog = crate::slowlog::Slowlog::default();
         slowlog.configure(&config);
+        let latency = Arc::new(crate::latency::LatencyMonitor::default());
+        latency.configure(&config);
         let notify = crate::notify::Notify::default();
         notify.set(config.notify_keyspace_events);
         if notify.wants_removals() {
@@ -163,6 +167,7 @@ impl Server {
             scripting: Default::default(),
             pubsub: Default::default(),
             slowlog,
+            latency,
             tls: Default::default(),
         })
     }
@@ -192,6 +197,7 @@ impl Server {
         let was_logging = self.notify.wants_removals();
         self.notify.set(cfg.notify_keyspace_events);
         self.slowlog.configure(&cfg);
+        self.latency.configure(&cfg);
         let now_logging = self.notify.wants_removals();
         drop(cfg);
         if was_logging != now_logging {
@@ -255,10 +261,17 @@ impl Server {
     }
 
     /// Counts a command that ran.
-    /// Offers a command that ran for `usec` to the slow log, as client
-    /// `info` (None: a script's own client, `?:0` to Redis).
+    /// Offers a command that ran for `usec` to the latency monitor and the
+    /// slow log, as client `info` (None: a script's own client, `?:0` to
+    /// Redis).
     #[inline]
-    pub fn slowlog(&self, spec: &CommandSpec, args: &[&[u8]], usec: u64, info: Option<&ClientInfo>) {
+    pub fn log_call(&self, spec: &CommandSpec, args: &[&[u8]], usec: u64, info: Option<&ClientInfo>) {
+        let event = if spec.has(crate::commands::flags::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        self.latency.observe(event, usec, self.now_ms() / 1000);
         if !self.slowlog.wants(spec, usec) {
             return;
         }
@@ -274,7 +287,7 @@ impl Server {
     pub fn slowlog_served(&self, client: &mut crate::client::Client) {
         for s in client.served_slowlog.drain(..) {
             let args: Vec<&[u8]> = s.args.iter().map(|a| &**a).collect();
-            self.slowlog(s.spec, &args, s.usec, Some(&s.info));
+            self.log_call(s.spec, &args, s.usec, Some(&s.info));
         }
     }
 
@@ -308,7 +321,13 @@ impl Server {
             crate::appendonly::cron(&me);
         }
         if self.active_expire_enabled.load(Ordering::Relaxed) {
+            let started = Instant::now();
             self.keyspace.active_expire(256);
+            self.latency.observe(
+                "expire-cycle",
+                started.elapsed().as_micros() as u64,
+                self.now_ms() / 1000,
+            );
         }
         if self.eviction.maxmemory() != 0 {
             // Finishes what commands left when their time budget ran out.

@@ -259,6 +259,26 @@ struct Shared {
     file_name: Mutex<String>,
     /// DEBUG AOF-HOLD-FSYNC (tests): `always` fsyncs wait while set.
     hold_fsync: AtomicBool,
+    /// Told how long each `write(2)` and `always` fsync took (the
+    /// server's latency monitor: "aof-write", "aof-fsync-always").
+    latency: Mutex<Option<LatencyHook>>,
+}
+
+/// Receives (event, microseconds).
+pub type LatencyHook = Arc<dyn Fn(&'static str, u64) + Send + Sync>;
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn latency(&self, event: &'static str, started: Instant) {
+        if let Some(h) = &*self.latency.lock() {
+            h(event, started.elapsed().as_micros() as u64);
+        }
+    }
 }
 
 /// The writer of the current incr file. Cheap to share (`Arc` it); all
@@ -308,6 +328,7 @@ impl AofWriter {
             }),
             file_name: Mutex::new(file_name.to_string()),
             hold_fsync: AtomicBool::new(false),
+            latency: Mutex::new(None),
         });
         let th = {
             let shared = shared.clone();
@@ -460,6 +481,11 @@ impl AofWriter {
 
     pub fn fsync_policy(&self) -> FsyncPolicy {
         FsyncPolicy::from_u8(self.shared.policy.load(Ordering::Relaxed))
+    }
+
+    /// Sets who is told the duration of writes and `always` fsyncs.
+    pub fn set_latency_hook(&self, hook: LatencyHook) {
+        *self.shared.latency.lock() = Some(hook);
     }
 
     /// Holds (or releases) the fsyncs of `always` (DEBUG AOF-HOLD-FSYNC):
@@ -918,6 +944,7 @@ impl Thread {
         let before = self.shared.sizes.lock().incr_size;
         let mut done = 0usize;
         let mut err = None;
+        let started = Instant::now();
         while done < b.len() {
             match (&*self.file).write(&b[done..]) {
                 Ok(0) => {
@@ -932,6 +959,7 @@ impl Thread {
                 }
             }
         }
+        self.shared.latency("aof-write", started);
         let Some(e) = err else {
             if self.write_failed {
                 self.write_failed = false;
@@ -1019,7 +1047,12 @@ impl Thread {
             std::thread::sleep(Duration::from_millis(1));
         }
         let upto = self.written;
-        match self.file.sync_data() {
+        let started = Instant::now();
+        let synced = self.file.sync_data();
+        if !force {
+            self.shared.latency("aof-fsync-always", started);
+        }
+        match synced {
             Ok(()) => {
                 self.fsync_failed = false;
                 self.synced_or_queued = upto;

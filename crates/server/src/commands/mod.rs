@@ -11,6 +11,7 @@ pub mod connection;
 pub mod dump;
 pub mod hash;
 pub mod keyspace;
+pub mod latency;
 pub mod lease;
 pub mod list;
 pub mod memory;
@@ -447,6 +448,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         sort::COMMANDS,
         memory::COMMANDS,
         slowlog::COMMANDS,
+        latency::COMMANDS,
         replication::COMMANDS,
         dump::COMMANDS,
         multi::COMMANDS,

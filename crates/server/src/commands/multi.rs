@@ -486,7 +486,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
         let usec = started.elapsed().as_micros() as u64;
         server.count_call(ctx.out, cmd, usec);
         if !ctx.client.aof_loader {
-            server.slowlog(cmd.spec, &args, usec, Some(&ctx.client.info));
+            server.log_call(cmd.spec, &args, usec, Some(&ctx.client.info));
         }
     }
     ctx.client.deny_blocking = deny;

@@ -948,7 +948,7 @@ fn script_call(r: &mut Run<'_, '_>, lua: &Lua, a: MultiValue) -> mlua::Result<(V
     std::mem::swap(ctx.out, &mut scratch);
     let usec = started.elapsed().as_micros() as u64;
     server.count_call(&mut scratch, cmd, usec);
-    server.slowlog(spec, &args, usec, None);
+    server.log_call(spec, &args, usec, None);
     if ctx.changes.get() != before {
         server.scripting.wrote.store(true, Ordering::Release);
     }
