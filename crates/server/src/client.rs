@@ -163,6 +163,10 @@ pub struct Client {
     /// Blocked commands this client's write served, for the slow log
     /// after this client's own command (Redis serves them after it).
     pub served_slowlog: Vec<crate::slowlog::Served>,
+    /// The command signalled its key as modified though it changed
+    /// nothing (LTRIM of an existing list keeping it whole, as Redis's
+    /// signalModifiedKey): WATCH sees it as a write.
+    pub signal_modified: bool,
     /// The waiter this connection is blocked on, until the connection
     /// task takes it to wait.
     pub blocked: Option<crate::blocking::BlockedWait>,
@@ -215,6 +219,7 @@ impl Client {
             woff: 0,
             repl_wait: None,
             served_slowlog: Vec::new(),
+            signal_modified: false,
             aof_in_multi: false,
             subs: Default::default(),
             propagate_as: None,

@@ -424,7 +424,8 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]], in_exe
         crate::monitor::feed(ctx, spec, args);
     }
     effects(ctx, spec, args, changes, reply_start, &before, notify);
-    if watched && (ctx.changes.get() != changes || crate::commands::multi::signals_unchanged(spec)) {
+    let signalled = std::mem::take(&mut ctx.client.signal_modified);
+    if watched && (ctx.changes.get() != changes || signalled) {
         crate::commands::multi::touch_for_write(ctx, spec, args, false);
     }
     // Writes may create keys clients wait on (EXEC and scripts lock

@@ -807,6 +807,7 @@ const WATCH_CASES: &[Case] = &[
     (&[&["rpush", "x", "a"]], &["lset", "x", "0", "a"], true),
     (&[&["rpush", "x", "a", "b"]], &["ltrim", "x", "0", "-1"], true),
     (&[&["rpush", "x", "a", "b"]], &["ltrim", "x", "0", "0"], true),
+    (&[], &["ltrim", "x", "6", "-1"], false),
     (&[&["rpush", "x", "a"]], &["rpoplpush", "x", "y"], true),
     (&[&["rpush", "y", "a"]], &["rpoplpush", "y", "x"], true),
     (&[&["rpush", "x", "a"]], &["lmpop", "1", "x", "left"], true),

@@ -464,6 +464,9 @@ fn ltrim(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         }
     };
     removed(db, key, now, fill);
+    // An existing list is signalled modified even when nothing was cut
+    // (a missing key is not).
+    ctx.client.signal_modified = true;
     ctx.dirty(n as u64);
     ctx.out.ok();
 }

@@ -278,12 +278,6 @@ pub fn queue(server: &Server, client: &mut Client, out: &mut larder_protocol::Re
     out.simple("QUEUED");
 }
 
-/// Whether Redis signals the command's key as modified even when it
-/// changed nothing (so counted no change): LTRIM.
-pub fn signals_unchanged(spec: &CommandSpec) -> bool {
-    spec.name == "ltrim"
-}
-
 /// Touches the watched keys a command flagged `write` changed; called by
 /// dispatch when [`Watches::active`], once before the handler (`before`:
 /// FLUSHDB, FLUSHALL and SWAPDB look at what exists then) and once after
