@@ -271,7 +271,7 @@ fn pfcount_cache_write_is_a_change() {
     assert_eq!(w.cmd(&["EXEC"]), "*1\r\n+PONG\r\n");
     // Client-side caching: the count invalidates other trackers.
     let mut t = larder.raw();
-    assert_eq!(t.cmd(&["HELLO", "3"]).is_empty(), false);
+    assert!(!t.cmd(&["HELLO", "3"]).is_empty());
     t.cmd(&["CLIENT", "TRACKING", "on"]);
     t.cmd(&["GET", "h"]);
     l.cmd(&["PFADD", "h", "c"]);
