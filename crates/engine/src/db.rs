@@ -188,6 +188,14 @@ impl Db {
         }
     }
 
+    /// `lookup_read` for a read that may change the value in place
+    /// (PFCOUNT's cached cardinality): a running snapshot gets the key's
+    /// current state first.
+    pub fn lookup_read_mut(&mut self, key: &[u8], now: u64, touch: bool) -> Option<&mut Entry> {
+        self.snap_save_key(key, now);
+        self.lookup_read(key, now, touch)
+    }
+
     /// Lookup for a command about to write the key: no hit/miss counting.
     pub fn lookup_write(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         self.snap_save_key(key, now);

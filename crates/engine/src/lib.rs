@@ -11,6 +11,7 @@ pub mod encoding;
 pub mod entry;
 pub mod evict;
 pub mod expire;
+pub mod hll;
 pub mod keyspace;
 pub mod rdb;
 pub mod small_bytes;

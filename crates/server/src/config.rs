@@ -753,7 +753,7 @@ pub static DIRECTIVES: &[Directive] = &[
         i64::MAX,
         &["zset-max-ziplist-value"]
     ),
-    xint!("hll-sparse-max-bytes", Mutable, 3000, 0, i64::MAX),
+    xmem!("hll-sparse-max-bytes", Mutable, 3000),
     xint!("stream-node-max-bytes", Mutable, 4096, 0, i64::MAX),
     xint!("stream-node-max-entries", Mutable, 100, 0, i64::MAX),
     // Persistence tuning (no effect while there is no persistence).

@@ -261,6 +261,9 @@ fn command_event(spec: &CommandSpec, args: &[&[u8]], pos: usize, first: bool) ->
         "zinterstore" => (ZSET, "zinterstore"),
         "zdiffstore" => (ZSET, "zdiffstore"),
         "zrangestore" => (ZSET, "zrangestore"),
+        // PFMERGE fires pfadd on its destination only.
+        "pfadd" => (STRING, "pfadd"),
+        "pfmerge" => (STRING, if first { "pfadd" } else { return None }),
         _ => {
             let _ = pos;
             return None;
@@ -295,10 +298,14 @@ pub(crate) fn after_command(
             | "zinterstore"
             | "zdiffstore"
             | "zrangestore"
+            | "pfmerge"
     );
     if reads_sources && flags & KEY_MISS != 0 {
         let sources: Vec<usize> = if spec.name == "sort" {
             vec![0]
+        } else if spec.name == "pfmerge" {
+            // PFMERGE reads its destination too, first.
+            (0..before.len()).collect()
         } else {
             (1..before.len()).collect()
         };

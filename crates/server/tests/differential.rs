@@ -1757,6 +1757,84 @@ fn gen_scripts(g: &mut Gen) -> Op {
     gated(g.op("EVAL", vec![b(script), b("1"), key, arg]))
 }
 
+// --- HyperLogLog. -------------------------------------------------------------
+
+/// PFADD/PFCOUNT/PFMERGE/PFDEBUG over the shared keys (so HLLs meet other
+/// types and plain strings), from single elements to batches that promote
+/// the sparse encoding to dense, with GET comparing the value bytes, and
+/// HYLL headers over random sparse bodies (the corruption checks).
+fn gen_hll(g: &mut Gen) -> Op {
+    fn element(g: &mut Gen) -> Vec<u8> {
+        match g.rng.gen_range(0..6) {
+            0 => g.value(),
+            _ => format!("e{}", g.range(0, 400)).into_bytes(),
+        }
+    }
+    let k = g.key();
+    let op = match g.rng.gen_range(0..24) {
+        0..=6 => {
+            let n = g.rng.gen_range(0..5);
+            let mut rest = vec![k];
+            rest.extend((0..n).map(|_| element(g)));
+            g.op("PFADD", rest)
+        }
+        7 => {
+            // A batch: enough of them promote to dense.
+            let base = g.range(0, 5000);
+            let n = g.range(50, 400);
+            let mut rest = vec![k];
+            rest.extend((base..base + n).map(|i| format!("b{i}").into_bytes()));
+            g.op("PFADD", rest)
+        }
+        8..=10 => g.op("PFCOUNT", vec![k]),
+        11..=12 => {
+            let ks = g.keys(2, 4);
+            g.op("PFCOUNT", ks)
+        }
+        13..=14 => {
+            let mut rest = vec![k];
+            rest.extend(g.keys(0, 3));
+            g.op("PFMERGE", rest)
+        }
+        15..=16 => g.op("GET", vec![k]),
+        17 => {
+            let sub = b(g.pick(&["ENCODING", "DECODE", "TODENSE", "encoding", "NOPE"]));
+            g.op("PFDEBUG", vec![sub, k])
+        }
+        18 if g.chance(0.2) => g.op("PFDEBUG", vec![b("GETREG"), k]),
+        19 => {
+            // A sparse HYLL header, cache valid or not, over a random
+            // body: sometimes valid, mostly corrupt.
+            let mut v = b"HYLL\x01\0\0\0".to_vec();
+            v.extend_from_slice(&[g.rng.gen_range(0..4), 0, 0, 0, 0, 0, 0]);
+            v.push(if g.chance(0.7) { 0x80 } else { 0 });
+            let body: &[&[u8]] = &[
+                &[0x7f, 0xff],
+                &[0x7f, 0xfe],
+                &[0x7f, 0xff, 0x80],
+                &[0x80, 0x7f, 0xfe],
+                &[0x7f],
+            ];
+            if g.chance(0.5) {
+                v.extend_from_slice(g.pick(body));
+            } else {
+                let n = g.rng.gen_range(0..8);
+                v.extend((0..n).map(|_| g.rng.gen::<u8>()));
+            }
+            g.op("SET", vec![k, v])
+        }
+        20 => {
+            let n = b(g.pick(&["3000", "3000", "100", "20", "abc", "1kb", "-1"]));
+            g.op("CONFIG", vec![b("SET"), b("hll-sparse-max-bytes"), n])
+        }
+        _ => {
+            let e = element(g);
+            g.op("PFADD", vec![k, e])
+        }
+    };
+    gated(op)
+}
+
 /// A command family: a generator and its weight. New families (streams,
 /// transactions...) are one function and one row here.
 struct Family {
@@ -1815,6 +1893,11 @@ const FAMILIES: &[Family] = &[
         name: "scripts",
         weight: 6,
         gen: gen_scripts,
+    },
+    Family {
+        name: "hll",
+        weight: 8,
+        gen: gen_hll,
     },
 ];
 

@@ -10,6 +10,7 @@ pub mod command;
 pub mod connection;
 pub mod dump;
 pub mod hash;
+pub mod hll;
 pub mod keyspace;
 pub mod latency;
 pub mod lease;
@@ -360,7 +361,9 @@ impl CommandSpec {
         let mut last = 0;
         let mut step = 0;
         for (i, ks) in self.key_specs.iter().enumerate() {
-            let BeginSearch::Index(idx) = ks.begin else { break };
+            let (BeginSearch::Index(idx) | BeginSearch::IndexNoted { index: idx, .. }) = ks.begin else {
+                break;
+            };
             let FindKeys::Range { last_key, step: s, .. } = ks.find else {
                 break;
             };
@@ -457,6 +460,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         pubsub::COMMANDS,
         throttle::COMMANDS,
         lease::COMMANDS,
+        hll::COMMANDS,
     ]
     .into_iter()
     .flatten()

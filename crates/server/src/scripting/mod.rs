@@ -916,7 +916,8 @@ fn script_call(r: &mut Run<'_, '_>, lua: &Lua, a: MultiValue) -> mlua::Result<(V
     if spec.has(flags::NOSCRIPT) {
         return fail("ERR This Redis command is not allowed from script");
     }
-    if spec.has(flags::WRITE) && r.read_only {
+    // Redis 7.2 counts may-replicate commands (PFCOUNT) as writes here.
+    if (spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE)) && r.read_only {
         return fail("ERR Write commands are not allowed from read-only scripts.");
     }
     // Memory over the limit when the script started: its deny-oom
