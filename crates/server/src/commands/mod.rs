@@ -6,6 +6,7 @@
 //! Each family file (`string.rs`, `keyspace.rs`, ...) exports a `COMMANDS`
 //! slice; [`CommandTable::new`] joins them.
 
+pub mod bitmap;
 pub mod command;
 pub mod connection;
 pub mod dump;
@@ -357,7 +358,9 @@ impl CommandSpec {
         let mut last = 0;
         let mut step = 0;
         for (i, ks) in self.key_specs.iter().enumerate() {
-            let BeginSearch::Index(idx) = ks.begin else { break };
+            let (BeginSearch::Index(idx) | BeginSearch::IndexNoted { index: idx, .. }) = ks.begin else {
+                break;
+            };
             let FindKeys::Range { last_key, step: s, .. } = ks.find else {
                 break;
             };
@@ -434,6 +437,7 @@ pub struct CommandTable {
 pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
     [
         string::COMMANDS,
+        bitmap::COMMANDS,
         keyspace::COMMANDS,
         connection::COMMANDS,
         server::COMMANDS,
