@@ -242,6 +242,8 @@ where
             return Next::Drop;
         }
     }
+    // Messages published before this request ran go out before its reply.
+    client.info.outbox.drain_into(out);
     if crate::scripting::runs_script(args) {
         execute_script(server, client, out, args).await;
     } else {

@@ -181,6 +181,8 @@ fn command_event(spec: &CommandSpec, args: &[&[u8]], pos: usize, first: bool) ->
         "append" => (STRING, "append"),
         "incr" | "decr" | "incrby" | "decrby" => (STRING, "incrby"),
         "incrbyfloat" => (STRING, "incrbyfloat"),
+        "setbit" | "bitfield" => (STRING, "setbit"),
+        "bitop" => (STRING, "set"),
         "del" | "unlink" | "getdel" => (GENERIC, "del"),
         "rename" | "renamenx" => (GENERIC, if first { "rename_from" } else { "rename_to" }),
         "copy" => (GENERIC, if first { return None } else { "copy_to" }),
@@ -291,6 +293,7 @@ pub(crate) fn after_command(
     let reads_sources = matches!(
         spec.name,
         "sort"
+            | "bitop"
             | "sinterstore"
             | "sunionstore"
             | "sdiffstore"
@@ -399,7 +402,14 @@ pub(crate) fn after_command(
         // deletes it: `del` alone.
         let store = matches!(
             spec.name,
-            "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore" | "zinterstore" | "zdiffstore" | "zrangestore"
+            "sinterstore"
+                | "sunionstore"
+                | "sdiffstore"
+                | "zunionstore"
+                | "zinterstore"
+                | "zdiffstore"
+                | "zrangestore"
+                | "bitop"
         );
         if (store && i > 0) || (spec.name == "sort" && i == 0) {
             continue;

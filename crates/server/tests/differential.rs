@@ -1835,6 +1835,163 @@ fn gen_hll(g: &mut Gen) -> Op {
     gated(op)
 }
 
+// --- Bitmaps. ---------------------------------------------------------------
+
+/// A bit offset: mostly small, sometimes at or past proto-max-bulk-len
+/// (only where nothing is allocated: reads and errors), or invalid.
+fn bit_offset(g: &mut Gen, write: bool) -> Vec<u8> {
+    match g.rng.gen_range(0..20) {
+        0 => b(g.pick(&["-1", "abc", "", "4294967296", "1.5", "+3", "9223372036854775807"])),
+        1 if !write => b(g.pick(&["4294967295", "4294967288", "100000000"])),
+        _ => g.range(0, 400).to_string().into_bytes(),
+    }
+}
+
+/// A BITFIELD type, sometimes invalid.
+fn bitfield_type(g: &mut Gen) -> Vec<u8> {
+    match g.rng.gen_range(0..15) {
+        0 => b(g.pick(&["u64", "i65", "i0", "u0", "x8", "U8", "u08", "", "i", "u-1"])),
+        1..=6 => format!("i{}", g.range(1, 64)).into_bytes(),
+        7 => b(g.pick(&["i64", "u63", "i1", "u1"])),
+        _ => format!("u{}", g.range(1, 63)).into_bytes(),
+    }
+}
+
+/// A BITFIELD value or increment: small, at the i64 limits, or invalid.
+fn bitfield_value(g: &mut Gen) -> Vec<u8> {
+    match g.rng.gen_range(0..10) {
+        0 => b(g.pick(&[
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "abc",
+            "4611686018427387904",
+            "-4611686018427387905",
+        ])),
+        1 => g.range(-300, 300).to_string().into_bytes(),
+        _ => g.range(-20, 20).to_string().into_bytes(),
+    }
+}
+
+/// SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD, BITFIELD_RO over the
+/// shared key space (the strings family's values are their bitmaps; the
+/// collections make WRONGTYPE). Writes stay within a few hundred bits.
+fn gen_bitmap(g: &mut Gen) -> Op {
+    let k = g.key();
+    let op = match g.rng.gen_range(0..24) {
+        0..=4 => {
+            let off = bit_offset(g, true);
+            let v = if g.chance(0.9) {
+                g.int(0, 1)
+            } else {
+                b(g.pick(&["2", "-1", "x", ""]))
+            };
+            g.op("SETBIT", vec![k, off, v])
+        }
+        5..=7 => {
+            let off = bit_offset(g, false);
+            g.op("GETBIT", vec![k, off])
+        }
+        8..=10 => {
+            let mut rest = vec![k];
+            match g.rng.gen_range(0..6) {
+                0 => {}
+                1 => rest.push(g.int(-60, 60)),
+                _ => {
+                    rest.push(g.int(-60, 60));
+                    rest.push(g.int(-60, 60));
+                    if g.chance(0.5) {
+                        rest.push(b(g.pick(&["BIT", "byte", "Bit", "BYTE", "bits"])));
+                    }
+                    if g.chance(0.05) {
+                        rest.push(b("x"));
+                    }
+                }
+            }
+            g.op("BITCOUNT", rest)
+        }
+        11..=13 => {
+            let bit = if g.chance(0.9) {
+                g.int(0, 1)
+            } else {
+                b(g.pick(&["2", "-1"]))
+            };
+            let mut rest = vec![k, bit];
+            let n = g.rng.gen_range(0..5);
+            if n >= 1 {
+                rest.push(g.int(-60, 60));
+            }
+            if n >= 2 {
+                rest.push(g.int(-60, 60));
+            }
+            if n >= 3 {
+                rest.push(b(g.pick(&["BIT", "byte", "BYTE", "bit", "bad"])));
+            }
+            if n >= 4 {
+                rest.push(b("x"));
+            }
+            g.op("BITPOS", rest)
+        }
+        14..=16 => {
+            let opname = b(g.pick(&["AND", "or", "Xor", "NOT", "not", "AND", "OR", "XOR", "nand"]));
+            let not = opname.eq_ignore_ascii_case(b"not");
+            let n = if not && g.chance(0.9) {
+                1
+            } else {
+                g.rng.gen_range(1..=4)
+            };
+            let mut rest = vec![opname, k];
+            rest.extend(g.keys(n, n));
+            g.op("BITOP", rest)
+        }
+        _ => {
+            let ro = g.chance(0.2);
+            let mut rest = vec![k];
+            for _ in 0..g.rng.gen_range(0..5) {
+                match g.rng.gen_range(0..12) {
+                    0..=3 => {
+                        rest.push(b(if g.chance(0.8) { "GET" } else { "get" }));
+                        rest.push(bitfield_type(g));
+                        rest.push(bitfield_offset(g));
+                    }
+                    4..=6 if !ro || g.chance(0.2) => {
+                        rest.push(b(g.pick(&["SET", "set"])));
+                        rest.push(bitfield_type(g));
+                        rest.push(bitfield_offset(g));
+                        rest.push(bitfield_value(g));
+                    }
+                    7..=9 if !ro || g.chance(0.2) => {
+                        rest.push(b(g.pick(&["INCRBY", "incrby"])));
+                        rest.push(bitfield_type(g));
+                        rest.push(bitfield_offset(g));
+                        rest.push(bitfield_value(g));
+                    }
+                    10 => {
+                        rest.push(b("OVERFLOW"));
+                        rest.push(b(g.pick(&["WRAP", "SAT", "FAIL", "fail", "sat", "bogus"])));
+                    }
+                    _ => {
+                        // A truncated or unknown subcommand.
+                        let junk = g.pick(&["GET", "SET", "INCRBY", "OVERFLOW", "FOO"]);
+                        rest.push(b(junk));
+                    }
+                }
+            }
+            g.op(if ro { "BITFIELD_RO" } else { "BITFIELD" }, rest)
+        }
+    };
+    gated(op)
+}
+
+/// A BITFIELD offset: plain or `#n` (scaled by the type's width).
+fn bitfield_offset(g: &mut Gen) -> Vec<u8> {
+    match g.rng.gen_range(0..12) {
+        0 => b(g.pick(&["-1", "#-1", "abc", "#", "4294967296", "#2305843009213693952"])),
+        1..=3 => format!("#{}", g.range(0, 6)).into_bytes(),
+        _ => g.range(0, 200).to_string().into_bytes(),
+    }
+}
+
 /// A command family: a generator and its weight. New families (streams,
 /// transactions...) are one function and one row here.
 struct Family {
@@ -1898,6 +2055,11 @@ const FAMILIES: &[Family] = &[
         name: "hll",
         weight: 8,
         gen: gen_hll,
+    },
+    Family {
+        name: "bitmap",
+        weight: 12,
+        gen: gen_bitmap,
     },
 ];
 

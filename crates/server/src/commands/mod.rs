@@ -6,6 +6,7 @@
 //! Each family file (`string.rs`, `keyspace.rs`, ...) exports a `COMMANDS`
 //! slice; [`CommandTable::new`] joins them.
 
+pub mod bitmap;
 pub mod command;
 pub mod connection;
 pub mod dump;
@@ -440,6 +441,7 @@ pub struct CommandTable {
 pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
     [
         string::COMMANDS,
+        bitmap::COMMANDS,
         keyspace::COMMANDS,
         connection::COMMANDS,
         server::COMMANDS,
