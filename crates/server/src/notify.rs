@@ -261,6 +261,17 @@ fn command_event(spec: &CommandSpec, args: &[&[u8]], pos: usize, first: bool) ->
         "zinterstore" => (ZSET, "zinterstore"),
         "zdiffstore" => (ZSET, "zdiffstore"),
         "zrangestore" => (ZSET, "zrangestore"),
+        "geoadd" => (ZSET, "zadd"),
+        "geosearchstore" => (ZSET, "geosearchstore"),
+        // Only the key GEORADIUS actually stored into (the last STORE or
+        // STOREDIST); the source is skipped by the caller.
+        "georadius" | "georadiusbymember" => {
+            let stored = crate::commands::geo::radius_store_pos(spec.name, args).map(|p| args[p]);
+            if stored != args.get(pos).copied() {
+                return None;
+            }
+            (ZSET, "georadiusstore")
+        }
         _ => {
             let _ = pos;
             return None;
@@ -295,9 +306,12 @@ pub(crate) fn after_command(
             | "zinterstore"
             | "zdiffstore"
             | "zrangestore"
+            | "geosearchstore"
+            | "georadius"
+            | "georadiusbymember"
     );
     if reads_sources && flags & KEY_MISS != 0 {
-        let sources: Vec<usize> = if spec.name == "sort" {
+        let sources: Vec<usize> = if matches!(spec.name, "sort" | "georadius" | "georadiusbymember") {
             vec![0]
         } else {
             (1..before.len()).collect()
@@ -392,12 +406,21 @@ pub(crate) fn after_command(
         // deletes it: `del` alone.
         let store = matches!(
             spec.name,
-            "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore" | "zinterstore" | "zdiffstore" | "zrangestore"
+            "sinterstore"
+                | "sunionstore"
+                | "sdiffstore"
+                | "zunionstore"
+                | "zinterstore"
+                | "zdiffstore"
+                | "zrangestore"
+                | "geosearchstore"
         );
-        if (store && i > 0) || (spec.name == "sort" && i == 0) {
+        // GEORADIUS's source comes first, its STORE key after.
+        let store_after_source = matches!(spec.name, "georadius" | "georadiusbymember");
+        if (store && i > 0) || ((spec.name == "sort" || store_after_source) && i == 0) {
             continue;
         }
-        if !exists && (store || spec.name == "sort" || name == "expire") {
+        if !exists && (store || store_after_source || spec.name == "sort" || name == "expire") {
             if existed {
                 event(server, flags, GENERIC, "del", key, kdb);
             }

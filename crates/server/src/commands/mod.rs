@@ -9,6 +9,7 @@
 pub mod command;
 pub mod connection;
 pub mod dump;
+pub mod geo;
 pub mod hash;
 pub mod keyspace;
 pub mod lease;
@@ -442,6 +443,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        geo::COMMANDS,
         sort::COMMANDS,
         memory::COMMANDS,
         dump::COMMANDS,
