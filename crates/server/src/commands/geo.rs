@@ -207,12 +207,13 @@ fn member_pos(z: &ZSet, member: &[u8]) -> Option<[f64; 2]> {
 /// fixedpoint_d2string(d, 4) (Redis 7.2's distance format): the double
 /// scaled by 10^4 and rounded with llrint, then printed with 4 decimals.
 pub(crate) fn distance_string(d: f64) -> String {
+    const TWO63: f64 = 9_223_372_036_854_775_808.0;
     if d == 0.0 {
         return "0.0000".to_string();
     }
     let scaled = (d * 10000.0).round_ties_even();
     // llrint of a NaN or out-of-range value is LLONG_MIN on x86-64.
-    let sv = if scaled.is_nan() || !(-9.223372036854775808e18..9.223372036854775808e18).contains(&scaled) {
+    let sv = if scaled.is_nan() || !(-TWO63..TWO63).contains(&scaled) {
         i64::MIN
     } else {
         scaled as i64
@@ -271,7 +272,7 @@ fn geoadd(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         }
         longidx += 1;
     }
-    if (args.len() - longidx) % 3 != 0 || (xx && nx) {
+    if !(args.len() - longidx).is_multiple_of(3) || (xx && nx) {
         return ctx.out.error(ERR_SYNTAX);
     }
     let mut argv: Vec<Vec<u8>> = Vec::with_capacity(longidx + (args.len() - longidx) / 3 * 2);
@@ -985,14 +986,15 @@ mod tests {
         // Redis's util.c test_fixedpoint_d2string cases.
         assert_eq!(distance_string(0.0), "0.0000");
         assert_eq!(distance_string(0.0001), "0.0001");
-        assert_eq!(distance_string(6.0642951598391699e-05), "0.0001");
+        assert_eq!(distance_string(6.064_295_159_839_17e-5), "0.0001");
         assert_eq!(distance_string(0.01), "0.0100");
         assert_eq!(distance_string(-0.01), "-0.0100");
         assert_eq!(distance_string(10.01), "10.0100");
         assert_eq!(distance_string(166274.15156960033), "166274.1516");
         // llrint rounds the scaled value half to even.
         assert_eq!(distance_string(0.00005), "0.0000");
-        assert_eq!(distance_string(0.00015), "0.0002");
+        assert_eq!(distance_string(0.00015), "0.0001");
+        assert_eq!(distance_string(2.5e-4), "0.0002");
         assert_eq!(distance_string(f64::NAN), "-922337203685477.5808");
     }
 

@@ -184,7 +184,7 @@ pub fn score_to_bits(score: f64) -> u64 {
     const TWO63: f64 = 9223372036854775808.0;
     const INDEFINITE: u64 = 0x8000000000000000;
     let cvtt = |d: f64| -> u64 {
-        if d.is_nan() || d >= TWO63 || d < -TWO63 {
+        if d.is_nan() || !(-TWO63..TWO63).contains(&d) {
             INDEFINITE
         } else {
             d as i64 as u64
