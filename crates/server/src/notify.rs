@@ -266,6 +266,17 @@ fn command_event(spec: &CommandSpec, args: &[&[u8]], pos: usize, first: bool) ->
         // PFMERGE fires pfadd on its destination only.
         "pfadd" => (STRING, "pfadd"),
         "pfmerge" => (STRING, if first { "pfadd" } else { return None }),
+        "geoadd" => (ZSET, "zadd"),
+        "geosearchstore" => (ZSET, "geosearchstore"),
+        // Only the key GEORADIUS actually stored into (the last STORE or
+        // STOREDIST); the source is skipped by the caller.
+        "georadius" | "georadiusbymember" => {
+            let stored = crate::commands::geo::radius_store_pos(spec.name, args).map(|p| args[p]);
+            if stored != args.get(pos).copied() {
+                return None;
+            }
+            (ZSET, "georadiusstore")
+        }
         _ => {
             let _ = pos;
             return None;
@@ -302,9 +313,12 @@ pub(crate) fn after_command(
             | "zdiffstore"
             | "zrangestore"
             | "pfmerge"
+            | "geosearchstore"
+            | "georadius"
+            | "georadiusbymember"
     );
     if reads_sources && flags & KEY_MISS != 0 {
-        let sources: Vec<usize> = if spec.name == "sort" {
+        let sources: Vec<usize> = if matches!(spec.name, "sort" | "georadius" | "georadiusbymember") {
             vec![0]
         } else if spec.name == "pfmerge" {
             // PFMERGE reads its destination too, first.
@@ -410,11 +424,14 @@ pub(crate) fn after_command(
                 | "zdiffstore"
                 | "zrangestore"
                 | "bitop"
+                | "geosearchstore"
         );
-        if (store && i > 0) || (spec.name == "sort" && i == 0) {
+        // GEORADIUS's source comes first, its STORE key after.
+        let store_after_source = matches!(spec.name, "georadius" | "georadiusbymember");
+        if (store && i > 0) || ((spec.name == "sort" || store_after_source) && i == 0) {
             continue;
         }
-        if !exists && (store || spec.name == "sort" || name == "expire") {
+        if !exists && (store || store_after_source || spec.name == "sort" || name == "expire") {
             if existed {
                 event(server, flags, GENERIC, "del", key, kdb);
             }

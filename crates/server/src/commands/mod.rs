@@ -10,6 +10,7 @@ pub mod bitmap;
 pub mod command;
 pub mod connection;
 pub mod dump;
+pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod keyspace;
@@ -450,6 +451,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        geo::COMMANDS,
         sort::COMMANDS,
         memory::COMMANDS,
         slowlog::COMMANDS,

@@ -357,7 +357,13 @@ macro_rules! db {
 }
 
 /// Looks `key` up for reading. `Err` (reply written) on a wrong type.
-fn read_zset<'e>(db: &'e mut Db, out: &mut Reply, key: &[u8], now: u64, touch: bool) -> Result<Option<&'e ZSet>, ()> {
+pub(crate) fn read_zset<'e>(
+    db: &'e mut Db,
+    out: &mut Reply,
+    key: &[u8],
+    now: u64,
+    touch: bool,
+) -> Result<Option<&'e ZSet>, ()> {
     match db.lookup_read(key, now, touch) {
         None => Ok(None),
         Some(e) => match e.value() {
@@ -481,7 +487,7 @@ fn c_strtod(s: &[u8]) -> Option<(f64, bool)> {
 
 /// A score argument as Redis's getDoubleFromObject reads it: the whole
 /// argument, no leading space, no NaN, no overflow or underflow to zero.
-fn parse_score(arg: &[u8]) -> Option<f64> {
+pub(crate) fn parse_score(arg: &[u8]) -> Option<f64> {
     if arg.first().is_none_or(|c| c.is_ascii_whitespace()) {
         return None;
     }
@@ -741,7 +747,7 @@ fn apply_limit(lo: usize, hi: usize, rev: bool, offset: i64, limit: i64) -> (usi
 
 /// Builds a new sorted set from (member, score) pairs in the encoding
 /// Redis would give the result of a STORE command.
-fn build_zset<'m>(items: impl Iterator<Item = (&'m [u8], f64)>, limits: &Limits) -> ZSet {
+pub(crate) fn build_zset<'m>(items: impl Iterator<Item = (&'m [u8], f64)>, limits: &Limits) -> ZSet {
     // Built large, then compacted if it fits (so a -0 score survives in
     // a result that stays large, as in Redis).
     let mut z = ZSet::with_hint(usize::MAX, 0, limits);
@@ -823,7 +829,7 @@ fn zset_add(z: &mut ZSet, f: AddFlags, score: f64, member: &[u8], limits: &Limit
     }
 }
 
-fn zadd(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+pub(crate) fn zadd(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let mut f = AddFlags::default();
     let mut ch = false;
     let mut idx = 2;
