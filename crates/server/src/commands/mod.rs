@@ -6,6 +6,9 @@
 //! Each family file (`string.rs`, `keyspace.rs`, ...) exports a `COMMANDS`
 //! slice; [`CommandTable::new`] joins them.
 
+// ACL's commands (`acl` below is the category bits).
+#[path = "acl.rs"]
+pub mod aclcmd;
 pub mod command;
 pub mod connection;
 pub mod dump;
@@ -453,6 +456,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         pubsub::COMMANDS,
         throttle::COMMANDS,
         lease::COMMANDS,
+        aclcmd::COMMANDS,
     ]
     .into_iter()
     .flatten()
