@@ -275,9 +275,14 @@ impl Selector {
             let mut flags = 0u8;
             let mut offset = 1;
             if op[0] == b'%' {
+                // As Redis: running out of characters leaves an empty
+                // pattern ("%R"); a bare "%" has no permission at all.
+                if op.len() == 1 {
+                    return Err(RuleError::Syntax);
+                }
                 loop {
                     let Some(&ch) = op.get(offset) else {
-                        return Err(RuleError::Syntax);
+                        break;
                     };
                     offset += 1;
                     match ch.to_ascii_uppercase() {
@@ -481,18 +486,18 @@ impl Selector {
         if !self.allkeys && !spec.key_specs.is_empty() {
             let mut pos = Vec::new();
             for ks in spec.key_specs {
-                if ks.flags.contains(&"NOT_KEY") {
+                let has = |name: &str| ks.flags.iter().any(|f| f.eq_ignore_ascii_case(name));
+                if has("NOT_KEY") {
                     continue;
                 }
                 let mut need = 0;
-                for f in ks.flags {
-                    match *f {
-                        "ACCESS" => need |= READ,
-                        "INSERT" | "DELETE" | "UPDATE" => need |= WRITE,
-                        _ => {}
-                    }
+                if has("ACCESS") {
+                    need |= READ;
                 }
-                if ks.flags.contains(&"VARIABLE_FLAGS") {
+                if has("INSERT") || has("DELETE") || has("UPDATE") {
+                    need |= WRITE;
+                }
+                if has("VARIABLE_FLAGS") {
                     need = variable_key_access(spec, args).unwrap_or(need);
                 }
                 pos.clear();
@@ -1374,7 +1379,8 @@ mod tests {
         assert_eq!(u.apply(b"-@nosuch", false), Err(RuleError::Unknown));
         assert_eq!(u.apply(b"foo", false), Err(RuleError::Syntax));
         assert_eq!(u.apply(b"%X~a", false), Err(RuleError::Syntax));
-        assert_eq!(u.apply(b"%R", false), Err(RuleError::Syntax));
+        assert_eq!(u.apply(b"%", false), Err(RuleError::Syntax));
+        assert_eq!(u.apply(b"%R", false), Ok(()));
         assert_eq!(u.apply(b"+config|get|x", false), Err(RuleError::SubcommandFirstArg));
         assert_eq!(u.apply(b"+select|", false), Err(RuleError::Syntax));
         assert_eq!(u.apply(b"-select|0", false), Err(RuleError::Unknown));

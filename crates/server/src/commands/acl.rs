@@ -192,7 +192,9 @@ pub(crate) fn check_in_exec(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]
         Denial::Key(_) => "no permission to touch the specified keys",
         Denial::Channel(_) => "no permission to access one of the channels used as arguments",
     };
-    Err(format!("-NOPERM ACL failure in MULTI/EXEC: {reason}"))
+    Err(format!(
+        "-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"
+    ))
 }
 
 /// A script's redis.call (scriptVerifyACL): Err(the script error).
