@@ -280,10 +280,7 @@ impl Selector {
                 if op.len() == 1 {
                     return Err(RuleError::Syntax);
                 }
-                loop {
-                    let Some(&ch) = op.get(offset) else {
-                        break;
-                    };
+                while let Some(&ch) = op.get(offset) {
                     offset += 1;
                     match ch.to_ascii_uppercase() {
                         b'R' if flags & READ == 0 => flags |= READ,
@@ -484,7 +481,7 @@ impl Selector {
             }
         }
         if !self.allkeys && !spec.key_specs.is_empty() {
-            let mut pos = Vec::new();
+            let mut pos = Vec::with_capacity(4);
             for ks in spec.key_specs {
                 let has = |name: &str| ks.flags.iter().any(|f| f.eq_ignore_ascii_case(name));
                 if has("NOT_KEY") {

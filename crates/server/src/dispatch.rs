@@ -239,10 +239,10 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
     // ACL: the command, its keys and channels, for the connection's user
     // (the default user, allowed everything, costs an atomic load). A
     // command refused inside MULTI for being no-multi says so instead.
-    if !client.aof_loader
-        && !client.acl_user(&server.acl).unrestricted
-        && !(client.tx.in_multi() && spec.has(flags::NO_MULTI))
-    {
+    let acl_exempt = client.aof_loader
+        || client.acl_user(&server.acl).unrestricted
+        || (client.tx.in_multi() && spec.has(flags::NO_MULTI));
+    if !acl_exempt {
         let checked = {
             let mut ctx = Ctx {
                 server,

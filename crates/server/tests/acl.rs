@@ -609,7 +609,7 @@ fn acl_log_entries() {
     assert_eq!(admin.cmd(&["ACL", "LOG", "RESET"]), "+OK\r\n");
     assert_eq!(admin.cmd(&["ACL", "LOG"]), "*0\r\n");
     let stats = admin.cmd(&["INFO", "stats"]);
-    let _ = stats;
+    assert!(stats.contains("acl_access_denied_auth:1\r\nacl_access_denied_cmd:2\r\nacl_access_denied_key:1\r\nacl_access_denied_channel:0\r\n"), "{stats}");
 }
 
 #[test]

@@ -295,7 +295,7 @@ fn disconnect_users(ctx: &mut Ctx<'_>, names: &[&[u8]]) {
     let clients: Vec<_> = ctx.server.clients.lock().values().cloned().collect();
     for c in clients {
         let user = c.user.lock().clone();
-        if names.iter().any(|n| *n == user.as_slice()) {
+        if names.contains(&user.as_slice()) {
             if c.id == me {
                 ctx.client.close_after_reply = true;
             } else {
