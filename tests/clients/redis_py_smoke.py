@@ -128,3 +128,25 @@ while cached.get("csc:key") is not None:
     assert time.time() < deadline, "client-side cache kept a deleted key"
     time.sleep(0.05)
 print("redis-py client-side caching ok")
+
+# ACL: connecting as a user with a password; permissions enforced.
+admin = redis.Redis(port=PORT, decode_responses=True)
+admin.acl_setuser("py-app", enabled=True, passwords=["+s3cret"], keys=["app:*"],
+                  commands=["+get", "+set", "+acl|whoami"])
+for proto in (2, 3):
+    app = redis.Redis(port=PORT, username="py-app", password="s3cret", protocol=proto, decode_responses=True)
+    assert app.acl_whoami() == "py-app"
+    assert app.set("app:k", "v") and app.get("app:k") == "v"
+    try:
+        app.set("other", "v")
+        raise AssertionError("NOPERM expected")
+    except redis.exceptions.NoPermissionError:
+        pass
+    try:
+        redis.Redis(port=PORT, username="py-app", password="wrong", protocol=proto).ping()
+        raise AssertionError("WRONGPASS expected")
+    except redis.exceptions.AuthenticationError:
+        pass
+assert admin.acl_getuser("py-app")["keys"] == ["~app:*"] or admin.acl_getuser("py-app")["keys"] == "~app:*"
+assert admin.acl_deluser("py-app") == 1
+print("redis-py ACL users ok")

@@ -75,6 +75,8 @@ pub struct ClientInfo {
     pub tracking_on: AtomicBool,
     /// In MONITOR mode.
     pub monitor: AtomicBool,
+    /// The ACL user the connection is authenticated as (CLIENT LIST `user=`).
+    pub user: Mutex<Vec<u8>>,
 }
 
 impl ClientInfo {
@@ -115,6 +117,7 @@ impl ClientInfo {
             tracking: Default::default(),
             tracking_on: AtomicBool::new(false),
             monitor: AtomicBool::new(false),
+            user: Mutex::new(b"default".to_vec()),
         }
     }
 
@@ -196,6 +199,10 @@ pub struct Client {
     /// running command started (Redis's pre_command_oom_state): scripts
     /// refuse their deny-oom writes.
     pub oom: bool,
+    /// The ACL user, as read at `user_gen` (`Acl::generation`); None
+    /// until first needed (then the default user).
+    pub user: Option<Arc<crate::acl::User>>,
+    pub user_gen: u64,
 }
 
 impl Client {
@@ -224,6 +231,8 @@ impl Client {
             subs: Default::default(),
             propagate_as: None,
             oom: false,
+            user: None,
+            user_gen: 0,
         }
     }
 
@@ -231,6 +240,49 @@ impl Client {
     pub fn select(&mut self, db: usize) {
         self.db = db;
         self.info.db.store(db, Ordering::Relaxed);
+    }
+
+    /// The connection's ACL user, re-read after any ACL change. A user
+    /// deleted meanwhile leaves the default user, unauthenticated (the
+    /// connection is being closed), as Redis's ACLFreeUserAndKillClients.
+    #[inline]
+    pub fn acl_user(&mut self, acl: &crate::acl::Acl) -> &Arc<crate::acl::User> {
+        let gen = acl.generation();
+        if self.user.is_none() || self.user_gen != gen {
+            self.refresh_user(acl, gen);
+        }
+        match &self.user {
+            Some(u) => u,
+            None => unreachable!("refresh_user always sets a user"),
+        }
+    }
+
+    #[cold]
+    fn refresh_user(&mut self, acl: &crate::acl::Acl, gen: u64) {
+        let name = self
+            .user
+            .as_ref()
+            .map_or_else(|| b"default".to_vec(), |u| u.name.clone());
+        let user = match acl.get(&name) {
+            Some(u) => u,
+            None => {
+                self.authenticated = false;
+                *self.info.user.lock() = b"default".to_vec();
+                acl.default_user()
+            }
+        };
+        self.user = Some(user);
+        self.user_gen = gen;
+    }
+
+    /// Logs the connection in as `user` (AUTH, HELLO AUTH).
+    pub fn set_user(&mut self, user: Arc<crate::acl::User>) {
+        *self.info.user.lock() = user.name.clone();
+        // Re-read by name before the next command: the user may have
+        // changed since it was checked.
+        self.user_gen = 0;
+        self.user = Some(user);
+        self.authenticated = true;
     }
 
     pub(crate) fn note_command(&mut self, name: &'static str) {

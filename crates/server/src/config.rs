@@ -21,6 +21,8 @@ pub struct Config {
     pub unixsocketperm: u32,
     pub protected_mode: bool,
     pub requirepass: Option<String>,
+    /// `user <name> <rules...>` lines (ACL users, loaded at start-up).
+    pub users: Vec<Vec<String>>,
     pub databases: usize,
     pub maxclients: usize,
     pub timeout: u64,
@@ -94,6 +96,7 @@ impl Default for Config {
             unixsocketperm: 0,
             protected_mode: true,
             requirepass: None,
+            users: Vec::new(),
             databases: 16,
             maxclients: 10000,
             timeout: 0,
@@ -847,7 +850,13 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         }
     ),
-    off_only!("aclfile", "", "aclfile is not supported: Larder has no ACL users yet"),
+    xstr!("aclfile", Immutable, ""),
+    xenum!(
+        "acl-pubsub-default",
+        Mutable,
+        "resetchannels",
+        &["allchannels", "resetchannels"]
+    ),
     // TLS (`tls.rs`): what rustls cannot honour is refused.
     xint!("tls-port", Immutable, 0, 0, 65535),
     xstr!("tls-cert-file", Mutable, ""),
@@ -902,7 +911,6 @@ const REFUSED: &[(&str, &str)] = &[
         "rename-command",
         "rename-command is not supported yet: the command would stay available under its name",
     ),
-    ("user", "ACL users are not supported yet"),
     ("loadmodule", "modules are not supported"),
 ];
 
@@ -960,6 +968,22 @@ impl Config {
 
     /// Applies one directive (file line or command-line option).
     pub fn apply(&mut self, name: &str, args: &[String]) -> Result<(), String> {
+        if name.eq_ignore_ascii_case("user") && !args.is_empty() {
+            // Checked now, applied at start-up (ACLAppendUserForLoading).
+            let mut words = vec!["user".to_string()];
+            words.extend(args.iter().cloned());
+            if self.users.iter().any(|u| u[1] == args[0]) {
+                return Err(format!(
+                    "Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files",
+                    args[0]
+                ));
+            }
+            if let Err((j, e)) = crate::acl::validate_config_user(&words) {
+                return Err(format!("Error in user declaration '{}': {e}", words[j]));
+            }
+            self.users.push(words);
+            return Ok(());
+        }
         if let Some((_, why)) = REFUSED.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
             return Err((*why).to_string());
         }

@@ -236,6 +236,32 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
         client.finish_command(out, reply_start);
         return;
     }
+    // ACL: the command, its keys and channels, for the connection's user
+    // (the default user, allowed everything, costs an atomic load). A
+    // command refused inside MULTI for being no-multi says so instead.
+    let acl_exempt = client.aof_loader
+        || client.acl_user(&server.acl).unrestricted
+        || (client.tx.in_multi() && spec.has(flags::NO_MULTI));
+    if !acl_exempt {
+        let checked = {
+            let mut ctx = Ctx {
+                server,
+                client: &mut *client,
+                out: &mut *out,
+                now: server.now_ms(),
+                locks: Locks::None,
+                changes: std::cell::Cell::new(0),
+            };
+            crate::commands::aclcmd::check(&mut ctx, spec, args)
+        };
+        if let Err(e) = checked {
+            out.error(&e);
+            server.count_rejected(out, Some(cmd));
+            client.tx.flag_error();
+            client.finish_command(out, reply_start);
+            return;
+        }
+    }
     // A RESP2 subscriber may only (un)subscribe, PING, QUIT and RESET.
     if client.subs.any() && !out.is_resp3() && !crate::pubsub::allowed_in_subscribed_mode(spec.name) {
         out.error(&format!(

@@ -8,6 +8,7 @@
 //! file (`commands/string.rs`, ...), which writes its reply straight into
 //! the connection's output buffer.
 
+pub mod acl;
 pub mod alloc;
 pub mod aof;
 pub mod appendonly;

@@ -54,6 +54,11 @@ fn main() {
     }
     tracing::info!("Server initialized, port={}, io-threads={}", cfg.port, cfg.io_threads);
     let server = Server::new(cfg);
+    if let Err(e) = larder_server::commands::aclcmd::load_at_startup(&server) {
+        tracing::warn!("{e}");
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
     larder_server::persist::start_loading(&server);
     if let Err(e) = net::run(server) {
         tracing::warn!("{e:#}");

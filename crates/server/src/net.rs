@@ -378,7 +378,7 @@ fn decide(server: &Server, peer: Option<IpAddr>) -> Admission {
         server.stats.connected_clients.load(Ordering::Relaxed),
         cfg.maxclients,
         cfg.protected_mode,
-        cfg.requirepass.is_some(),
+        server.auth_required(),
         peer,
     )
 }

@@ -464,6 +464,40 @@ pub fn forget_client(server: &Server, client: &mut Client) {
     }
 }
 
+/// A subscriber, its channels (shard channels too) and its patterns.
+pub type UserSubscriptions = (Arc<ClientInfo>, Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+/// The channels (with shard channels) and patterns held by clients
+/// logged in as `user`, for ACL SETUSER narrowing a user's channels.
+pub fn subscriptions_of_user(server: &crate::server::Server, user: &[u8]) -> Vec<UserSubscriptions> {
+    let mut out: Vec<UserSubscriptions> = Vec::new();
+    let mut add = |info: &Arc<ClientInfo>, name: &[u8], pattern: bool| {
+        if info.user.lock().as_slice() != user {
+            return;
+        }
+        let i = match out.iter().position(|(c, _, _)| c.id == info.id) {
+            Some(i) => i,
+            None => {
+                out.push((info.clone(), Vec::new(), Vec::new()));
+                out.len() - 1
+            }
+        };
+        if pattern {
+            out[i].2.push(name.to_vec());
+        } else {
+            out[i].1.push(name.to_vec());
+        }
+    };
+    for (kind, pattern) in [(Kind::Channel, false), (Kind::Shard, false), (Kind::Pattern, true)] {
+        for (name, subs) in server.pubsub.map(kind).read().iter() {
+            for info in subs.values() {
+                add(info, name, pattern);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

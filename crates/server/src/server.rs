@@ -93,6 +93,8 @@ pub struct Server {
     /// The TLS acceptor for `tls-port` connections (`tls.rs`); rebuilt by
     /// CONFIG SET tls-*.
     pub tls: crate::tls::TlsState,
+    /// ACL users and the ACL log (`acl.rs`).
+    pub acl: crate::acl::Acl,
     /// This server's own handle, for work handed to other threads.
     me: std::sync::Weak<Server>,
 }
@@ -112,7 +114,10 @@ impl Server {
         };
         let run_id = hex40();
         let replid = hex40();
-        let auth = config.requirepass.is_some();
+        let acl = crate::acl::Acl::default();
+        acl.apply_requirepass(config.requirepass.as_deref());
+        configure_acl(&acl, &config);
+        let auth = default_requires_auth(&acl);
         let encoding_limits = EncodingLimits::default();
         encoding_limits.set(&config.encoding_limits());
         let eviction = crate::evict::Eviction::default();
@@ -169,6 +174,7 @@ impl Server {
             slowlog,
             latency,
             tls: Default::default(),
+            acl,
         })
     }
 
@@ -178,6 +184,13 @@ impl Server {
 
     pub fn auth_required(&self) -> bool {
         self.auth_required.load(Ordering::Relaxed)
+    }
+
+    /// After any change to the users: whether new connections must
+    /// authenticate (the default user has a password or is off).
+    pub fn acl_changed(&self) {
+        self.auth_required
+            .store(default_requires_auth(&self.acl), Ordering::Relaxed);
     }
 
     /// Call after any CONFIG SET: applies what takes effect at once
@@ -190,7 +203,9 @@ impl Server {
     pub fn config_changed_held(&self, held: Option<&[parking_lot::MutexGuard<'_, larder_engine::Shard>]>) {
         let cfg = self.config.read();
         self.encoding_limits.set(&cfg.encoding_limits());
-        self.auth_required.store(cfg.requirepass.is_some(), Ordering::Relaxed);
+        self.acl.apply_requirepass(cfg.requirepass.as_deref());
+        configure_acl(&self.acl, &cfg);
+        self.acl_changed();
         crate::log::set_level(cfg.loglevel);
         self.eviction.configure(&cfg, &self.keyspace, held);
         let aof_on = cfg.appendonly;
@@ -346,4 +361,23 @@ impl Server {
             self.unpaused.notify_waiters();
         }
     }
+}
+
+/// Redis's authRequired without the client: the default user needs a
+/// password or is disabled.
+fn default_requires_auth(acl: &crate::acl::Acl) -> bool {
+    let d = acl.default_user();
+    !d.nopass() || !d.enabled()
+}
+
+/// acllog-max-len and acl-pubsub-default.
+fn configure_acl(acl: &crate::acl::Acl, cfg: &Config) {
+    let max = cfg
+        .extras
+        .get("acllog-max-len")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128);
+    acl.set_log_max(max);
+    let all = cfg.extras.get("acl-pubsub-default").is_some_and(|v| v == "allchannels");
+    acl.pubsub_all.store(all, Ordering::Relaxed);
 }

@@ -134,7 +134,7 @@ impl Slowlog {
 
 /// Which arguments Redis redacts (redactClientCommandArgument): AUTH's,
 /// HELLO's AUTH username and password, CONFIG SET's values of
-/// `requirepass` and `masterauth`.
+/// `requirepass` and `masterauth`, ACL SETUSER's arguments.
 fn redacted(spec: &CommandSpec, args: &[&[u8]], i: usize) -> bool {
     match spec.name {
         "auth" => i >= 1,
@@ -145,6 +145,8 @@ fn redacted(spec: &CommandSpec, args: &[&[u8]], i: usize) -> bool {
         "config|set" => {
             i >= 3 && (i - 3).is_multiple_of(2) && (is(args[i - 1], "requirepass") || is(args[i - 1], "masterauth"))
         }
+        // ACL SETUSER: everything after the subcommand.
+        "acl|setuser" => i >= 2,
         _ => false,
     }
 }

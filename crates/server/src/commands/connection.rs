@@ -236,6 +236,8 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     ctx.client.select(0);
     ctx.out.resp = Resp::V2;
     ctx.client.info.resp.store(2, Ordering::Relaxed);
+    ctx.client.user = None;
+    *ctx.client.info.user.lock() = b"default".to_vec();
     ctx.client.authenticated = !ctx.server.auth_required();
     *ctx.client.info.name.lock() = None;
     // A SKIP already in force still swallows this reply, as in Redis.
@@ -270,19 +272,20 @@ fn select(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     ctx.out.ok();
 }
 
-/// Checks credentials against the only user, `default` (whose password is
-/// `requirepass`, or nopass when it is unset). Success authenticates the
-/// client; failure leaves its state alone, as in Redis.
-fn authenticate(ctx: &mut Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
-    let ok = user == b"default"
-        && match &ctx.server.config.read().requirepass {
-            Some(p) => p.as_bytes() == pass,
-            None => true,
-        };
-    if ok {
-        ctx.client.authenticated = true;
+/// Checks credentials against the ACL users. Success logs the client in
+/// as that user; failure leaves its state alone and is written to the
+/// ACL log (object: the command as sent), as in Redis.
+fn authenticate(ctx: &mut Ctx<'_>, command: &[u8], user: &[u8], pass: &[u8]) -> bool {
+    match ctx.server.acl.authenticate(user, pass) {
+        Some(u) => {
+            ctx.client.set_user(u);
+            true
+        }
+        None => {
+            crate::commands::aclcmd::log_auth_failure(ctx, command, user);
+            false
+        }
     }
-    ok
 }
 
 const WRONGPASS: &str = "-WRONGPASS invalid username-password pair or user is disabled.";
@@ -295,13 +298,13 @@ fn auth(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let (user, pass): (&[u8], &[u8]) = if args.len() == 3 {
         (args[1], args[2])
     } else {
-        if ctx.server.config.read().requirepass.is_none() {
+        if ctx.server.acl.default_user().nopass() {
             ctx.out.error("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             return;
         }
         (b"default", args[1])
     };
-    if authenticate(ctx, user, pass) {
+    if authenticate(ctx, args[0], user, pass) {
         ctx.out.ok();
     } else {
         ctx.out.error(WRONGPASS);
@@ -360,7 +363,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         }
     }
     if let Some((user, pass)) = creds {
-        if !authenticate(ctx, user, pass) {
+        if !authenticate(ctx, args[0], user, pass) {
             ctx.out.error(WRONGPASS);
             return;
         }
@@ -838,6 +841,7 @@ struct KillFilter<'a> {
     ctype: Option<&'static str>,
     id: Option<u64>,
     max_age: Option<i64>,
+    user: Option<&'a [u8]>,
     skipme: bool,
 }
 
@@ -878,12 +882,12 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
             } else if is(opt, "laddr") {
                 f.laddr = Some(val);
             } else if is(opt, "user") {
-                // `default` is the only user; every client is logged in as it.
-                if val != b"default" {
+                if ctx.server.acl.get(val).is_none() {
                     ctx.out
                         .error(&format!("No such user '{}'", String::from_utf8_lossy(val)));
                     return;
                 }
+                f.user = Some(val);
             } else if is(opt, "skipme") {
                 if is(val, "yes") {
                     f.skipme = true;
@@ -924,6 +928,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
             || f.laddr.is_some_and(|a| a != c.laddr.as_bytes())
             || f.ctype.is_some_and(|t| t != c.type_name())
             || f.id.is_some_and(|id| id != c.id)
+            || f.user.is_some_and(|u| u != c.user.lock().as_slice())
             || f.max_age.is_some_and(|m| now_s - ((c.created_ms / 1000) as i64) < m)
             || (c.id == me && f.skipme)
         {
@@ -1021,7 +1026,7 @@ fn c_str(s: &str) -> &str {
 
 /// One CLIENT LIST line, Redis 7.2's fields in its order, newline-ended.
 /// `args` is the running command, which the caller's own line shows.
-fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
+pub(crate) fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
     let me = c.id == ctx.client.id;
     let now_s = ctx.now / 1000;
     let age = now_s.saturating_sub(c.created_ms / 1000);
@@ -1104,7 +1109,7 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
         s,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
          qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
-         events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+         events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -1128,6 +1133,7 @@ fn client_line(ctx: &Ctx<'_>, c: &ClientInfo, args: &[&[u8]], s: &mut String) {
         omem,
         tot_mem + omem,
         cmd,
+        String::from_utf8_lossy(&c.user.lock()),
         c.resp.load(Ordering::Relaxed),
         c_str(&lib_name),
         c_str(&lib_ver),

@@ -7,6 +7,9 @@
 //! slice; [`CommandTable::new`] joins them.
 
 pub mod bitmap;
+// ACL's commands (`acl` below is the category bits).
+#[path = "acl.rs"]
+pub mod aclcmd;
 pub mod command;
 pub mod connection;
 pub mod dump;
@@ -465,6 +468,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         throttle::COMMANDS,
         lease::COMMANDS,
         hll::COMMANDS,
+        aclcmd::COMMANDS,
     ]
     .into_iter()
     .flatten()

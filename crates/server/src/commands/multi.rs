@@ -475,6 +475,13 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
             ctx.out.error("unknown command");
             continue;
         };
+        if !ctx.client.aof_loader {
+            if let Err(e) = crate::commands::aclcmd::check_in_exec(ctx, cmd.spec, &args) {
+                ctx.out.error(&e);
+                server.count_rejected(ctx.out, Some(cmd));
+                continue;
+            }
+        }
         let started = Instant::now();
         crate::dispatch::call(ctx, cmd.spec, &args, true);
         let usec = started.elapsed().as_micros() as u64;

@@ -590,6 +590,11 @@ fn info_stats(server: &Server, ks: &KeyspaceNumbers, out: &mut String) {
     field!(out, "tracking_total_prefixes", "{}", server.tracking.total_prefixes());
     field!(out, "unexpected_error_replies", "{}", ld(&st.unexpected_error_replies));
     field!(out, "total_error_replies", "{}", ld(&st.total_error_replies));
+    let d = &server.acl.denials;
+    field!(out, "acl_access_denied_auth", "{}", ld(&d.auth));
+    field!(out, "acl_access_denied_cmd", "{}", ld(&d.cmd));
+    field!(out, "acl_access_denied_key", "{}", ld(&d.key));
+    field!(out, "acl_access_denied_channel", "{}", ld(&d.channel));
 }
 
 fn info_replication(server: &Server, out: &mut String) {

@@ -916,6 +916,12 @@ fn script_call(r: &mut Run<'_, '_>, lua: &Lua, a: MultiValue) -> mlua::Result<(V
     if spec.has(flags::NOSCRIPT) {
         return fail("ERR This Redis command is not allowed from script");
     }
+    if !r.ctx.client.aof_loader {
+        // The log's client-info is the calling client's, running EVAL.
+        if let Err(e) = crate::commands::aclcmd::check_in_script(r.ctx, spec, &args, &[b"eval"]) {
+            return fail(&e);
+        }
+    }
     // Redis 7.2 counts may-replicate commands (PFCOUNT) as writes here.
     if (spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE)) && r.read_only {
         return fail("ERR Write commands are not allowed from read-only scripts.");
