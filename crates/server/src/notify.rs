@@ -284,6 +284,20 @@ fn command_event(spec: &CommandSpec, args: &[&[u8]], pos: usize, first: bool) ->
     })
 }
 
+/// Commands that store a result in their first key, computed from the
+/// keys after it.
+const STORES_FIRST: &[&str] = &[
+    "sinterstore",
+    "sunionstore",
+    "sdiffstore",
+    "zunionstore",
+    "zinterstore",
+    "zdiffstore",
+    "zrangestore",
+    "bitop",
+    "geosearchstore",
+];
+
 /// The events of one command (see the module docs). `before`: each key
 /// position and whether the key existed.
 pub(crate) fn after_command(
@@ -301,22 +315,8 @@ pub(crate) fn after_command(
     let now = ctx.now;
     // Sources read by commands that store a result: a missing one is a
     // keymiss (lookupKeyRead), before the store's events.
-    let reads_sources = matches!(
-        spec.name,
-        "sort"
-            | "bitop"
-            | "sinterstore"
-            | "sunionstore"
-            | "sdiffstore"
-            | "zunionstore"
-            | "zinterstore"
-            | "zdiffstore"
-            | "zrangestore"
-            | "pfmerge"
-            | "geosearchstore"
-            | "georadius"
-            | "georadiusbymember"
-    );
+    let reads_sources = STORES_FIRST.contains(&spec.name)
+        || matches!(spec.name, "sort" | "pfmerge" | "georadius" | "georadiusbymember");
     if reads_sources && flags & KEY_MISS != 0 {
         let sources: Vec<usize> = if matches!(spec.name, "sort" | "georadius" | "georadiusbymember") {
             vec![0]
@@ -414,18 +414,7 @@ pub(crate) fn after_command(
         // Commands that store a result fire on the destination only (the
         // first key, or SORT's STORE key), and a result that is empty
         // deletes it: `del` alone.
-        let store = matches!(
-            spec.name,
-            "sinterstore"
-                | "sunionstore"
-                | "sdiffstore"
-                | "zunionstore"
-                | "zinterstore"
-                | "zdiffstore"
-                | "zrangestore"
-                | "bitop"
-                | "geosearchstore"
-        );
+        let store = STORES_FIRST.contains(&spec.name);
         // GEORADIUS's source comes first, its STORE key after.
         let store_after_source = matches!(spec.name, "georadius" | "georadiusbymember");
         if (store && i > 0) || ((spec.name == "sort" || store_after_source) && i == 0) {

@@ -404,6 +404,18 @@ fn bitfield_type(arg: &[u8]) -> Result<(bool, u32), &'static str> {
 // ---------------------------------------------------------------------
 // SETBIT, GETBIT
 
+/// An existing string made "raw" (as Redis's dbUnshareStringValue) and
+/// zero-padded to at least `need` bytes; whether it grew. None for another
+/// type.
+fn grown_raw(e: &mut larder_engine::Entry, need: usize) -> Option<(&mut Vec<u8>, bool)> {
+    let v = e.value_mut().make_raw()?;
+    let grew = v.len() < need;
+    if grew {
+        v.resize(need, 0);
+    }
+    Some((v, grew))
+}
+
 fn setbit(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let max = max_bulk(ctx);
     let offset = match bit_offset(args[2], None, max) {
@@ -427,13 +439,9 @@ fn setbit(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
             (false, true)
         }
         Some(e) => {
-            let Some(v) = e.value_mut().make_raw() else {
+            let Some((v, grew)) = grown_raw(e, need) else {
                 return out.error(ERR_WRONGTYPE);
             };
-            let grew = v.len() < need;
-            if grew {
-                v.resize(need, 0);
-            }
             let old = bit_at(v, offset);
             if grew || old != on {
                 set_bits(v, offset, 1, u64::from(on));
@@ -861,13 +869,9 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], read_only: bool) {
             changes
         }
         Some(e) => {
-            let Some(v) = e.value_mut().make_raw() else {
+            let Some((v, grew)) = grown_raw(e, need) else {
                 return out.error(ERR_WRONGTYPE);
             };
-            let grew = v.len() < need;
-            if grew {
-                v.resize(need, 0);
-            }
             out.array(fields.len());
             run_fields(v, &fields, grew, out)
         }
