@@ -70,7 +70,7 @@ impl AofState {
         if let Some(a) = &aof {
             let (monitor, clock) = (server.latency.clone(), server.clock.clone());
             a.writer().set_latency_hook(Arc::new(move |event, usec| {
-                monitor.observe(event, usec, larder_engine::Clock::now_ms(&*clock) / 1000);
+                monitor.observe(event, usec, || larder_engine::Clock::now_ms(&*clock) / 1000);
             }));
         }
         let on = aof.is_some();

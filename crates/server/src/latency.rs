@@ -111,13 +111,14 @@ impl LatencyMonitor {
     }
 
     /// Records `event` if monitoring is on and `usec` reaches the
-    /// threshold: one atomic load otherwise.
+    /// threshold: one atomic load otherwise (`now_secs` is only called
+    /// then).
     #[inline]
-    pub fn observe(&self, event: &str, usec: u64, now_secs: u64) {
+    pub fn observe(&self, event: &str, usec: u64, now_secs: impl FnOnce() -> u64) {
         let t = self.threshold_ms.load(Ordering::Relaxed);
         let ms = usec / 1000;
         if t > 0 && ms >= t {
-            self.add(event, ms, now_secs);
+            self.add(event, ms, now_secs());
         }
     }
 
@@ -281,12 +282,12 @@ mod tests {
     fn one_sample_per_second_the_worst_kept() {
         let m = LatencyMonitor::default();
         m.threshold_ms.store(5, Ordering::Relaxed);
-        m.observe("command", 4_999, 100); // below the threshold
-        m.observe("command", 7_000, 100);
-        m.observe("command", 6_000, 100);
-        m.observe("command", 9_000, 100);
-        m.observe("command", 5_000, 101);
-        m.observe("fast-command", 8_000, 101);
+        m.observe("command", 4_999, || 100); // below the threshold
+        m.observe("command", 7_000, || 100);
+        m.observe("command", 6_000, || 100);
+        m.observe("command", 9_000, || 100);
+        m.observe("command", 5_000, || 101);
+        m.observe("fast-command", 8_000, || 101);
         assert_eq!(
             m.latest(),
             vec![

@@ -286,7 +286,7 @@ impl Server {
         } else {
             "command"
         };
-        self.latency.observe(event, usec, self.now_ms() / 1000);
+        self.latency.observe(event, usec, || self.now_ms() / 1000);
         if !self.slowlog.wants(spec, usec) {
             return;
         }
@@ -338,11 +338,10 @@ impl Server {
         if self.active_expire_enabled.load(Ordering::Relaxed) {
             let started = Instant::now();
             self.keyspace.active_expire(256);
-            self.latency.observe(
-                "expire-cycle",
-                started.elapsed().as_micros() as u64,
-                self.now_ms() / 1000,
-            );
+            self.latency
+                .observe("expire-cycle", started.elapsed().as_micros() as u64, || {
+                    self.now_ms() / 1000
+                });
         }
         if self.eviction.maxmemory() != 0 {
             // Finishes what commands left when their time budget ran out.
