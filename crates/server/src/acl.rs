@@ -41,6 +41,40 @@ pub struct Catalog {
     pub parent: Vec<Option<usize>>,
     /// Top-level commands' ids.
     pub top: Vec<usize>,
+    /// Per id, what each key spec needs of a key pattern (computed once
+    /// from the spec's flag names, which the check must not compare per
+    /// command).
+    access: Vec<Vec<KeyAccess>>,
+}
+
+/// A key spec's access for the ACL check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyAccess {
+    /// NOT_KEY: not checked.
+    Skip,
+    /// READ and/or WRITE; `variable` (VARIABLE_FLAGS) lets the arguments
+    /// decide.
+    Need { need: u8, variable: bool },
+}
+
+impl KeyAccess {
+    fn of(ks: &crate::commands::KeySpec) -> KeyAccess {
+        let has = |name: &str| ks.flags.iter().any(|f| f.eq_ignore_ascii_case(name));
+        if has("NOT_KEY") {
+            return KeyAccess::Skip;
+        }
+        let mut need = 0;
+        if has("ACCESS") {
+            need |= READ;
+        }
+        if has("INSERT") || has("DELETE") || has("UPDATE") {
+            need |= WRITE;
+        }
+        KeyAccess::Need {
+            need,
+            variable: has("VARIABLE_FLAGS"),
+        }
+    }
 }
 
 impl Catalog {
@@ -52,6 +86,7 @@ impl Catalog {
             subs: Vec::new(),
             parent: Vec::new(),
             top: Vec::new(),
+            access: Vec::new(),
         };
         for spec in crate::commands::all_specs() {
             let id = c.add(spec, None);
@@ -71,6 +106,7 @@ impl Catalog {
         self.cats.push(crate::commands::command::categories(spec));
         self.subs.push(Vec::new());
         self.parent.push(parent);
+        self.access.push(spec.key_specs.iter().map(KeyAccess::of).collect());
         id
     }
 
@@ -481,28 +517,21 @@ impl Selector {
             }
         }
         if !self.allkeys && !spec.key_specs.is_empty() {
-            let mut pos = Vec::with_capacity(4);
-            for ks in spec.key_specs {
-                let has = |name: &str| ks.flags.iter().any(|f| f.eq_ignore_ascii_case(name));
-                if has("NOT_KEY") {
+            for (ks, access) in spec.key_specs.iter().zip(&c.access[id]) {
+                let KeyAccess::Need { mut need, variable } = *access else {
                     continue;
-                }
-                let mut need = 0;
-                if has("ACCESS") {
-                    need |= READ;
-                }
-                if has("INSERT") || has("DELETE") || has("UPDATE") {
-                    need |= WRITE;
-                }
-                if has("VARIABLE_FLAGS") {
+                };
+                if variable {
                     need = variable_key_access(spec, args).unwrap_or(need);
                 }
-                pos.clear();
-                ks.positions(args, &mut pos);
-                for &p in &pos {
-                    if !self.check_key(args[p], need) {
-                        return Err(Denial::Key(p));
-                    }
+                let denied = POSITIONS.with(|pos| {
+                    let mut pos = pos.borrow_mut();
+                    pos.clear();
+                    ks.positions(args, &mut pos);
+                    pos.iter().copied().find(|&p| !self.check_key(args[p], need))
+                });
+                if let Some(p) = denied {
+                    return Err(Denial::Key(p));
                 }
             }
         }
@@ -520,6 +549,12 @@ impl Selector {
         }
         Ok(())
     }
+}
+
+thread_local! {
+    /// The key positions of the spec being checked (kept: no allocation
+    /// per command).
+    static POSITIONS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The access of a key spec flagged VARIABLE_FLAGS, which depends on
@@ -1434,6 +1469,12 @@ mod tests {
         assert_eq!(u.check(spec("set"), &a(&["set", "w1", "v"])), Ok(()));
         assert_eq!(u.check(spec("set"), &a(&["set", "r1", "v"])), Err(Denial::Key(1)));
         assert_eq!(u.check(spec("set"), &a(&["set", "rw1", "v"])), Ok(()));
+        // SET ... GET also reads its key (VARIABLE_FLAGS).
+        assert_eq!(
+            u.check(spec("set"), &a(&["set", "w1", "v", "get"])),
+            Err(Denial::Key(1))
+        );
+        assert_eq!(u.check(spec("set"), &a(&["set", "rw1", "v", "GET"])), Ok(()));
         assert_eq!(u.check(spec("del"), &a(&["del", "rw1"])), Err(Denial::Command));
         assert_eq!(u.check(spec("config|get"), &a(&["config", "get", "x"])), Ok(()));
         assert_eq!(

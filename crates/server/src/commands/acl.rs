@@ -170,10 +170,10 @@ pub(crate) fn log_auth_failure(ctx: &Ctx<'_>, command: &[u8], username: &[u8]) {
 /// Dispatch's check (processCommand): Err(the -NOPERM reply) after
 /// logging the denial.
 pub(crate) fn check(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]]) -> Result<(), String> {
-    let user = ctx.client.acl_user(&ctx.server.acl).clone();
-    let Err(d) = user.check(spec, args) else {
+    let Err(d) = ctx.client.acl_user(&ctx.server.acl).check(spec, args) else {
         return Ok(());
     };
+    let user = ctx.client.acl_user(&ctx.server.acl).clone();
     let context = if ctx.client.tx.in_multi() { "multi" } else { "toplevel" };
     log_denial(ctx, &user, d, context, spec, args, args);
     Err(format!("-NOPERM {}", d.message(&user, spec)))
@@ -182,10 +182,10 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]]) -> Re
 /// EXEC's check of a queued command (permissions may have changed since
 /// it was queued): Err(the reply element).
 pub(crate) fn check_in_exec(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]]) -> Result<(), String> {
-    let user = ctx.client.acl_user(&ctx.server.acl).clone();
-    let Err(d) = user.check(spec, args) else {
+    let Err(d) = ctx.client.acl_user(&ctx.server.acl).check(spec, args) else {
         return Ok(());
     };
+    let user = ctx.client.acl_user(&ctx.server.acl).clone();
     log_denial(ctx, &user, d, "multi", spec, args, &[b"exec"]);
     let reason = match d {
         Denial::Command => "no permission to execute the command or subcommand",
@@ -204,10 +204,10 @@ pub(crate) fn check_in_script(
     args: &[&[u8]],
     client_args: &[&[u8]],
 ) -> Result<(), String> {
-    let user = ctx.client.acl_user(&ctx.server.acl).clone();
-    let Err(d) = user.check(spec, args) else {
+    let Err(d) = ctx.client.acl_user(&ctx.server.acl).check(spec, args) else {
         return Ok(());
     };
+    let user = ctx.client.acl_user(&ctx.server.acl).clone();
     log_denial(ctx, &user, d, "lua", spec, args, client_args);
     Err(format!("ERR ACL failure in script: {}", d.message(&user, spec)))
 }
