@@ -736,36 +736,50 @@ AOF_REQUESTS = {"full": 200_000, "quick": 40_000}
 
 def section_aof(ctx):
     """SET throughput and latency with the AOF on (everysec, always),
-    both servers, alternating rounds."""
+    both servers, alternating rounds; pinned as the throughput section's
+    pinned config (the fair per-core comparison) and unpinned."""
     mode = ctx["mode"]
     requests = AOF_REQUESTS[mode]
     out = {"requests": requests, "rows": []}
-    for fsync in ("everysec", "always"):
-        for pipeline_depth in (1, 16):
-            runs = {"redis": [], "larder": []}
-            for r in range(ctx["rounds"]):
+    configs = [
+        # (id, server cpus, larder threads, client cpus)
+        ("pinned", "0", 1, "1"),
+        ("unpinned", None, None, None),
+    ]
+    for cid, cpus, threads, client_cpus in configs:
+        for fsync in ("everysec", "always"):
+            for pipeline_depth in (1, 16):
+                runs = {"redis": [], "larder": []}
+                for r in range(ctx["rounds"]):
+                    for kind in ("redis", "larder"):
+                        s = Server(kind, cpus=cpus, threads=threads,
+                                   extra=["--appendonly", "yes", "--appendfsync", fsync])
+                        try:
+                            args = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(s.port), "-c", str(CLIENTS), "-n",
+                                    str(requests), "-P", str(pipeline_depth), "-d", "100", "-r", str(KEYSPACE), "-t",
+                                    "set", "--csv"]
+                            if client_cpus is not None:
+                                args = ["taskset", "-c", client_cpus] + args
+                            text = subprocess.run(args, capture_output=True, text=True, check=True,
+                                                  timeout=900).stdout
+                            row = parse_csv(text).get("SET")
+                        finally:
+                            s.stop()
+                        if row:
+                            runs[kind].append(row)
+                            log(f"  aof {cid} {fsync} P{pipeline_depth} {kind}: {row['rps']:.0f} ops/s, "
+                                f"p99 {row['p99']} ms")
+                med = lambda k, f: statistics.median(x[f] for x in runs[k]) if runs[k] else None  # noqa: E731
+                rec = {"config": cid, "fsync": fsync, "pipeline": pipeline_depth}
                 for kind in ("redis", "larder"):
-                    s = Server(kind, extra=["--appendonly", "yes", "--appendfsync", fsync])
-                    try:
-                        args = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(s.port), "-c", str(CLIENTS), "-n",
-                                str(requests), "-P", str(pipeline_depth), "-d", "100", "-r", str(KEYSPACE), "-t",
-                                "set", "--csv"]
-                        text = subprocess.run(args, capture_output=True, text=True, check=True, timeout=900).stdout
-                        row = parse_csv(text).get("SET")
-                    finally:
-                        s.stop()
-                    if row:
-                        runs[kind].append(row)
-                        log(f"  aof {fsync} P{pipeline_depth} {kind}: {row['rps']:.0f} ops/s, p99 {row['p99']} ms")
-            med = lambda k, f: statistics.median(x[f] for x in runs[k]) if runs[k] else None  # noqa: E731
-            rec = {"fsync": fsync, "pipeline": pipeline_depth}
-            for kind in ("redis", "larder"):
-                rec[f"{kind}_rps"], rec[f"{kind}_p99"] = med(kind, "rps"), med(kind, "p99")
-            rec["ratio"] = rec["larder_rps"] / rec["redis_rps"] if rec["redis_rps"] else None
-            out["rows"].append(rec)
+                    rec[f"{kind}_rps"], rec[f"{kind}_p99"] = med(kind, "rps"), med(kind, "p99")
+                rec["ratio"] = rec["larder_rps"] / rec["redis_rps"] if rec["redis_rps"] else None
+                out["rows"].append(rec)
     ctx["commands"]["aof"] = [
         f"redis-benchmark -c {CLIENTS} -n {requests:,} -P <1|16> -d 100 -r {KEYSPACE} -t set   on servers started with "
         "--appendonly yes --appendfsync <everysec|always>",
+        "pinned: servers under taskset -c 0 (Larder --io-threads 1), redis-benchmark under taskset -c 1; "
+        "unpinned: Larder with all its I/O threads, nothing pinned",
     ]
     return out
 
@@ -934,10 +948,10 @@ def write_report(ctx, res):
                  "`--appendonly yes`; `always` replies only after the fsync (both servers group clients' writes "
                  "into one fsync). Latencies in ms.")
         L.append("")
-        L.append("| appendfsync | pipeline | Redis ops/s | Larder ops/s | ratio | Redis p99 | Larder p99 |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        L.append("| placement | appendfsync | pipeline | Redis ops/s | Larder ops/s | ratio | Redis p99 | Larder p99 |")
+        L.append("|---|---|---:|---:|---:|---:|---:|---:|")
         for r in a["rows"]:
-            L.append(f"| {r['fsync']} | {r['pipeline']} | {fmt(r['redis_rps'])} | {fmt(r['larder_rps'])} | "
+            L.append(f"| {r.get('config', 'unpinned')} | {r['fsync']} | {r['pipeline']} | {fmt(r['redis_rps'])} | {fmt(r['larder_rps'])} | "
                      f"{fmt(r['ratio'], '.2f')} | {fmt(r['redis_p99'], '.3f')} | {fmt(r['larder_p99'], '.3f')} |")
         L.append("")
         L.append("```")
