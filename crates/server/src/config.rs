@@ -674,7 +674,20 @@ pub static DIRECTIVES: &[Directive] = &[
     xbool!("disable-thp", Immutable, true),
     xbool!("jemalloc-bg-thread", Mutable, true),
     xbool!("latency-tracking", Mutable, true),
-    xstr!("latency-tracking-info-percentiles", Mutable, "50 99 99.9"),
+    d!(
+        "latency-tracking-info-percentiles",
+        Mutable,
+        Plain,
+        |c| c.extra("latency-tracking-info-percentiles", "50 99 99.9"),
+        |c, a| {
+            let ps = crate::latency_hist::parse_percentiles(a)?;
+            c.extras.insert(
+                "latency-tracking-info-percentiles",
+                crate::latency_hist::percentiles_text(&ps),
+            );
+            Ok(())
+        }
+    ),
     xint!("latency-monitor-threshold", Mutable, 0, 0, i64::MAX),
     xint!("slowlog-log-slower-than", Mutable, 10000, -1, i64::MAX),
     xint!("slowlog-max-len", Mutable, 128, 0, i64::MAX),

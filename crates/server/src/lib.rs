@@ -21,6 +21,7 @@ pub mod dispatch;
 pub mod evict;
 pub mod glob;
 pub mod latency;
+pub mod latency_hist;
 pub mod log;
 pub mod monitor;
 pub mod net;

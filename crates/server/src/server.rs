@@ -90,6 +90,9 @@ pub struct Server {
     pub slowlog: crate::slowlog::Slowlog,
     /// LATENCY's event samples (`latency.rs`).
     pub latency: Arc<crate::latency::LatencyMonitor>,
+    /// Per-command latency histograms' settings (`latency_hist.rs`; the
+    /// histograms are in each command's stats).
+    pub latency_tracking: crate::latency_hist::Tracking,
     /// The TLS acceptor for `tls-port` connections (`tls.rs`); rebuilt by
     /// CONFIG SET tls-*.
     pub tls: crate::tls::TlsState,
@@ -126,6 +129,8 @@ impl Server {
         slowlog.configure(&config);
         let latency = Arc::new(crate::latency::LatencyMonitor::default());
         latency.configure(&config);
+        let latency_tracking = crate::latency_hist::Tracking::default();
+        latency_tracking.configure(&config);
         let notify = crate::notify::Notify::default();
         notify.set(config.notify_keyspace_events);
         if notify.wants_removals() {
@@ -173,6 +178,7 @@ impl Server {
             pubsub: Default::default(),
             slowlog,
             latency,
+            latency_tracking,
             tls: Default::default(),
             acl,
         })
@@ -213,6 +219,7 @@ impl Server {
         self.notify.set(cfg.notify_keyspace_events);
         self.slowlog.configure(&cfg);
         self.latency.configure(&cfg);
+        self.latency_tracking.configure(&cfg);
         let now_logging = self.notify.wants_removals();
         drop(cfg);
         if was_logging != now_logging {
@@ -310,6 +317,13 @@ impl Server {
         let failed = self.count_errors(out) > 0;
         cmd.stats.calls.fetch_add(1, Ordering::Relaxed);
         cmd.stats.usec.fetch_add(usec, Ordering::Relaxed);
+        if self.latency_tracking.enabled() {
+            // As Redis: the microseconds, in nanoseconds.
+            cmd.stats
+                .latency
+                .get_or_init(Default::default)
+                .record(usec.saturating_mul(1000));
+        }
         if failed {
             cmd.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
         }

@@ -1,7 +1,6 @@
-//! LATENCY LATEST, HISTORY, RESET, DOCTOR, GRAPH and HELP; the monitor
-//! is `crate::latency`. LATENCY HISTOGRAM (per-command latency
-//! distributions, and INFO latencystats) is not built: it answers the
-//! unknown-subcommand error.
+//! LATENCY LATEST, HISTORY, RESET, DOCTOR, GRAPH, HISTOGRAM and HELP;
+//! the event monitor is `crate::latency`, the per-command histograms
+//! `crate::latency_hist`.
 
 use super::{acl, flags::*, CommandSpec};
 use crate::dispatch::Ctx;
@@ -33,6 +32,14 @@ static LATENCY_SUBCOMMANDS: &[CommandSpec] = &[
         "Returns helpful text about the different subcommands.",
         "O(1)",
     ),
+    CommandSpec::new("latency|histogram", -2, FLAGS, ACL, histogram)
+        .doc(
+            "server",
+            "7.0.0",
+            "Returns the cumulative distribution of latencies of a subset or all commands.",
+            "O(N) where N is the number of commands with latency information being retrieved.",
+        )
+        .tips(TIPS_SPECIAL),
     CommandSpec::new("latency|history", 3, FLAGS, ACL, history)
         .doc(
             "server",
@@ -101,6 +108,54 @@ fn reset(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         ctx.server.latency.reset(Some(&args[2..]))
     };
     ctx.out.integer(n as i64);
+}
+
+/// LATENCY HISTOGRAM [command ...]: per command with samples, its calls
+/// and cumulative distribution. A container named brings its
+/// subcommands; unknown names are skipped.
+fn histogram(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    let server = ctx.server;
+    let rows: Vec<(&str, crate::latency_hist::Snapshot)> = if args.len() == 2 {
+        super::server::latency_snapshots(server)
+    } else {
+        let mut rows = Vec::new();
+        let mut add = |c: &super::Command| {
+            if let Some(snap) = c.stats.latency.get().map(|h| h.snapshot()) {
+                if snap.total() > 0 {
+                    rows.push((c.spec.name, snap));
+                }
+            }
+        };
+        for name in &args[2..] {
+            let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+            let found = match lower.split_once('|') {
+                Some((top, sub)) => server.commands.get(top.as_bytes()).and_then(|c| c.subcommands.get(sub)),
+                None => server.commands.get(name),
+            };
+            let Some(cmd) = found else { continue };
+            add(cmd);
+            let mut subs: Vec<&super::Command> = cmd.subcommands.values().collect();
+            subs.sort_unstable_by_key(|c| c.spec.name);
+            for sub in subs {
+                add(sub);
+            }
+        }
+        rows
+    };
+    ctx.out.map(rows.len());
+    for (name, snap) in rows {
+        ctx.out.bulk_str(name);
+        ctx.out.map(2);
+        ctx.out.bulk_str("calls");
+        ctx.out.integer(snap.total() as i64);
+        ctx.out.bulk_str("histogram_usec");
+        let steps = snap.cumulative_usec();
+        ctx.out.map(steps.len());
+        for (usec, count) in steps {
+            ctx.out.integer(usec);
+            ctx.out.integer(count as i64);
+        }
+    }
 }
 
 fn graph(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
@@ -199,6 +254,9 @@ fn help(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
         "RESET [<event> ...]",
         "    Reset latency data of one or more <event> classes.",
         "    (default: reset all data for all event classes)",
+        "HISTOGRAM [COMMAND ...]",
+        "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+        "    If no commands are specified then all histograms are replied.",
         "HELP",
         "    Prints this help.",
     ];

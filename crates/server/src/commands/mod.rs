@@ -394,10 +394,16 @@ pub struct CommandStats {
     pub usec: AtomicU64,
     pub rejected_calls: AtomicU64,
     pub failed_calls: AtomicU64,
+    /// The latency histogram, from the first call while
+    /// `latency-tracking` is on.
+    pub latency: std::sync::OnceLock<crate::latency_hist::Histogram>,
 }
 
 impl CommandStats {
     pub fn reset(&self) {
+        if let Some(h) = self.latency.get() {
+            h.reset();
+        }
         self.calls.store(0, Ordering::Relaxed);
         self.usec.store(0, Ordering::Relaxed);
         self.rejected_calls.store(0, Ordering::Relaxed);

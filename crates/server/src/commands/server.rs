@@ -227,6 +227,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("modules", true),
     ("commandstats", false),
     ("errorstats", true),
+    ("latencystats", false),
     ("cluster", true),
     ("keyspace", true),
 ];
@@ -333,6 +334,7 @@ pub fn info_text(server: &Server, ks: &KeyspaceNumbers, wanted: &[bool]) -> Stri
             "modules" => out.push_str("# Modules\r\n"),
             "commandstats" => info_commandstats(server, &mut out),
             "errorstats" => info_errorstats(server, &mut out),
+            "latencystats" => info_latencystats(server, &mut out),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => info_keyspace(ks, &mut out),
             _ => {}
@@ -652,6 +654,39 @@ fn info_commandstats(server: &Server, out: &mut String) {
             "calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}"
         );
     }
+}
+
+/// Each command's latency percentiles (none while `latency-tracking` is
+/// off, as Redis).
+fn info_latencystats(server: &Server, out: &mut String) {
+    out.push_str("# Latencystats\r\n");
+    if !server.latency_tracking.enabled() {
+        return;
+    }
+    for (name, snap) in latency_snapshots(server) {
+        field!(
+            out,
+            format!("latency_percentiles_usec_{name}"),
+            "{}",
+            server.latency_tracking.info_value(&snap)
+        );
+    }
+}
+
+/// The commands with latency samples, by name.
+pub(crate) fn latency_snapshots(server: &Server) -> Vec<(&'static str, crate::latency_hist::Snapshot)> {
+    let mut rows = Vec::new();
+    for cmd in server.commands.commands.values() {
+        cmd.walk(&mut |c| {
+            if let Some(snap) = c.stats.latency.get().map(|h| h.snapshot()) {
+                if snap.total() > 0 {
+                    rows.push((c.spec.name, snap));
+                }
+            }
+        });
+    }
+    rows.sort_unstable_by_key(|r| r.0);
+    rows
 }
 
 fn info_errorstats(server: &Server, out: &mut String) {
