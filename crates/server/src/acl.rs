@@ -861,6 +861,25 @@ impl User {
         Err(worst)
     }
 
+    /// Whether a selector that allows `command` with these arguments may
+    /// read every key (`allkeys`, or a `~*` / `%R~*` pattern): Redis's
+    /// ACLUserCheckCmdWithUnrestrictedKeyAccess(..., CMD_KEY_ACCESS),
+    /// which SORT asks before following BY/GET patterns.
+    pub fn full_read_access(&self, command: &str, args: &[&[u8]]) -> bool {
+        if self.unrestricted {
+            return true;
+        }
+        let c = catalog();
+        let Some(id) = c.id(command) else {
+            return false;
+        };
+        let spec = c.specs[id];
+        self.selectors.iter().any(|s| {
+            s.check(id, spec, args).is_ok()
+                && (s.allkeys || s.patterns.iter().any(|(f, p)| f & READ == READ && p.as_slice() == b"*"))
+        })
+    }
+
     /// Whether any selector may use every channel, or the channels
     /// `other` could (ACLKillPubsubClientsIfNeeded's shortcut).
     fn channels_cover(&self, other: &User) -> bool {
@@ -1495,6 +1514,21 @@ mod tests {
         );
         // AUTH is allowed to everyone.
         assert_eq!(u.check(spec("auth"), &a(&["auth", "x"])), Ok(()));
+    }
+
+    #[test]
+    fn full_read_access_for_sort_patterns() {
+        let a = |v: &[&'static str]| v.iter().map(|s| s.as_bytes()).collect::<Vec<&[u8]>>();
+        let args = a(&["sort", "l", "by", "w_*"]);
+        assert!(!user(&["~l*", "+@all"]).full_read_access("sort", &args));
+        assert!(user(&["~*", "+@all"]).full_read_access("sort", &args));
+        assert!(user(&["%R~*", "+@all"]).full_read_access("sort", &args));
+        assert!(!user(&["%W~*", "+@all"]).full_read_access("sort", &args));
+        assert!(user(&["allkeys", "+@all"]).full_read_access("sort", &args));
+        // A selector counts only if it allows the command.
+        let u = user(&["~l*", "+@all", "(~* +sort)"]);
+        assert!(u.full_read_access("sort", &args));
+        assert!(!u.full_read_access("sort_ro", &a(&["sort_ro", "l", "by", "w_*"])));
     }
 
     #[test]

@@ -151,16 +151,8 @@ pub fn removed(server: &Server, flags: u32, removed: &[Removed]) {
 /// dispatch only while notifications are on).
 pub(crate) fn existence(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[&[u8]]) -> Vec<(usize, bool)> {
     let mut positions = Vec::new();
+    // (SORT's STORE destination included: its spec has a finder.)
     spec.key_positions(args, &mut positions);
-    if spec.name == "sort" {
-        // The STORE destination (its key spec is a keyword search).
-        positions.truncate(1);
-        if let Some(p) = args.iter().rposition(|a| is(a, "store")) {
-            if p + 1 < args.len() {
-                positions.push(p + 1);
-            }
-        }
-    }
     let now = ctx.now;
     let db = ctx.client.db;
     positions

@@ -805,3 +805,80 @@ fn command_docs_for_acl() {
         assert_eq!(strip(x), strip(y));
     }
 }
+
+/// SORT's BY pattern and GET read keys the ACL check did not see: a user
+/// without read access to every key gets Redis's errors, first option
+/// first; `~*`, `%R~*` or a selector allowing the command lets them run.
+#[test]
+fn sort_patterns_need_full_key_access_as_redis() {
+    let Some(p) = Pair::start() else { return };
+    let (mut la, mut ra) = p.conns();
+    let users: &[&[&str]] = &[
+        &["ACL", "SETUSER", "s1", "on", ">pw", "~l*", "+@all"],
+        &["ACL", "SETUSER", "s2", "on", ">pw", "~*", "+@all"],
+        &["ACL", "SETUSER", "s3", "on", ">pw", "%R~*", "+@all"],
+        &["ACL", "SETUSER", "s4", "on", ">pw", "~l*", "+@all", "(~* +sort)"],
+        &["RPUSH", "l", "3", "1", "2"],
+        &["SET", "w_1", "30"],
+        // The STORE key is found as Redis's sortGetKeys finds it.
+        &[
+            "COMMAND", "GETKEYS", "SORT", "l", "STORE", "d", "BY", "x", "GET", "y", "STORE", "e",
+        ],
+        &[
+            "COMMAND",
+            "GETKEYSANDFLAGS",
+            "SORT",
+            "l",
+            "LIMIT",
+            "0",
+            "1",
+            "STORE",
+            "d",
+        ],
+        &["COMMAND", "GETKEYS", "SORT", "l", "GET", "store", "x"],
+        &["COMMAND", "GETKEYS", "SORT", "l", "STORE"],
+        &["COMMAND", "GETKEYS", "SORT_RO", "l", "BY", "x"],
+    ];
+    same(&mut la, &mut ra, "default", users);
+    same(
+        &mut la,
+        &mut ra,
+        "s1",
+        &[&["ACL", "DRYRUN", "s1", "SORT", "l", "STORE", "x"]],
+    );
+    same(
+        &mut la,
+        &mut ra,
+        "s1",
+        &[&["ACL", "DRYRUN", "s1", "SORT", "l", "STORE", "l3"]],
+    );
+    same(
+        &mut la,
+        &mut ra,
+        "s3",
+        &[&["ACL", "DRYRUN", "s3", "SORT", "l", "STORE", "l3"]],
+    );
+    for user in ["s1", "s2", "s3", "s4"] {
+        let (mut l, mut r) = p.conns();
+        same(&mut l, &mut r, user, &[&["AUTH", user, "pw"]]);
+        same(
+            &mut l,
+            &mut r,
+            user,
+            &[
+                &["SORT", "l", "BY", "nosort"],
+                &["SORT", "l", "BY", "w_*"],
+                &["SORT", "l", "GET", "#"],
+                &["SORT", "l", "GET", "w_*"],
+                &["SORT_RO", "l", "BY", "w_*"],
+                &["SORT", "l", "BY", "w_*", "STORE", "l2"],
+                &["SORT", "l", "GET", "#", "BY", "w_*"],
+                &["SORT", "l", "BY", "w_*", "nope"],
+                &["SORT", "l", "STORE", "x"],
+                &["SORT", "l", "STORE", "l3", "STORE", "x"],
+                &["SORT", "l", "STORE", "x", "STORE", "l3"],
+                &["EVAL", "return redis.pcall('sort', KEYS[1], 'by', 'w_*')", "1", "l"],
+            ],
+        );
+    }
+}

@@ -229,7 +229,7 @@ fn reply_key_spec(ctx: &mut Ctx<'_>, ks: &KeySpec) {
             out.bulk_str("keystep");
             out.integer(step as i64);
         }
-        FindKeys::Unknown => {
+        FindKeys::Unknown | FindKeys::Proc(_) => {
             out.bulk_str("unknown");
             out.bulk_str("spec");
             out.map(0);

@@ -166,6 +166,11 @@ pub enum FindKeys {
     Keynum { keynum_idx: i32, first_key: i32, step: i32 },
     /// Paired with [`BeginSearch::Unknown`].
     Unknown,
+    /// Paired with [`BeginSearch::Unknown`] too (COMMAND INFO shows
+    /// `unknown`), with the command's own finder of the key's position:
+    /// Redis's getkeys_proc, which it falls back on for such specs (SORT's
+    /// STORE).
+    Proc(fn(&[&[u8]]) -> Option<usize>),
 }
 
 /// One key specification.
@@ -201,6 +206,10 @@ impl KeySpec {
     /// Malformed arguments (a bad key count) yield no keys; the handler
     /// reports the error.
     pub fn positions(&self, args: &[&[u8]], out: &mut Vec<usize>) {
+        if let FindKeys::Proc(find) = self.find {
+            out.extend(find(args));
+            return;
+        }
         let argc = args.len() as i32;
         let start = match self.begin {
             BeginSearch::Index(i) | BeginSearch::IndexNoted { index: i, .. } => i,
@@ -265,7 +274,7 @@ impl KeySpec {
                     out.push(i as usize);
                 }
             }
-            FindKeys::Unknown => {}
+            FindKeys::Unknown | FindKeys::Proc(_) => {}
         }
     }
 }

@@ -348,14 +348,6 @@ fn touch_keys(server: &Server, spec: &CommandSpec, args: &[&[u8]], db: usize, nd
             ks.positions(args, &mut positions);
         }
     }
-    if spec.name == "sort" {
-        // SORT ... STORE dst: the destination is not in the key specs.
-        for (i, a) in args.iter().enumerate().skip(2) {
-            if a.eq_ignore_ascii_case(b"store") && i + 1 < args.len() {
-                positions.push(i + 1);
-            }
-        }
-    }
     let db_arg = |a: &[u8]| {
         std::str::from_utf8(a)
             .ok()

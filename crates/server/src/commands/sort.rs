@@ -31,7 +31,7 @@ const KEYS_SORT: &[KeySpec] = &[
     },
     KeySpec {
         begin: BeginSearch::Unknown { notes: NOTES_STORE },
-        find: FindKeys::Unknown,
+        find: FindKeys::Proc(store_position),
         flags: &["OW", "UPDATE"],
     },
 ];
@@ -43,6 +43,25 @@ const KEYS_SORT_RO: &[KeySpec] = &[
         flags: &["RO", "ACCESS"],
     },
 ];
+
+/// Where SORT's STORE destination is (Redis's sortGetKeys): the last
+/// STORE with an argument, skipping LIMIT's, GET's and BY's arguments.
+pub fn store_position(args: &[&[u8]]) -> Option<usize> {
+    let mut found = None;
+    let mut i = 2;
+    while i < args.len() {
+        let a = args[i];
+        if is(a, "limit") {
+            i += 2;
+        } else if is(a, "get") || is(a, "by") {
+            i += 1;
+        } else if is(a, "store") && i + 1 < args.len() {
+            found = Some(i + 1);
+        }
+        i += 1;
+    }
+    found
+}
 
 const SORT_COMPLEXITY: &str = "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).";
 const SORT_ACL: u64 = acl::SET | acl::SORTEDSET | acl::LIST | acl::SLOW | acl::DANGEROUS;
@@ -103,8 +122,11 @@ struct Options<'a> {
     store: Option<&'a [u8]>,
 }
 
-/// Redis's option loop: the first error wins.
-fn parse_options<'a>(args: &[&'a [u8]], readonly: bool) -> Result<Options<'a>, &'static str> {
+/// Redis's option loop: the first error wins. Without `full_key_access`
+/// (a selector allowing the command that may read every key), BY with a
+/// pattern and GET are refused: their keys are not in the key specs, so
+/// the ACL check never saw them.
+fn parse_options<'a>(args: &[&'a [u8]], readonly: bool, full_key_access: bool) -> Result<Options<'a>, &'static str> {
     let mut o = Options {
         limit_count: -1,
         ..Options::default()
@@ -129,8 +151,14 @@ fn parse_options<'a>(args: &[&'a [u8]], readonly: bool) -> Result<Options<'a>, &
         } else if is(a, "by") && left >= 1 {
             o.by = Some(args[j + 1]);
             o.dontsort = !args[j + 1].contains(&b'*');
+            if !o.dontsort && !full_key_access {
+                return Err("BY option of SORT denied due to insufficient ACL permissions.");
+            }
             j += 1;
         } else if is(a, "get") && left >= 1 {
+            if !full_key_access {
+                return Err("GET option of SORT denied due to insufficient ACL permissions.");
+            }
             o.gets.push(args[j + 1]);
             j += 1;
         } else {
@@ -468,7 +496,11 @@ fn sort_ro(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 }
 
 fn sort_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], readonly: bool) {
-    let mut o = match parse_options(args, readonly) {
+    let full_key_access = ctx
+        .client
+        .acl_user(&ctx.server.acl)
+        .full_read_access(if readonly { "sort_ro" } else { "sort" }, args);
+    let mut o = match parse_options(args, readonly, full_key_access) {
         Ok(o) => o,
         Err(e) => return ctx.out.error(e),
     };
@@ -529,6 +561,23 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], readonly: bool) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn store_key_as_sort_get_keys_finds_it() {
+        let p = |a: &[&[u8]]| store_position(a);
+        assert_eq!(p(&[b"sort", b"l"]), None);
+        assert_eq!(p(&[b"sort", b"l", b"STORE"]), None);
+        assert_eq!(p(&[b"sort", b"l", b"store", b"d"]), Some(3));
+        assert_eq!(
+            p(&[b"sort", b"l", b"STORE", b"d", b"BY", b"x", b"STORE", b"e"]),
+            Some(7)
+        );
+        assert_eq!(p(&[b"sort", b"l", b"GET", b"store", b"x"]), None);
+        assert_eq!(
+            p(&[b"sort", b"l", b"LIMIT", b"store", b"store", b"store", b"x"]),
+            Some(6)
+        );
+    }
+
     use super::*;
     use std::collections::HashMap;
 
@@ -540,7 +589,7 @@ mod tests {
         let mut all: Vec<&'static [u8]> = vec![b"sort", b"k"];
         all.extend(args.iter().map(|s| s.as_bytes()));
         let leaked: &'static [&'static [u8]] = Box::leak(all.into_boxed_slice());
-        parse_options(leaked, false).unwrap()
+        parse_options(leaked, false, true).unwrap()
     }
 
     fn run(
@@ -564,7 +613,9 @@ mod tests {
 
     #[test]
     fn option_parsing() {
-        let p = |a: &[&'static [u8]], ro| parse_options(a, ro).map(|o| (o.desc, o.alpha, o.limit_start, o.limit_count));
+        let p = |a: &[&'static [u8]], ro| {
+            parse_options(a, ro, true).map(|o| (o.desc, o.alpha, o.limit_start, o.limit_count))
+        };
         assert_eq!(p(&[b"sort", b"k"], false), Ok((false, false, 0, -1)));
         assert_eq!(
             p(&[b"sort", b"k", b"DESC", b"alpha", b"LIMIT", b"1", b"2"], false),
@@ -577,18 +628,31 @@ mod tests {
         assert_eq!(p(&[b"sort", b"k", b"BY"], false), Err(ERR_SYNTAX));
         assert_eq!(p(&[b"sort", b"k", b"GET"], false), Err(ERR_SYNTAX));
         assert_eq!(p(&[b"sort", b"k", b"foo"], false), Err(ERR_SYNTAX));
+        // Without full key access: BY with a pattern and any GET refused.
+        let limited = |a: &[&'static [u8]]| parse_options(a, false, false).map(|o| o.gets.len());
+        assert_eq!(limited(&[b"sort", b"k", b"BY", b"nosort"]), Ok(0));
+        assert!(limited(&[b"sort", b"k", b"BY", b"w_*"])
+            .unwrap_err()
+            .starts_with("BY option"));
+        assert!(limited(&[b"sort", b"k", b"GET", b"#"])
+            .unwrap_err()
+            .starts_with("GET option"));
+        assert!(limited(&[b"sort", b"k", b"GET", b"#", b"BY", b"w_*"])
+            .unwrap_err()
+            .starts_with("GET option"));
         assert_eq!(p(&[b"sort", b"k", b"STORE", b"d"], true), Err(ERR_SYNTAX));
         let o = parse_options(
             &[
                 b"sort", b"k", b"STORE", b"d", b"GET", b"#", b"GET", b"x_*", b"BY", b"nosort",
             ],
             false,
+            true,
         )
         .unwrap();
         assert_eq!(o.store, Some(&b"d"[..]));
         assert_eq!(o.gets, vec![&b"#"[..], &b"x_*"[..]]);
         assert!(o.dontsort);
-        let o = parse_options(&[b"sort", b"k", b"BY", b"w_*"], false).unwrap();
+        let o = parse_options(&[b"sort", b"k", b"BY", b"w_*"], false, true).unwrap();
         assert!(!o.dontsort);
     }
 
@@ -752,7 +816,9 @@ mod tests {
             assert_eq!(c.legacy_range(), (1, 1, 1), "{}", c.name);
             let mut pos = Vec::new();
             c.key_positions(&[b"sort", b"k", b"STORE", b"d"], &mut pos);
-            assert_eq!(pos, vec![1]);
+            // SORT_RO has no STORE (its STORE is a syntax error).
+            let want = if c.name == "sort" { vec![1, 3] } else { vec![1] };
+            assert_eq!(pos, want, "{}", c.name);
         }
     }
 }
