@@ -710,24 +710,7 @@ fn config_file_users() {
         "user default on >pw ~* &* +@all\nuser ro on nopass ~* -@all +@read\n",
     )
     .unwrap();
-    let port = common::free_port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_larder-server"))
-        .arg(&conf)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let s = loop {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            break s;
-        }
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok();
-    let mut c = RawConn { s };
+    let (mut child, mut c) = start_with_conf(&conf, &[]);
     assert_eq!(c.cmd(&["PING"]), "-NOAUTH Authentication required.\r\n");
     assert_eq!(c.cmd(&["AUTH", "ro", "x"]), "+OK\r\n");
     assert_eq!(
@@ -753,6 +736,85 @@ fn config_file_users() {
             .unwrap();
         assert!(!st.success(), "{text}");
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Starts the server binary on `conf` (plus `extra`), waiting for it.
+fn start_with_conf(conf: &std::path::Path, extra: &[&str]) -> (std::process::Child, RawConn) {
+    let port = common::free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_larder-server"))
+        .arg(conf)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let s = loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok();
+    (child, RawConn { s })
+}
+
+/// CONFIG REWRITE writes the users as Redis does: every user by name,
+/// over the file's own `user` lines (a deleted user's line goes), the
+/// rest appended; the file starts a server with the same users. With an
+/// aclfile no `user` line is written.
+#[test]
+fn config_rewrite_writes_users() {
+    let dir = std::env::temp_dir().join(format!("larder-acl-rewrite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("larder.conf");
+    std::fs::write(
+        &conf,
+        "# my users\nuser alice on >pw ~a* +get\nuser bob off\nmaxmemory-policy allkeys-lru\n",
+    )
+    .unwrap();
+    let (mut child, mut c) = start_with_conf(&conf, &[]);
+    assert_eq!(
+        c.cmd(&["ACL", "SETUSER", "carol", "on", "nopass", "~c*", "+@read"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["ACL", "DELUSER", "bob"]), ":1\r\n");
+    let list = c.cmd(&["ACL", "LIST"]);
+    assert_eq!(c.cmd(&["CONFIG", "REWRITE"]), "+OK\r\n");
+    child.kill().ok();
+    child.wait().ok();
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "# my users");
+    assert!(lines[1].starts_with("user alice on "), "{text}");
+    assert!(lines[2].starts_with("user carol on nopass "), "{text}");
+    assert_eq!(lines[3], "maxmemory-policy allkeys-lru");
+    assert!(lines.last().unwrap().starts_with("user default on nopass "), "{text}");
+    assert_eq!(text.matches("user ").count(), 3, "{text}");
+    let (mut child, mut c) = start_with_conf(&conf, &[]);
+    assert_eq!(c.cmd(&["ACL", "LIST"]), list);
+    assert_eq!(c.cmd(&["AUTH", "alice", "pw"]), "+OK\r\n");
+    child.kill().ok();
+    child.wait().ok();
+
+    // With an aclfile the users stay out of the config file.
+    let acl = dir.join("users.acl");
+    std::fs::write(
+        &acl,
+        "user default on nopass ~* &* +@all\nuser dave on nopass ~d* +@all\n",
+    )
+    .unwrap();
+    std::fs::write(&conf, "maxmemory-policy allkeys-lru\n").unwrap();
+    let (mut child, mut c) = start_with_conf(&conf, &["--aclfile", acl.to_str().unwrap()]);
+    assert_eq!(c.cmd(&["CONFIG", "REWRITE"]), "+OK\r\n");
+    child.kill().ok();
+    child.wait().ok();
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(!text.contains("user "), "{text}");
+    assert!(text.contains("aclfile"), "{text}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

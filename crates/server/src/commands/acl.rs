@@ -340,16 +340,41 @@ fn acl_getuser(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     }
 }
 
+/// `user <name> <rules>` for one user (ACL LIST, CONFIG REWRITE).
+fn user_line(u: &crate::acl::User) -> Vec<u8> {
+    let mut line = b"user ".to_vec();
+    line.extend_from_slice(&u.name);
+    line.push(b' ');
+    line.extend_from_slice(&u.describe());
+    line
+}
+
 fn acl_list(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     let users = ctx.server.acl.users();
     ctx.out.array(users.len());
     for u in users {
-        let mut line = b"user ".to_vec();
-        line.extend_from_slice(&u.name);
-        line.push(b' ');
-        line.extend_from_slice(&u.describe());
-        ctx.out.bulk(&line);
+        ctx.out.bulk(&user_line(&u));
     }
+}
+
+/// The `user` lines CONFIG REWRITE writes: every user, by name, unless
+/// an aclfile keeps them.
+pub(crate) fn user_lines(server: &crate::server::Server) -> Vec<String> {
+    if server
+        .config
+        .read()
+        .extras
+        .get("aclfile")
+        .is_some_and(|f| !f.is_empty())
+    {
+        return Vec::new();
+    }
+    server
+        .acl
+        .users()
+        .iter()
+        .map(|u| String::from_utf8_lossy(&user_line(u)).into_owned())
+        .collect()
 }
 
 fn acl_users(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {

@@ -767,7 +767,8 @@ fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
 }
 
 fn config_rewrite(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
-    let result = ctx.server.config.read().rewrite();
+    let users = crate::commands::aclcmd::user_lines(ctx.server);
+    let result = ctx.server.config.read().rewrite(&users);
     match result {
         Ok(()) => {
             tracing::info!("CONFIG REWRITE executed with success.");
