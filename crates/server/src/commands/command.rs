@@ -387,7 +387,12 @@ fn command_list(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let mut names: Vec<&'static str> = Vec::new();
     let top = top_level(ctx);
     match filter {
-        Filter::None => names.extend(top.iter().map(|s| s.name)),
+        // Subcommands too, as Redis's commandListWithoutFilter.
+        Filter::None => {
+            for s in &top {
+                names.extend(std::iter::once(*s).chain(s.subcommands.iter()).map(|c| c.name));
+            }
+        }
         // No modules can be loaded.
         Filter::Module => {}
         Filter::AclCat(cat) => {
