@@ -3,6 +3,7 @@
 //! checked byte for byte where Redis's reply shape matters.
 
 mod common;
+mod real_redis;
 
 use common::TestServer;
 
@@ -599,4 +600,70 @@ fn loglevel_changes_at_run_time() {
     let bye = text.lines().find(|l| l.contains("ready to exit")).unwrap();
     assert!(bye.contains(" * "), "{bye}");
     let _ = std::fs::remove_file(&log);
+}
+
+/// The commands whose COMMAND INFO is Redis 7.2's rather than the
+/// installed 7.0's, with what 7.2 changed.
+const INFO_72: &[(&str, &str)] = &[
+    ("acl|deluser", "7.2 tips: all_nodes, all_succeeded"),
+    ("acl|load", "7.2 tips: all_nodes, all_succeeded"),
+    ("acl|save", "7.2 tips: all_nodes, all_succeeded"),
+    ("acl|setuser", "7.2 tips: all_nodes, all_succeeded"),
+    ("client|setname", "7.2 tips: all_nodes, all_succeeded"),
+    ("command|getkeys", "7.2 arity -3"),
+    ("command|getkeysandflags", "7.2 arity -3"),
+    ("pfcount", "7.2 flags: may_replicate"),
+    ("randomkey", "7.2 tips: response_policy:special"),
+    ("scan", "7.2 tips: response_policy:special"),
+    ("zrank", "7.2 arity -3 (WITHSCORE)"),
+    ("zrevrank", "7.2 arity -3 (WITHSCORE)"),
+];
+
+/// COMMAND INFO of every command (and subcommand) both servers have is
+/// the same bytes as Redis's, but for the 7.2 changes listed above:
+/// arity, flags, key positions, ACL categories, tips, key specs.
+#[test]
+fn command_info_same_as_redis() {
+    if !real_redis::available() {
+        return;
+    }
+    let srv = TestServer::start(&[]);
+    let r = real_redis::Redis::start(&[]);
+    let (mut l, mut rr) = (srv.raw(), r.raw());
+    let names = |c: &mut common::RawConn| -> Vec<String> {
+        let reply = c.cmd(&["COMMAND", "LIST"]);
+        reply
+            .split("\r\n")
+            .filter(|x| !x.is_empty() && !x.starts_with('*') && !x.starts_with('$'))
+            .map(String::from)
+            .collect()
+    };
+    let ours = names(&mut l);
+    let theirs: std::collections::HashSet<String> = names(&mut rr).into_iter().collect();
+    let mut compared = 0;
+    // A container's subcommands (in Redis's dict order) are compared one
+    // by one.
+    let info = |c: &mut common::RawConn, n: &str| -> larder_protocol::Frame {
+        use larder_protocol::Frame;
+        let raw = c.cmd(&["COMMAND", "INFO", n]);
+        let mut f = larder_protocol::parse_frame(raw.as_bytes()).unwrap().unwrap().0;
+        if let Frame::Array(outer) = &mut f {
+            if let Some(Frame::Array(fields)) = outer.get_mut(0) {
+                if let Some(subs) = fields.get_mut(9) {
+                    *subs = Frame::Array(Vec::new());
+                }
+            }
+        }
+        f
+    };
+    for n in ours.iter().filter(|n| theirs.contains(*n)) {
+        let (a, b) = (info(&mut l, n), info(&mut rr, n));
+        if INFO_72.iter().any(|(c, _)| c == n) {
+            assert_ne!(a, b, "{n} is listed as changed in 7.2 but matches 7.0");
+            continue;
+        }
+        assert_eq!(a, b, "COMMAND INFO {n}");
+        compared += 1;
+    }
+    assert!(compared > 250, "{compared}");
 }

@@ -15,7 +15,7 @@ use larder_engine::value::itoa_buf;
 use larder_engine::Value;
 use larder_protocol::Reply;
 
-use super::{acl, flags::*, BeginSearch, CommandSpec, FindKeys, KeySpec};
+use super::{acl, flags::*, CommandSpec, KeySpec};
 use crate::dispatch::Ctx;
 use crate::util::{parse_i64, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGTYPE};
 
@@ -25,18 +25,11 @@ const KEYS_BITOP: &[KeySpec] = &[
     KeySpec::single(2, &["OW", "UPDATE"]),
     KeySpec::range(3, -1, 1, &["RO", "ACCESS"]),
 ];
-const KEY_BITFIELD: &[KeySpec] = &[KeySpec {
-    begin: BeginSearch::IndexNoted {
-        index: 1,
-        notes: "This command allows both access and modification of the key",
-    },
-    find: FindKeys::Range {
-        last_key: 0,
-        step: 1,
-        limit: 0,
-    },
-    flags: &["RW", "ACCESS", "UPDATE", "VARIABLE_FLAGS"],
-}];
+const KEY_BITFIELD: &[KeySpec] = &[KeySpec::single_noted(
+    1,
+    "This command allows both access and modification of the key",
+    &["RW", "ACCESS", "UPDATE", "VARIABLE_FLAGS"],
+)];
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(

@@ -28,7 +28,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "O(1)",
         )
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
-    CommandSpec::new("echo", 2, FAST, CONN | acl::FAST, echo).doc(
+    CommandSpec::new("echo", 2, LOADING | STALE | FAST, CONN | acl::FAST, echo).doc(
         "connection",
         "1.0.0",
         "Returns the given string.",

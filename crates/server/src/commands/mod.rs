@@ -202,6 +202,19 @@ impl KeySpec {
         KeySpec::range(index, 0, 1, flags)
     }
 
+    /// One key at `index`, with COMMAND INFO's `notes`.
+    pub const fn single_noted(index: i32, notes: &'static str, flags: &'static [&'static str]) -> KeySpec {
+        KeySpec {
+            begin: BeginSearch::IndexNoted { index, notes },
+            find: FindKeys::Range {
+                last_key: 0,
+                step: 1,
+                limit: 0,
+            },
+            flags,
+        }
+    }
+
     /// Appends the argument positions of this spec's keys to `out`.
     /// Malformed arguments (a bad key count) yield no keys; the handler
     /// reports the error.

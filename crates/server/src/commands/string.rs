@@ -9,7 +9,16 @@ use crate::util::{int_arg, is, parse_i64, ERR_NOT_FLOAT, ERR_NOT_INT, ERR_OVERFL
 
 const KEY_RO: &[KeySpec] = &[KeySpec::single(1, &["RO", "ACCESS"])];
 const KEY_RO_NOACCESS: &[KeySpec] = &[KeySpec::single(1, &["RO"])];
-const KEY_SET: &[KeySpec] = &[KeySpec::single(1, &["RW", "ACCESS", "UPDATE", "VARIABLE_FLAGS"])];
+const KEY_SET: &[KeySpec] = &[KeySpec::single_noted(
+    1,
+    "RW and ACCESS due to the optional `GET` argument",
+    &["RW", "ACCESS", "UPDATE", "VARIABLE_FLAGS"],
+)];
+const KEY_GETEX: &[KeySpec] = &[KeySpec::single_noted(
+    1,
+    "RW and UPDATE because it changes the TTL",
+    &["RW", "ACCESS", "UPDATE"],
+)];
 const KEY_OW_INSERT: &[KeySpec] = &[KeySpec::single(1, &["OW", "INSERT"])];
 const KEY_OW_UPDATE: &[KeySpec] = &[KeySpec::single(1, &["OW", "UPDATE"])];
 const KEY_RW_ACCESS_UPDATE: &[KeySpec] = &[KeySpec::single(1, &["RW", "ACCESS", "UPDATE"])];
@@ -76,7 +85,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "O(1)",
         ),
     CommandSpec::new("getex", -2, WRITE | FAST, acl::WRITE | acl::STRING | acl::FAST, getex)
-        .keys(KEY_RW_ACCESS_UPDATE)
+        .keys(KEY_GETEX)
         .doc(
             "string",
             "6.2.0",
