@@ -694,7 +694,13 @@ pub static DIRECTIVES: &[Directive] = &[
     xint!("acllog-max-len", Mutable, 128, 0, i64::MAX),
     xbool!("activerehashing", Mutable, true),
     xbool!("dynamic-hz", Mutable, true),
-    xbool!("activedefrag", Mutable, false),
+    d!("activedefrag", Mutable, Plain, |_c| "no".to_string(), |_c, a| {
+        // As a Redis built without its own jemalloc (Debian's) refuses it.
+        if parse_bool(one(a)?)? {
+            return Err("Active defragmentation cannot be enabled: Larder has no active defragmentation".into());
+        }
+        Ok(())
+    }),
     xint!("active-expire-effort", Mutable, 1, 1, 10),
     xbool!("lazyfree-lazy-eviction", Mutable, false),
     xbool!("lazyfree-lazy-expire", Mutable, false),

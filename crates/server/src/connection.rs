@@ -103,7 +103,7 @@ where
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        server.stats.read_done(n);
         info.last_interaction_ms.store(server.now_ms(), Ordering::Relaxed);
         // While its requests run, a client's query buffer holds them.
         info.qbuf.store(rbuf.len(), Ordering::Relaxed);
@@ -376,7 +376,7 @@ where
                     break false;
                 }
                 Ok(n) => {
-                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    server.stats.read_done(n);
                     info.qbuf.store(rbuf.len(), Ordering::Relaxed);
                     if rbuf.len() as u64 > server.config.read().client_query_buffer_limit {
                         server.blocking.cancel(w.id, Cancel::Gone);
@@ -447,7 +447,7 @@ where
             r = stream.read_buf(rbuf) => match r {
                 Ok(0) | Err(_) => break false,
                 Ok(n) => {
-                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    server.stats.read_done(n);
                     info.qbuf.store(rbuf.len(), Ordering::Relaxed);
                     if rbuf.len() as u64 > server.config.read().client_query_buffer_limit {
                         break false;
@@ -513,7 +513,7 @@ async fn flush<S: AsyncWrite + Unpin>(stream: &mut S, out: &mut Reply, server: &
         r = stream.write_all(&out.buf) => r.is_ok(),
         _ = info.kill.notified() => false,
     };
-    server.stats.net_output_bytes.fetch_add(len as u64, Ordering::Relaxed);
+    server.stats.written(len);
     out.buf.clear();
     info.obuf.store(0, Ordering::Relaxed);
     if out.buf.capacity() > 4 * FLUSH_THRESHOLD {

@@ -18,8 +18,16 @@ pub struct Stats {
     pub total_error_replies: AtomicU64,
     pub unexpected_error_replies: AtomicU64,
     pub connected_clients: AtomicUsize,
-    pub expired_stale_perc: AtomicU64,
-    pub expire_cycle_cpu_ms: AtomicU64,
+    /// Time spent in the cron's expiry passes (expire_cycle_cpu_milliseconds).
+    pub expire_cycle_usec: AtomicU64,
+    /// Reads from and writes to client sockets (total_reads_processed,
+    /// total_writes_processed).
+    pub reads_processed: AtomicU64,
+    pub writes_processed: AtomicU64,
+    /// Keys handed to a background thread to free (FLUSHALL/FLUSHDB
+    /// ASYNC) and not freed yet; keys it freed.
+    pub lazyfree_pending: AtomicU64,
+    pub lazyfreed: AtomicU64,
     pub ops: Mutex<OpsSampler>,
     /// Bytes read per second (instantaneous_input_kbps).
     pub net_input_rate: Mutex<OpsSampler>,
@@ -56,6 +64,20 @@ impl OpsSampler {
 }
 
 impl Stats {
+    /// One read of `n` bytes from a client socket.
+    #[inline]
+    pub fn read_done(&self, n: usize) {
+        self.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        self.reads_processed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One write of `n` bytes to a client socket.
+    #[inline]
+    pub fn written(&self, n: usize) {
+        self.net_output_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        self.writes_processed.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn reset(&self) {
         for c in [
             &self.total_connections_received,
@@ -65,6 +87,10 @@ impl Stats {
             &self.net_output_bytes,
             &self.total_error_replies,
             &self.unexpected_error_replies,
+            &self.expire_cycle_usec,
+            &self.reads_processed,
+            &self.writes_processed,
+            &self.lazyfreed,
         ] {
             c.store(0, Ordering::Relaxed);
         }

@@ -667,3 +667,113 @@ fn command_info_same_as_redis() {
     }
     assert!(compared > 250, "{compared}");
 }
+
+/// INFO fields Redis 7.0 prints that Larder leaves out, and why.
+const INFO_OMITTED: &[(&str, &str)] = &[
+    ("redis_build_id", "no Redis build"),
+    ("monotonic_clock", "Rust's Instant"),
+    ("atomicvar_api", "Rust atomics"),
+    ("gcc_version", "built by rustc"),
+    (
+        "dump_payload_sanitizations",
+        "RESTORE decodes every payload whole; not counted",
+    ),
+    ("io_threaded_reads_processed", "no Redis-style I/O thread offload"),
+    ("io_threaded_writes_processed", "no Redis-style I/O thread offload"),
+    ("reply_buffer_shrinks", "no Redis reply buffers"),
+    ("reply_buffer_expands", "no Redis reply buffers"),
+    (
+        "used_cpu_sys_main_thread",
+        "no main thread: every I/O thread runs commands",
+    ),
+    (
+        "used_cpu_user_main_thread",
+        "no main thread: every I/O thread runs commands",
+    ),
+];
+
+/// Fields Larder prints that Redis 7.0 does not (7.2's, and Larder's own).
+const INFO_ADDED: &[&str] = &[
+    "larder_version",
+    "listener0",
+    "total_blocking_keys",
+    "total_blocking_keys_on_nokey",
+    "acl_access_denied_auth",
+    "acl_access_denied_cmd",
+    "acl_access_denied_key",
+    "acl_access_denied_channel",
+];
+
+/// Each INFO section's field names, in order (per-command, per-error and
+/// per-db lines left out).
+fn info_fields(c: &mut common::RawConn) -> Vec<(String, Vec<String>)> {
+    let text = c.cmd(&["INFO", "everything"]);
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.split("\r\n") {
+        if let Some(sec) = line.strip_prefix("# ") {
+            out.push((sec.to_string(), Vec::new()));
+        } else if let Some((k, _)) = line.split_once(':') {
+            let skip = ["cmdstat_", "errorstat_", "latency_percentiles_usec_", "db"];
+            if !skip.iter().any(|p| k.starts_with(p)) {
+                if let Some(last) = out.last_mut() {
+                    last.1.push(k.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// INFO has Redis's sections and fields in Redis's order, but for the
+/// fields listed above; the counters added for it move.
+#[test]
+fn info_fields_as_redis() {
+    let srv = TestServer::start(&[]);
+    let mut l = srv.raw();
+    let before = info_field(&l.cmd(&["INFO", "stats"]), "total_reads_processed").unwrap();
+    l.cmd(&["PING"]);
+    let after = info_field(&l.cmd(&["INFO", "stats"]), "total_reads_processed").unwrap();
+    assert!(after.parse::<u64>().unwrap() > before.parse::<u64>().unwrap());
+    assert!(
+        l.cmd(&["CONFIG", "SET", "activedefrag", "yes"])
+            .starts_with("-ERR CONFIG SET failed (possibly related to argument 'activedefrag') - Active defragmentation cannot be enabled"),
+    );
+    assert_eq!(l.cmd(&["CONFIG", "SET", "activedefrag", "no"]), "+OK\r\n");
+    // FLUSHALL ASYNC of more than 1024 keys frees them on a thread and
+    // counts them.
+    let mut mset = vec!["MSET".to_string()];
+    for i in 0..3000 {
+        mset.push(format!("k{i}"));
+        mset.push("v".into());
+    }
+    let mset: Vec<&str> = mset.iter().map(String::as_str).collect();
+    assert_eq!(l.cmd(&mset), "+OK\r\n");
+    assert_eq!(l.cmd(&["FLUSHALL", "ASYNC"]), "+OK\r\n");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mem = l.cmd(&["INFO", "memory"]);
+        if info_field(&mem, "lazyfreed_objects").as_deref() == Some("3000") {
+            assert_eq!(info_field(&mem, "lazyfree_pending_objects").as_deref(), Some("0"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{mem}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    if !real_redis::available() {
+        return;
+    }
+    let r = real_redis::Redis::start(&[]);
+    let ours = info_fields(&mut l);
+    let theirs = info_fields(&mut r.raw());
+    let omitted = |k: &String| INFO_OMITTED.iter().any(|(f, _)| f == k);
+    let added = |k: &String| INFO_ADDED.contains(&k.as_str());
+    assert_eq!(
+        ours.iter().map(|s| &s.0).collect::<Vec<_>>(),
+        theirs.iter().map(|s| &s.0).collect::<Vec<_>>()
+    );
+    for ((sec, a), (_, b)) in ours.iter().zip(&theirs) {
+        let a: Vec<&String> = a.iter().filter(|k| !added(k)).collect();
+        let b: Vec<&String> = b.iter().filter(|k| !omitted(k)).collect();
+        assert_eq!(a, b, "INFO {sec}");
+    }
+}

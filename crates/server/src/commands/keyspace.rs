@@ -722,9 +722,24 @@ fn flush_dbs(ctx: &mut Ctx<'_>, dbs: std::ops::Range<usize>, lazy: bool) -> usiz
         }
     }
     if lazy && removed > 1024 {
+        // Counted as Redis's lazyfree_pending_objects / lazyfreed_objects.
+        let server = ctx.server.arc();
+        if let Some(s) = &server {
+            s.stats
+                .lazyfree_pending
+                .fetch_add(removed as u64, std::sync::atomic::Ordering::Relaxed);
+        }
         std::thread::spawn(move || {
             drop(garbage);
             crate::alloc::flush_thread();
+            if let Some(s) = server {
+                s.stats
+                    .lazyfree_pending
+                    .fetch_sub(removed as u64, std::sync::atomic::Ordering::Relaxed);
+                s.stats
+                    .lazyfreed
+                    .fetch_add(removed as u64, std::sync::atomic::Ordering::Relaxed);
+            }
         });
     } else {
         drop(garbage);
