@@ -283,10 +283,12 @@ fn reply_info(ctx: &mut Ctx<'_>, spec: &CommandSpec) {
 
 /// One command's COMMAND DOCS entry: a map of its documentation.
 fn reply_docs(ctx: &mut Ctx<'_>, spec: &CommandSpec) {
+    let doc = super::docs::lookup(spec.name);
     let n = 1
         + usize::from(!spec.summary.is_empty())
         + usize::from(!spec.since.is_empty())
         + usize::from(!spec.complexity.is_empty())
+        + doc.map_or(0, |d| d.fields())
         + usize::from(!spec.subcommands.is_empty());
     ctx.out.map(n);
     if !spec.summary.is_empty() {
@@ -302,6 +304,9 @@ fn reply_docs(ctx: &mut Ctx<'_>, spec: &CommandSpec) {
     if !spec.complexity.is_empty() {
         ctx.out.bulk_str("complexity");
         ctx.out.bulk_str(spec.complexity);
+    }
+    if let Some(d) = doc {
+        d.reply(ctx.out);
     }
     if !spec.subcommands.is_empty() {
         ctx.out.bulk_str("subcommands");

@@ -12,6 +12,8 @@ pub mod bitmap;
 pub mod aclcmd;
 pub mod command;
 pub mod connection;
+pub mod docs;
+mod docs_data;
 pub mod dump;
 pub mod geo;
 pub mod hash;

@@ -61,7 +61,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zadd", -4, WRITE | DENYOOM | FAST, W | acl::FAST, zadd)
         .keys(KEY_RW_UPDATE)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.",
             "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
@@ -69,7 +69,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zincrby", 4, WRITE | DENYOOM | FAST, W | acl::FAST, zincrby)
         .keys(KEY_RW_ACCESS_UPDATE)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Increments the score of a member in a sorted set.",
             "O(log(N)) where N is the number of elements in the sorted set.",
@@ -77,18 +77,18 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrem", -3, WRITE | FAST, W | acl::FAST, zrem)
         .keys(KEY_RW_DELETE)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.",
             "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
         ),
     CommandSpec::new("zcard", 2, READONLY | FAST, R | acl::FAST, zcard)
         .keys(KEY_RO)
-        .doc("sorted_set", "1.2.0", "Returns the number of members in a sorted set.", "O(1)"),
+        .doc("sorted-set", "1.2.0", "Returns the number of members in a sorted set.", "O(1)"),
     CommandSpec::new("zcount", 4, READONLY | FAST, R | acl::FAST, zcount)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.0.0",
             "Returns the count of members in a sorted set that have scores within a range.",
             "O(log(N)) with N being the number of elements in the sorted set.",
@@ -96,18 +96,18 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zlexcount", 4, READONLY | FAST, R | acl::FAST, zlexcount)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.8.9",
             "Returns the number of members in a sorted set within a lexicographical range.",
             "O(log(N)) with N being the number of elements in the sorted set.",
         ),
     CommandSpec::new("zscore", 3, READONLY | FAST, R | acl::FAST, zscore)
         .keys(KEY_RO_ACCESS)
-        .doc("sorted_set", "1.2.0", "Returns the score of a member in a sorted set.", "O(1)"),
+        .doc("sorted-set", "1.2.0", "Returns the score of a member in a sorted set.", "O(1)"),
     CommandSpec::new("zmscore", -3, READONLY | FAST, R | acl::FAST, zmscore)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "6.2.0",
             "Returns the score of one or more members in a sorted set.",
             "O(N) where N is the number of members being requested.",
@@ -115,7 +115,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrank", -3, READONLY | FAST, R | acl::FAST, zrank)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.0.0",
             "Returns the index of a member in a sorted set ordered by ascending scores.",
             "O(log(N))",
@@ -123,7 +123,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrevrank", -3, READONLY | FAST, R | acl::FAST, zrevrank)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.0.0",
             "Returns the index of a member in a sorted set ordered by descending scores.",
             "O(log(N))",
@@ -131,7 +131,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrange", -4, READONLY, R | acl::SLOW, zrange)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Returns members in a sorted set within a range of indexes.",
             "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
@@ -139,7 +139,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrangestore", -5, WRITE | DENYOOM, W | acl::SLOW, zrangestore)
         .keys(KEYS_ZRANGESTORE)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "6.2.0",
             "Stores a range of members from sorted set in a key.",
             "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.",
@@ -147,7 +147,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrevrange", -4, READONLY, R | acl::SLOW, zrevrange)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Returns members in a sorted set within a range of indexes in reverse order.",
             "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
@@ -155,7 +155,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrangebyscore", -4, READONLY, R | acl::SLOW, zrangebyscore)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "1.0.5",
             "Returns members in a sorted set within a range of scores.",
             BYSCORE_COMPLEXITY,
@@ -163,7 +163,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrevrangebyscore", -4, READONLY, R | acl::SLOW, zrevrangebyscore)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.2.0",
             "Returns members in a sorted set within a range of scores in reverse order.",
             BYSCORE_COMPLEXITY,
@@ -171,7 +171,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrangebylex", -4, READONLY, R | acl::SLOW, zrangebylex)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.8.9",
             "Returns members in a sorted set within a lexicographical range.",
             BYSCORE_COMPLEXITY,
@@ -179,7 +179,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrevrangebylex", -4, READONLY, R | acl::SLOW, zrevrangebylex)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.8.9",
             "Returns members in a sorted set within a lexicographical range in reverse order.",
             BYSCORE_COMPLEXITY,
@@ -187,7 +187,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zremrangebyrank", 4, WRITE, W | acl::SLOW, zremrangebyrank)
         .keys(KEY_RW_DELETE)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.0.0",
             "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.",
             REMRANGE_COMPLEXITY,
@@ -195,7 +195,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zremrangebyscore", 4, WRITE, W | acl::SLOW, zremrangebyscore)
         .keys(KEY_RW_DELETE)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.",
             REMRANGE_COMPLEXITY,
@@ -203,7 +203,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zremrangebylex", 4, WRITE, W | acl::SLOW, zremrangebylex)
         .keys(KEY_RW_DELETE)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.8.9",
             "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.",
             REMRANGE_COMPLEXITY,
@@ -211,7 +211,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zpopmin", -2, WRITE | FAST, W | acl::FAST, zpopmin)
         .keys(KEY_RW_ACCESS_DELETE)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "5.0.0",
             "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.",
             POP_COMPLEXITY,
@@ -219,7 +219,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zpopmax", -2, WRITE | FAST, W | acl::FAST, zpopmax)
         .keys(KEY_RW_ACCESS_DELETE)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "5.0.0",
             "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.",
             POP_COMPLEXITY,
@@ -227,7 +227,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zmpop", -4, WRITE, W | acl::SLOW, zmpop)
         .keys(KEYS_ZMPOP)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "7.0.0",
             "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.",
             MPOP_COMPLEXITY,
@@ -241,7 +241,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     )
     .keys(KEYS_BZPOP)
     .doc(
-        "sorted_set",
+        "sorted-set",
         "5.0.0",
         "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
         "O(log(N)) with N being the number of elements in the sorted set.",
@@ -255,7 +255,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     )
     .keys(KEYS_BZPOP)
     .doc(
-        "sorted_set",
+        "sorted-set",
         "5.0.0",
         "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.",
         "O(log(N)) with N being the number of elements in the sorted set.",
@@ -263,7 +263,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("bzmpop", -5, WRITE | BLOCKING, W | acl::SLOW | acl::BLOCKING, bzmpop)
         .keys(KEYS_BZMPOP)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "7.0.0",
             "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
             MPOP_COMPLEXITY,
@@ -271,7 +271,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrandmember", -2, READONLY, R | acl::SLOW, zrandmember)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "6.2.0",
             "Returns one or more random members from a sorted set.",
             "O(N) where N is the number of members returned",
@@ -279,11 +279,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         .tips(TIPS_NONDET),
     CommandSpec::new("zunion", -3, READONLY, R | acl::SLOW, zunion)
         .keys(KEYS_NUMKEYS_RO)
-        .doc("sorted_set", "6.2.0", "Returns the union of multiple sorted sets.", UNION_COMPLEXITY),
+        .doc("sorted-set", "6.2.0", "Returns the union of multiple sorted sets.", UNION_COMPLEXITY),
     CommandSpec::new("zinter", -3, READONLY, R | acl::SLOW, zinter)
         .keys(KEYS_NUMKEYS_RO)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "6.2.0",
             "Returns the intersect of multiple sorted sets.",
             INTER_COMPLEXITY,
@@ -291,7 +291,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zdiff", -3, READONLY, R | acl::SLOW, zdiff)
         .keys(KEYS_NUMKEYS_RO)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "6.2.0",
             "Returns the difference between multiple sorted sets.",
             DIFF_COMPLEXITY,
@@ -299,7 +299,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zunionstore", -4, WRITE | DENYOOM, W | acl::SLOW, zunionstore)
         .keys(KEYS_STORE_NUMKEYS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.0.0",
             "Stores the union of multiple sorted sets in a key.",
             UNIONSTORE_COMPLEXITY,
@@ -307,7 +307,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zinterstore", -4, WRITE | DENYOOM, W | acl::SLOW, zinterstore)
         .keys(KEYS_STORE_NUMKEYS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.0.0",
             "Stores the intersect of multiple sorted sets in a key.",
             INTER_COMPLEXITY,
@@ -315,7 +315,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zdiffstore", -4, WRITE | DENYOOM, W | acl::SLOW, zdiffstore)
         .keys(KEYS_STORE_NUMKEYS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "6.2.0",
             "Stores the difference of multiple sorted sets in a key.",
             DIFF_COMPLEXITY,
@@ -323,7 +323,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zintercard", -3, READONLY, R | acl::SLOW, zintercard)
         .keys(KEYS_NUMKEYS_RO)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "7.0.0",
             "Returns the number of members of the intersect of multiple sorted sets.",
             "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.",
@@ -331,7 +331,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zscan", -3, READONLY, R | acl::SLOW, zscan)
         .keys(KEY_RO_ACCESS)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.8.0",
             "Iterates over members and scores of a sorted set.",
             "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
