@@ -854,3 +854,39 @@ fn command_docs_same_as_redis() {
     }
     assert!(compared > 250, "{compared}");
 }
+
+/// Cluster commands answer as a Redis with cluster support disabled:
+/// its error, after arity and unknown-subcommand checks.
+#[test]
+fn cluster_commands_say_cluster_is_disabled() {
+    let srv = TestServer::start(&[]);
+    let mut l = srv.raw();
+    let steps: &[&[&str]] = &[
+        &["CLUSTER", "INFO"],
+        &["CLUSTER", "SLOTS"],
+        &["CLUSTER", "SHARDS"],
+        &["CLUSTER", "NODES"],
+        &["CLUSTER", "KEYSLOT", "foo"],
+        &["CLUSTER", "HELP"],
+        &["CLUSTER", "KEYSLOT"],
+        &["CLUSTER"],
+        &["CLUSTER", "nosuch"],
+        &["READONLY"],
+        &["READWRITE"],
+        &["ASKING"],
+    ];
+    let ours: Vec<String> = steps.iter().map(|s| l.cmd(s)).collect();
+    assert_eq!(ours[0], "-ERR This instance has cluster support disabled\r\n");
+    assert_eq!(ours[9], "-ERR This instance has cluster support disabled\r\n");
+    assert_eq!(
+        ours[6],
+        "-ERR wrong number of arguments for 'cluster|keyslot' command\r\n"
+    );
+    if !real_redis::available() {
+        return;
+    }
+    let r = real_redis::Redis::start(&[]);
+    let mut rr = r.raw();
+    let theirs: Vec<String> = steps.iter().map(|s| rr.cmd(s)).collect();
+    assert_eq!(ours, theirs);
+}

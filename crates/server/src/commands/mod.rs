@@ -10,6 +10,7 @@ pub mod bitmap;
 // ACL's commands (`acl` below is the category bits).
 #[path = "acl.rs"]
 pub mod aclcmd;
+pub mod cluster;
 pub mod command;
 pub mod connection;
 pub mod docs;
@@ -480,6 +481,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         connection::COMMANDS,
         server::COMMANDS,
         command::COMMANDS,
+        cluster::COMMANDS,
         list::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
