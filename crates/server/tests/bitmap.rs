@@ -303,6 +303,37 @@ fn bitmaps_survive_an_aof_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A bit offset accepted under a larger proto-max-bulk-len replays from
+/// the AOF after the limit was lowered (Redis does not apply the limit to
+/// the AOF's client either).
+#[test]
+fn aof_replay_ignores_a_lowered_offset_limit() {
+    let dir = tempdir("bitmap-aof-limit");
+    {
+        let s = start_in(
+            &dir,
+            &["--save", "", "--appendonly", "yes", "--proto-max-bulk-len", "4mb"],
+        );
+        let mut r = s.raw();
+        assert_eq!(send(&mut r, &["SETBIT", "big", "20000000", "1"]), b":0\r\n");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let s = start_in(
+        &dir,
+        &["--save", "", "--appendonly", "yes", "--proto-max-bulk-len", "1mb"],
+    );
+    let mut r = s.raw();
+    assert_eq!(send(&mut r, &["STRLEN", "big"]), b":2500001\r\n");
+    assert_eq!(send(&mut r, &["BITCOUNT", "big"]), b":1\r\n");
+    // A client is held to the limit.
+    assert_eq!(
+        send(&mut r, &["SETBIT", "big", "20000001", "1"]),
+        b"-ERR bit offset is not an integer or out of range\r\n"
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn bitmaps_survive_an_rdb_restart() {
     let dir = tempdir("bitmap-rdb");

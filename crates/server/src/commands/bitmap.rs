@@ -347,8 +347,13 @@ pub fn clamp_range(start: i64, end: i64, total: i64) -> Option<(u64, u64)> {
 // ---------------------------------------------------------------------
 // Arguments
 
-/// `proto-max-bulk-len`: bit offsets must address a byte below it.
+/// `proto-max-bulk-len`: bit offsets must address a byte below it. The
+/// AOF's replay is not held to it (Redis's mustObeyClient): the write was
+/// accepted once, maybe under a larger limit; 32 GiB still bounds it.
 fn max_bulk(ctx: &Ctx<'_>) -> u64 {
+    if ctx.client.aof_loader {
+        return 1 << 35;
+    }
     ctx.server.config.read().proto_max_bulk_len.max(0) as u64
 }
 
