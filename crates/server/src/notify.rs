@@ -325,7 +325,11 @@ pub(crate) fn after_command(
         }
     }
     if !changed {
-        if spec.has(flags::READONLY) && flags & KEY_MISS != 0 {
+        // A BITFIELD of GETs (and OVERFLOWs) reads its key as BITFIELD_RO
+        // does (bitfieldGeneric's lookupKeyRead).
+        let reads_only = spec.has(flags::READONLY)
+            || (spec.name == "bitfield" && !args[2..].iter().any(|a| is(a, "set") || is(a, "incrby")));
+        if reads_only && flags & KEY_MISS != 0 {
             for &(p, existed) in before {
                 if !existed {
                     event(server, flags, KEY_MISS, "keymiss", args[p], db);

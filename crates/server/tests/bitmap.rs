@@ -842,3 +842,40 @@ const COMMAND_INFO: &[(&[&str], &[u8])] = &[
     (&["COMMAND", "GETKEYS", "BITOP", "AND", "d", "a", "b"], b"*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n"),
     (&["COMMAND", "GETKEYS", "BITFIELD", "k", "GET", "u8", "0"], b"*1\r\n$1\r\nk\r\n"),
 ];
+
+/// A BITFIELD of GETs on a missing key is a keymiss (it reads the key as
+/// BITFIELD_RO does); one with a SET or INCRBY is not. Same events as
+/// Redis with `notify-keyspace-events KEm`.
+#[test]
+fn bitfield_get_only_is_a_keymiss() {
+    let run = |r: &mut RawConn, sub: &mut RawConn| -> String {
+        assert_eq!(send(r, &["CONFIG", "SET", "notify-keyspace-events", "KEm"]), b"+OK\r\n");
+        send(sub, &["PSUBSCRIBE", "*"]);
+        for c in [
+            "BITFIELD m1 GET u8 0",
+            "BITFIELD m2 OVERFLOW WRAP GET i4 0",
+            "BITFIELD m3 SET u8 0 1",
+            "BITFIELD m4 GET u8 0 INCRBY u8 0 1",
+            "BITFIELD_RO m5 GET u8 0",
+        ] {
+            let args: Vec<&str> = c.split(' ').collect();
+            send(r, &args);
+        }
+        sub.send(b"*1\r\n$4\r\nPING\r\n");
+        // 3 keymisses (2 messages each), then PING's reply.
+        String::from_utf8_lossy(&sub.read_replies(7)).into_owned()
+    };
+    let s = TestServer::start(&[]);
+    let (mut r, mut sub) = (s.raw(), s.raw());
+    let ours = run(&mut r, &mut sub);
+    for k in ["m1", "m2", "m5"] {
+        assert!(ours.contains(&format!("__keyspace@0__:{k}\r\n$7\r\nkeymiss")), "{ours}");
+    }
+    assert!(!ours.contains("m3") && !ours.contains("m4"), "{ours}");
+    if !real_redis::available() {
+        return;
+    }
+    let redis = real_redis::Redis::start(&[]);
+    let (mut r, mut sub) = (redis.raw(), redis.raw());
+    assert_eq!(ours, run(&mut r, &mut sub));
+}
