@@ -37,6 +37,8 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::Value;
+
 use hashbrown::HashTable;
 use parking_lot::Mutex;
 
@@ -65,6 +67,35 @@ pub struct RecordFormat {
 /// Buckets walked under one lock hold.
 const CHUNK_BUCKETS: usize = 64;
 
+/// A value at least this big (bytes of a string, elements of a
+/// collection) is copied under its shard lock and encoded after the lock
+/// is released: a copy is a memcpy per node or element, the encoding
+/// (with LZF) several times slower, and other commands on the shard wait
+/// for whatever happens under the lock.
+const DEFER_STRING_BYTES: usize = 64 * 1024;
+const DEFER_ELEMENTS: usize = 2048;
+
+fn is_huge(v: &Value) -> bool {
+    match v {
+        Value::Int(_) => false,
+        Value::Str(_) | Value::Raw(_) => v.str_len().is_some_and(|n| n >= DEFER_STRING_BYTES),
+        Value::List(l) => l.len() >= DEFER_ELEMENTS,
+        Value::Hash(h) => h.len() >= DEFER_ELEMENTS,
+        Value::Set(st) => st.len() >= DEFER_ELEMENTS,
+        Value::ZSet(z) => z.len() >= DEFER_ELEMENTS,
+    }
+}
+
+/// A huge entry's record, copied under the lock, encoded outside it.
+#[derive(Debug)]
+struct Deferred {
+    key: Vec<u8>,
+    value: Value,
+    expire_ms: Option<i64>,
+    idle: Option<u64>,
+    freq: Option<u8>,
+}
+
 /// The snapshot's shared state: what commands write pending entries to.
 #[derive(Debug)]
 pub struct Sink {
@@ -73,6 +104,9 @@ pub struct Sink {
     start_ms: u64,
     /// Records of pending entries written by commands, per origin db.
     records: Box<[Mutex<Vec<u8>>]>,
+    /// Huge pending entries copied by commands, per origin db, encoded
+    /// by the walker.
+    deferred: Box<[Mutex<Vec<Deferred>>]>,
     /// Tables taken by FLUSHDB/FLUSHALL while they had pending entries:
     /// (origin db, table, the parity that marks written entries).
     orphans: Mutex<Vec<(usize, HashTable<Entry>, bool)>>,
@@ -84,12 +118,17 @@ pub struct Sink {
 }
 
 impl Sink {
-    fn encode(&self, tracking: &Tracking, e: &Entry, out: &mut Vec<u8>) {
-        let (idle, freq) = match self.format.access {
+    /// The access field (idle seconds or LFU counter) the format wants.
+    fn access(&self, tracking: &Tracking, e: &Entry) -> (Option<u64>, Option<u8>) {
+        match self.format.access {
             AccessField::None => (None, None),
             AccessField::Idle => (Some(lru_idle_ms(e.access(), self.start_ms) / 1000), None),
             AccessField::Freq => (None, Some(tracking.lfu_freq(e, self.start_ms))),
-        };
+        }
+    }
+
+    fn encode(&self, tracking: &Tracking, e: &Entry, out: &mut Vec<u8>) {
+        let (idle, freq) = self.access(tracking, e);
         encode_entry(
             out,
             e.key(),
@@ -101,9 +140,31 @@ impl Sink {
         );
     }
 
+    /// A huge entry copied as it is now, to encode later.
+    fn copy(&self, tracking: &Tracking, e: &Entry) -> Deferred {
+        let (idle, freq) = self.access(tracking, e);
+        Deferred {
+            key: e.key().to_vec(),
+            value: e.value().clone(),
+            expire_ms: e.expire_at().map(|d| d as i64),
+            idle,
+            freq,
+        }
+    }
+
+    fn encode_deferred(&self, d: &Deferred, out: &mut Vec<u8>) {
+        encode_entry(out, &d.key, &d.value, d.expire_ms, d.idle, d.freq, self.format.compress);
+    }
+
     /// A command's write reached a pending entry: its record goes to the
     /// buffer of its origin db.
     fn save(&self, origin: usize, tracking: &Tracking, e: &Entry) {
+        if is_huge(e.value()) {
+            let d = self.copy(tracking, e);
+            self.deferred[origin].lock().push(d);
+            self.by_writers.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let mut buf = self.records[origin].lock();
         let before = buf.len();
         self.encode(tracking, e, &mut buf);
@@ -115,6 +176,10 @@ impl Sink {
     }
 
     fn drain(&self, origin: usize, out: &mut Vec<u8>) {
+        let deferred = std::mem::take(&mut *self.deferred[origin].lock());
+        for d in &deferred {
+            self.encode_deferred(d, out);
+        }
         let mut buf = self.records[origin].lock();
         if buf.is_empty() {
             return;
@@ -248,6 +313,7 @@ impl Keyspace {
             format,
             start_ms: self.now_ms(),
             records: (0..self.databases()).map(|_| Mutex::new(Vec::new())).collect(),
+            deferred: (0..self.databases()).map(|_| Mutex::new(Vec::new())).collect(),
             orphans: Mutex::new(Vec::new()),
             buffered: AtomicUsize::new(0),
             peak_buffered: AtomicUsize::new(0),
@@ -386,30 +452,46 @@ impl Snapshot<'_> {
         let buckets = db.num_buckets();
         let end = (bucket + CHUNK_BUCKETS).min(buckets);
         let mut done = 0usize;
+        let mut deferred = Vec::new();
         for b in bucket..end {
             let Some(e) = db.bucket_mut(b) else { continue };
             if e.snap_bit() == parity {
                 continue;
             }
             if let Some(o) = out.as_deref_mut() {
-                sink.encode(&tracking, e, o);
+                if is_huge(e.value()) {
+                    deferred.push(sink.copy(&tracking, e));
+                } else {
+                    sink.encode(&tracking, e, o);
+                }
             }
             e.set_snap_bit(parity);
             done += 1;
         }
         self.walked += done as u64;
-        let left = {
-            let s = db.snap.as_mut()?;
-            s.unhandled -= done;
-            s.unhandled
+        let next = match db.snap.as_mut() {
+            None => None,
+            Some(s) => {
+                s.unhandled -= done;
+                if s.unhandled == 0 {
+                    db.snap = None;
+                    None
+                } else {
+                    // Pending entries remain: go on, or start over if the
+                    // table was resized under the walk and moved some
+                    // behind it.
+                    Some(if end >= buckets { 0 } else { end })
+                }
+            }
         };
-        if left == 0 {
-            db.snap = None;
-            return None;
+        // The huge ones are encoded once the shard is free again.
+        drop(g);
+        if let Some(o) = out {
+            for d in &deferred {
+                sink.encode_deferred(d, o);
+            }
         }
-        // Pending entries remain: go on, or start over if the table was
-        // resized under the walk and moved some behind it.
-        Some(if end >= buckets { 0 } else { end })
+        next
     }
 
     fn write_orphans(&mut self, origin: usize, mut out: Option<&mut Vec<u8>>) {
@@ -446,7 +528,6 @@ mod tests {
     use crate::clock::MockClock;
     use crate::encoding::Limits;
     use crate::rdb::{read_file, FileWriter, SaveOptions};
-    use crate::Value;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
@@ -663,6 +744,65 @@ mod tests {
             let end = ks.now_ms();
             prop_assert_eq!(live(&loaded(&body), end), live(&model, end));
         }
+    }
+
+    /// Huge values (copied under the lock, encoded after it) are in the
+    /// file as they were at the start, whether the walker reached them or
+    /// a command changed them first.
+    #[test]
+    fn huge_values_are_point_in_time() {
+        let clock = MockClock::new(1_000_000);
+        let ks = Keyspace::new(1, 2, clock.clone());
+        let now = ks.now_ms();
+        let big = |c: u8| Value::from_bytes(&vec![c; DEFER_STRING_BYTES + 10]);
+        let items: Vec<Vec<u8>> = (0..DEFER_ELEMENTS + 5)
+            .map(|i| format!("item{i}").into_bytes())
+            .collect();
+        let list = || Value::List(Box::new(crate::types::List::from_items(&items, -2)));
+        let set = |k: String, v: Value| {
+            let k = k.into_bytes();
+            ks.lock(ks.shard_of(&k)).db(0).set(&k, v, None, false, now);
+        };
+        for i in 0..8 {
+            set(format!("s{i}"), big(b'a'));
+            set(format!("l{i}"), list());
+            set(format!("k{i}"), Value::from_bytes(b"small"));
+        }
+        assert!(is_huge(&big(b'a')) && is_huge(&list()) && !is_huge(&Value::from_bytes(b"small")));
+        let mut snap = ks
+            .begin_snapshot(RecordFormat {
+                compress: true,
+                access: AccessField::None,
+            })
+            .unwrap();
+        let mut body = Vec::new();
+        // The header only: every key is still pending when commands
+        // overwrite half the huge ones (the writers' path); the walker
+        // copies the rest.
+        snap.step(&mut body);
+        for i in 0..4 {
+            set(format!("s{i}"), big(b'b'));
+            set(format!("l{i}"), Value::from_bytes(b"gone"));
+        }
+        while snap.step(&mut body) {}
+        let stats = snap.stats();
+        drop(snap);
+        let mut w = FileWriter::new(Vec::new(), SaveOptions::default()).unwrap();
+        w.raw(&body).unwrap();
+        let file = w.finish().unwrap();
+        let mut seen = BTreeMap::new();
+        read_file(&file[..], &Limits::default(), |e| {
+            assert!(seen.insert(e.key, e.value).is_none(), "a key written twice");
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen.len(), 24);
+        for i in 0..8 {
+            assert_eq!(seen[format!("s{i}").as_bytes()], big(b'a'), "s{i}");
+            assert_eq!(seen[format!("l{i}").as_bytes()], list(), "l{i}");
+        }
+        assert_eq!(stats.keys_written, 24);
+        assert_eq!(stats.by_writers, 8, "{stats:?}");
     }
 
     #[test]
