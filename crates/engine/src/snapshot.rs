@@ -651,6 +651,15 @@ mod tests {
         model.retain(|_, (_, exp)| exp.is_none_or(|t| t > now));
     }
 
+    /// A compressed snapshot without access fields.
+    fn begin(ks: &Keyspace) -> Snapshot<'_> {
+        ks.begin_snapshot(RecordFormat {
+            compress: true,
+            access: AccessField::None,
+        })
+        .unwrap()
+    }
+
     fn loaded(body: &[u8]) -> Model {
         let mut w = FileWriter::new(Vec::new(), SaveOptions::default()).unwrap();
         w.raw(body).unwrap();
@@ -769,12 +778,7 @@ mod tests {
             set(format!("k{i}"), Value::from_bytes(b"small"));
         }
         assert!(is_huge(&big(b'a')) && is_huge(&list()) && !is_huge(&Value::from_bytes(b"small")));
-        let mut snap = ks
-            .begin_snapshot(RecordFormat {
-                compress: true,
-                access: AccessField::None,
-            })
-            .unwrap();
+        let mut snap = begin(&ks);
         let mut body = Vec::new();
         // The header only: every key is still pending when commands
         // overwrite half the huge ones (the writers' path); the walker
@@ -819,12 +823,7 @@ mod tests {
             model.insert((0, k), (b"old".to_vec(), None));
         }
         let at_start = model.clone();
-        let mut snap = ks
-            .begin_snapshot(RecordFormat {
-                compress: true,
-                access: AccessField::None,
-            })
-            .unwrap();
+        let mut snap = begin(&ks);
         let mut body = Vec::new();
         snap.step(&mut body);
         snap.step(&mut body);

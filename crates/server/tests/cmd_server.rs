@@ -620,6 +620,21 @@ const INFO_72: &[(&str, &str)] = &[
     ("zrevrank", "7.2 arity -3 (WITHSCORE)"),
 ];
 
+/// COMMAND LIST on Larder (in order) and on Redis (as a set).
+fn shared_commands(
+    l: &mut common::RawConn,
+    r: &mut common::RawConn,
+) -> (Vec<String>, std::collections::HashSet<String>) {
+    let names = |c: &mut common::RawConn| -> Vec<String> {
+        c.cmd(&["COMMAND", "LIST"])
+            .split("\r\n")
+            .filter(|x| !x.is_empty() && !x.starts_with('*') && !x.starts_with('$'))
+            .map(String::from)
+            .collect()
+    };
+    (names(l), names(r).into_iter().collect())
+}
+
 /// COMMAND INFO of every command (and subcommand) both servers have is
 /// the same bytes as Redis's, but for the 7.2 changes listed above:
 /// arity, flags, key positions, ACL categories, tips, key specs.
@@ -631,16 +646,7 @@ fn command_info_same_as_redis() {
     let srv = TestServer::start(&[]);
     let r = real_redis::Redis::start(&[]);
     let (mut l, mut rr) = (srv.raw(), r.raw());
-    let names = |c: &mut common::RawConn| -> Vec<String> {
-        let reply = c.cmd(&["COMMAND", "LIST"]);
-        reply
-            .split("\r\n")
-            .filter(|x| !x.is_empty() && !x.starts_with('*') && !x.starts_with('$'))
-            .map(String::from)
-            .collect()
-    };
-    let ours = names(&mut l);
-    let theirs: std::collections::HashSet<String> = names(&mut rr).into_iter().collect();
+    let (ours, theirs) = shared_commands(&mut l, &mut rr);
     let mut compared = 0;
     // A container's subcommands (in Redis's dict order) are compared one
     // by one.
@@ -830,18 +836,9 @@ fn command_docs_same_as_redis() {
             })
             .collect()
     };
-    let list = l.cmd(&["COMMAND", "LIST"]);
-    let theirs = rr.cmd(&["COMMAND", "LIST"]);
-    let names = |reply: &str| -> Vec<String> {
-        reply
-            .split("\r\n")
-            .filter(|x| !x.is_empty() && !x.starts_with('*') && !x.starts_with('$'))
-            .map(String::from)
-            .collect()
-    };
-    let theirs: std::collections::HashSet<String> = names(&theirs).into_iter().collect();
+    let (ours, theirs) = shared_commands(&mut l, &mut rr);
     let mut compared = 0;
-    for n in names(&list).iter().filter(|n| theirs.contains(*n)) {
+    for n in ours.iter().filter(|n| theirs.contains(*n)) {
         let (a, b) = (docs(&mut l, n), docs(&mut rr, n));
         let changed = |k: &str| DOCS_72.iter().any(|(c, f)| c == n && *f == k);
         let keep = |v: &Vec<(String, Frame)>| v.iter().filter(|(k, _)| !changed(k)).cloned().collect::<Vec<_>>();
