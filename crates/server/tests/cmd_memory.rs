@@ -473,7 +473,9 @@ fn info_memory_has_redis_fields_in_order() {
         "mem_cluster_links",
         "mem_aof_buffer",
         "mem_allocator",
+        "active_defrag_running",
         "lazyfree_pending_objects",
+        "lazyfreed_objects",
     ];
     assert_eq!(names, redis_order);
     let field = |n: &str| {
