@@ -613,7 +613,6 @@ const INFO_72: &[(&str, &str)] = &[
     ("client|setname", "7.2 tips: all_nodes, all_succeeded"),
     ("command|getkeys", "7.2 arity -3"),
     ("command|getkeysandflags", "7.2 arity -3"),
-    ("pfcount", "7.2 flags: may_replicate"),
     ("randomkey", "7.2 tips: response_policy:special"),
     ("scan", "7.2 tips: response_policy:special"),
     ("zrank", "7.2 arity -3 (WITHSCORE)"),

@@ -931,3 +931,28 @@ fn kill_looping(runner: &mut RawConn, other: &mut RawConn, body: &str) {
         "{got}"
     );
 }
+
+/// PUBLISH may replicate (Redis's flag, hidden from COMMAND INFO): a
+/// read-only script may not call it, and CLIENT PAUSE WRITE holds it.
+#[test]
+fn publish_may_replicate() {
+    let srv = server();
+    let mut admin = srv.raw();
+    let mut r = srv.raw();
+    let got = r.cmd(&["EVAL_RO", "return redis.call('publish', 'c', 'm')", "0"]);
+    assert!(
+        got.starts_with("-ERR Write commands are not allowed from read-only scripts"),
+        "{got}"
+    );
+    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "20000", "WRITE"]), "+OK\r\n");
+    r.send(b"PUBLISH c m\r\n");
+    r.s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut b = [0u8; 16];
+    assert!(
+        std::io::Read::read(&mut r.s, &mut b).is_err(),
+        "PUBLISH ran during the pause"
+    );
+    r.s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(admin.cmd(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
+    assert_eq!(String::from_utf8(r.read_replies(1)).unwrap(), ":0\r\n");
+}

@@ -101,8 +101,10 @@ fn shown_flags(spec: &CommandSpec) -> Vec<&'static str> {
         !matches!(ks.begin, BeginSearch::Index(_) | BeginSearch::IndexNoted { .. })
             || !matches!(ks.find, FindKeys::Range { .. })
     });
+    // may_replicate is hidden, as Redis hides it ("Hidden on purpose").
     flags::NAMES
         .iter()
+        .filter(|(bit, _)| *bit != flags::MAY_REPLICATE)
         .filter(|(bit, _)| spec.flags & bit != 0 || (*bit == MOVABLE_KEYS && movable))
         .map(|(_, n)| *n)
         .collect()

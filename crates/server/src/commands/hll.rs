@@ -7,7 +7,8 @@
 //! header: a change, as in Redis, so it counts as dirty (the AOF logs the
 //! PFCOUNT, as Redis propagates it), touches WATCHed keys and invalidates
 //! client-side caches, though the command is flagged read-only
-//! (`may_replicate`, as 7.2).
+//! (and `may_replicate`, as in Redis: hidden from COMMAND INFO, it keeps
+//! PFCOUNT out of read-only scripts and held by CLIENT PAUSE WRITE).
 
 use larder_engine::hll::{self, Corrupt, REGISTERS};
 use larder_engine::Value;

@@ -81,7 +81,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Stops listening to messages published to channels that match one or more patterns.",
         "O(N) where N is the number of patterns to unsubscribe.",
     ),
-    CommandSpec::new("publish", 3, PUBSUB | LOADING | STALE | FAST, acl::PUBSUB | acl::FAST, publish).doc(
+    CommandSpec::new("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, acl::PUBSUB | acl::FAST, publish).doc(
         "pubsub",
         "2.0.0",
         "Posts a message to a channel.",
@@ -109,7 +109,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Stops listening to messages posted to shard channels.",
             "O(N) where N is the number of shard channels to unsubscribe.",
         ),
-    CommandSpec::new("spublish", 3, PUBSUB | LOADING | STALE | FAST, acl::PUBSUB | acl::FAST, spublish)
+    CommandSpec::new("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, acl::PUBSUB | acl::FAST, spublish)
         .keys(SHARD_CHANNEL)
         .doc(
             "pubsub",

@@ -8,7 +8,11 @@ use super::{acl, flags::*, BeginSearch, CommandSpec, FindKeys, KeySpec};
 use crate::dispatch::Ctx;
 use crate::util::is;
 
-const EVAL_FLAGS: u64 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS | ALL_SHARDS;
+/// EVAL, EVALSHA, FCALL: may_replicate as in Redis (hidden from COMMAND
+/// INFO; a script without flags is held by CLIENT PAUSE WRITE).
+const EVAL_FLAGS: u64 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS | ALL_SHARDS | MAY_REPLICATE;
+/// The `_RO` variants: read-only, never replicating.
+const RO_FLAGS: u64 = READONLY | (EVAL_FLAGS & !MAY_REPLICATE);
 const SCRIPTING: u64 = acl::SLOW | acl::SCRIPTING;
 
 const KEYS_RW: &[KeySpec] = &[KeySpec {
@@ -208,7 +212,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Invoke a function",
             "Depends on the function that is executed.",
         ),
-    CommandSpec::new("fcall_ro", -3, READONLY | EVAL_FLAGS, SCRIPTING, fcall_ro)
+    CommandSpec::new("fcall_ro", -3, RO_FLAGS, SCRIPTING, fcall_ro)
         .keys(KEYS_RO)
         .doc(
             "scripting",
@@ -238,7 +242,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Executes a server-side Lua script by SHA1 digest.",
             "Depends on the script that is executed.",
         ),
-    CommandSpec::new("eval_ro", -3, READONLY | EVAL_FLAGS, SCRIPTING, eval_ro)
+    CommandSpec::new("eval_ro", -3, RO_FLAGS, SCRIPTING, eval_ro)
         .keys(KEYS_RO)
         .doc(
             "scripting",
@@ -246,7 +250,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Executes a read-only server-side Lua script.",
             "Depends on the script that is executed.",
         ),
-    CommandSpec::new("evalsha_ro", -3, READONLY | EVAL_FLAGS, SCRIPTING, evalsha_ro)
+    CommandSpec::new("evalsha_ro", -3, RO_FLAGS, SCRIPTING, evalsha_ro)
         .keys(KEYS_RO_SHA)
         .doc(
             "scripting",
