@@ -577,9 +577,13 @@ pub(crate) fn pause_applies(server: &Server, client: &Client, args: &[&[u8]]) ->
         (Some(q), "exec") => q.flags,
         _ => 0,
     };
+    // A script decides by the flags it declares (getCommandFlags), read
+    // without waiting for a running function.
+    let script = crate::scripting::is_script(spec.name);
+    let own = if script { 0 } else { spec.flags };
     !pause.write_only
-        || (spec.flags | queued) & (flags::WRITE | flags::MAY_REPLICATE) != 0
-        || crate::scripting::may_write(server, spec.name, args)
+        || (own | queued) & (flags::WRITE | flags::MAY_REPLICATE) != 0
+        || (script && crate::scripting::may_write(server, spec.name, args))
 }
 
 /// Waits until the pause no longer holds the request: it ends, or

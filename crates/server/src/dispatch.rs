@@ -348,10 +348,7 @@ fn run(server: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]], cm
     // A failed background save or AOF write stops writes (and PING, as
     // in Redis).
     // A script declaring flags is a write unless `no-writes`.
-    let script = matches!(
-        spec.name,
-        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
-    );
+    let script = crate::scripting::is_script(spec.name);
     let denied = if (spec.has(flags::WRITE) || spec.name == "ping" || exec_writes(spec, client) || script)
         && !client.aof_loader
     {

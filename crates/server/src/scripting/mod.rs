@@ -331,6 +331,15 @@ impl Scripting {
     }
 }
 
+/// Whether command `name` (the table's lower-case name) runs a script or
+/// function.
+pub fn is_script(name: &str) -> bool {
+    matches!(
+        name,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    )
+}
+
 /// Whether `args` is an EVAL-family call (the connection runs it off its
 /// I/O thread).
 pub fn runs_script(args: &[&[u8]]) -> bool {
