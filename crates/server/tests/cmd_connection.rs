@@ -322,7 +322,7 @@ fn client_basic_subcommands() {
     assert!(help.starts_with(
         "*54\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+CACHING (YES|NO)\r\n"
     ));
-    assert!(help.ends_with("+NO-TOUCH (ON|OFF)\r\n+    Will not touch LRU/LFU stats when this mode is on.\r\n+HELP\r\n+    Print this help.\r\n"));
+    assert!(help.ends_with("+NO-TOUCH (ON|OFF)\r\n+    Will not touch LRU/LFU stats when this mode is on.\r\n+HELP\r\n+    Prints this help.\r\n"));
 }
 
 const LIST_FIELDS: &[&str] = &[

@@ -886,3 +886,35 @@ fn cluster_commands_say_cluster_is_disabled() {
     let theirs: Vec<String> = steps.iter().map(|s| rr.cmd(s)).collect();
     assert_eq!(ours, theirs);
 }
+
+/// The containers' HELP texts are Redis's (CLIENT's with 7.2's SETINFO
+/// and NO-TOUCH entries, which 7.0 lacks).
+#[test]
+fn help_texts_as_redis() {
+    if !real_redis::available() {
+        return;
+    }
+    let srv = TestServer::start(&[]);
+    let r = real_redis::Redis::start(&[]);
+    let (mut l, mut rr) = (srv.raw(), r.raw());
+    for c in [
+        "OBJECT", "MEMORY", "CONFIG", "SCRIPT", "FUNCTION", "PUBSUB", "SLOWLOG", "LATENCY", "ACL", "COMMAND",
+    ] {
+        assert_eq!(l.cmd(&[c, "HELP"]), rr.cmd(&[c, "HELP"]), "{c} HELP");
+    }
+    let ours = l.cmd(&["CLIENT", "HELP"]);
+    let without_72 = ours
+        .replace(
+            "+SETINFO <option> <value>\r\n+    Set client meta attr. Options are:\r\n+    * LIB-NAME: the client lib name.\r\n+    * LIB-VER: the client lib version.\r\n",
+            "",
+        )
+        .replace(
+            "+NO-TOUCH (ON|OFF)\r\n+    Will not touch LRU/LFU stats when this mode is on.\r\n",
+            "",
+        );
+    let theirs = rr.cmd(&["CLIENT", "HELP"]);
+    assert_eq!(
+        without_72.lines().skip(1).collect::<Vec<_>>(),
+        theirs.lines().skip(1).collect::<Vec<_>>()
+    );
+}

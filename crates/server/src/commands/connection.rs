@@ -466,7 +466,7 @@ fn client_help(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         out.simple(line);
     }
     out.simple("HELP");
-    out.simple("    Print this help.");
+    out.simple("    Prints this help.");
 }
 
 /// Redis's addReplySubcommandSyntaxError.

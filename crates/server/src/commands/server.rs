@@ -165,7 +165,7 @@ fn debug(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
             "SLEEP <seconds>",
             "    Stop the server for <seconds>. Decimals allowed.",
             "HELP",
-            "    Print this help.",
+            "    Prints this help.",
         ];
         help_reply(ctx, &lines);
     } else if is(sub, "advance-clock") && args.len() == 3 {
