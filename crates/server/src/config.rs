@@ -378,6 +378,27 @@ macro_rules! off_only {
     };
 }
 
+/// `off_only!` for a directive Redis lets CONFIG SET change (or not, by
+/// `$mode`): only `$off` is accepted.
+macro_rules! only_value {
+    ($name:expr, $mode:expr, $off:expr, $why:expr) => {
+        Directive {
+            name: $name,
+            aliases: &[],
+            mode: $mode,
+            kind: Plain,
+            get: |_c: &Config| $off.to_string(),
+            set: |_c: &mut Config, a: &[String]| {
+                if a.join(" ").eq_ignore_ascii_case($off) {
+                    Ok(())
+                } else {
+                    Err($why.into())
+                }
+            },
+        }
+    };
+}
+
 const COBL_DEFAULT: &str = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
 
 /// client-output-buffer-limit `<class> <hard> <soft> <seconds>` groups,
@@ -716,7 +737,25 @@ pub static DIRECTIVES: &[Directive] = &[
     xenum!("enable-protected-configs", Immutable, "no", &["no", "yes", "local"]),
     xenum!("enable-module-command", Immutable, "no", &["no", "yes", "local"]),
     xenum!("oom-score-adj", Mutable, "no", &["no", "yes", "relative", "absolute"]),
-    xstr!("oom-score-adj-values", Mutable, "0 200 800"),
+    d!(
+        "oom-score-adj-values",
+        Mutable,
+        Plain,
+        |c| c.extra("oom-score-adj-values", "0 200 800"),
+        |c, a| {
+            // Three values, as one argument (CONFIG SET) or three (a file).
+            let words: Vec<&str> = a.iter().flat_map(|w| w.split_whitespace()).collect();
+            if words.len() != 3 {
+                return Err("wrong number of arguments".into());
+            }
+            let in_range = |w: &&str| w.parse::<i64>().is_ok_and(|v| (-2000..=2000).contains(&v));
+            if !words.iter().all(in_range) {
+                return Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into());
+            }
+            c.extras.insert("oom-score-adj-values", words.join(" "));
+            Ok(())
+        }
+    ),
     xstr!("locale-collate", Mutable, ""),
     xstr!("ignore-warnings", Mutable, ""),
     xint!("busy-reply-threshold", Mutable, 5000, 0, i64::MAX, &["lua-time-limit"]),
@@ -855,6 +894,115 @@ pub static DIRECTIVES: &[Directive] = &[
         "cluster-enabled",
         "no",
         "cluster-enabled yes is not supported: Larder has no cluster mode yet"
+    ),
+    // Replication and cluster settings are kept (CONFIG GET shows them, a
+    // stock redis.conf loads) and inert: with no replicas and
+    // cluster-enabled no, Redis ignores them too.
+    xstr!("bind-source-addr", Mutable, ""),
+    xint!("repl-diskless-sync-max-replicas", Mutable, 0, 0, i32::MAX as i64),
+    xstr!("replica-announce-ip", Mutable, "", &["slave-announce-ip"]),
+    xint!("replica-announce-port", Mutable, 0, 0, 65535, &["slave-announce-port"]),
+    xbool!("replica-announced", Mutable, true),
+    xbool!("replica-ignore-disk-write-errors", Mutable, false),
+    xenum!(
+        "propagation-error-behavior",
+        Mutable,
+        "ignore",
+        &["ignore", "panic", "panic-on-replicas"]
+    ),
+    xint!("cluster-port", Immutable, 0, 0, 65535),
+    xstr!("cluster-config-file", Immutable, "nodes.conf"),
+    xint!("cluster-node-timeout", Mutable, 15000, 0, i64::MAX),
+    xint!("cluster-announce-port", Mutable, 0, 0, 65535),
+    xint!("cluster-announce-bus-port", Mutable, 0, 0, 65535),
+    xint!("cluster-announce-tls-port", Mutable, 0, 0, 65535),
+    xstr!("cluster-announce-ip", Mutable, ""),
+    xstr!("cluster-announce-hostname", Mutable, ""),
+    xenum!(
+        "cluster-preferred-endpoint-type",
+        Mutable,
+        "ip",
+        &["ip", "hostname", "unknown-endpoint"]
+    ),
+    xint!("cluster-migration-barrier", Mutable, 1, 0, i32::MAX as i64),
+    xint!(
+        "cluster-replica-validity-factor",
+        Mutable,
+        10,
+        0,
+        i32::MAX as i64,
+        &["cluster-slave-validity-factor"]
+    ),
+    xbool!(
+        "cluster-replica-no-failover",
+        Mutable,
+        false,
+        &["cluster-slave-no-failover"]
+    ),
+    xbool!("cluster-require-full-coverage", Mutable, true),
+    xbool!("cluster-allow-reads-when-down", Mutable, false),
+    xbool!("cluster-allow-replica-migration", Mutable, true),
+    xbool!("cluster-allow-pubsubshard-when-down", Mutable, true),
+    xmem!("cluster-link-sendbuf-limit", Mutable, 0),
+    // Defragmentation's tuning, inert as `activedefrag yes` is refused
+    // (as in a Redis built without its jemalloc).
+    xmem!("active-defrag-ignore-bytes", Mutable, 104857600),
+    xint!("active-defrag-threshold-lower", Mutable, 10, 0, 1000),
+    xint!("active-defrag-threshold-upper", Mutable, 100, 0, 1000),
+    xint!("active-defrag-cycle-min", Mutable, 1, 1, 99),
+    xint!("active-defrag-cycle-max", Mutable, 25, 1, 99),
+    xint!("active-defrag-max-scan-fields", Mutable, 1000, 1, i64::MAX),
+    // RESTORE and replication payloads are always decoded whole, which is
+    // what `yes` asks for; every setting is honest.
+    xenum!("sanitize-dump-payload", Mutable, "no", &["no", "yes", "clients"]),
+    // What Larder does not do: only the default is accepted.
+    only_value!(
+        "aof-disable-auto-gc",
+        Mutable,
+        "no",
+        "aof-disable-auto-gc yes is not supported: Larder always deletes history AOF files"
+    ),
+    only_value!(
+        "shutdown-on-sigterm",
+        Mutable,
+        "default",
+        "shutdown-on-sigterm is not supported: SIGTERM always shuts down as `default`"
+    ),
+    only_value!(
+        "shutdown-on-sigint",
+        Mutable,
+        "default",
+        "shutdown-on-sigint is not supported: SIGINT always shuts down as `default`"
+    ),
+    only_value!(
+        "socket-mark-id",
+        Immutable,
+        "0",
+        "socket-mark-id is not supported: Larder does not mark sockets"
+    ),
+    only_value!(
+        "server_cpulist",
+        Immutable,
+        "",
+        "server_cpulist is not supported: Larder does not pin threads"
+    ),
+    only_value!(
+        "bio_cpulist",
+        Immutable,
+        "",
+        "bio_cpulist is not supported: Larder does not pin threads"
+    ),
+    only_value!(
+        "aof_rewrite_cpulist",
+        Immutable,
+        "",
+        "aof_rewrite_cpulist is not supported: Larder does not pin threads"
+    ),
+    only_value!(
+        "bgsave_cpulist",
+        Immutable,
+        "",
+        "bgsave_cpulist is not supported: Larder does not pin threads"
     ),
     d!(
         "notify-keyspace-events",

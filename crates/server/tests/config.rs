@@ -4,6 +4,7 @@
 //! message, and CONFIG GET/SET/REWRITE round trips.
 
 mod common;
+mod real_redis;
 
 use std::io::Read;
 use std::net::TcpStream;
@@ -348,4 +349,47 @@ fn rewrite_keeps_includes_and_replaces_repeated_directives() {
             inc.display()
         )
     );
+}
+
+/// Debian's stock /etc/redis/redis.conf (installed with redis-server)
+/// starts Larder as it is, but for where it listens and writes; and
+/// CONFIG GET * names every parameter Redis 7.0 has.
+#[test]
+fn stock_redis_conf_starts() {
+    let Ok(stock) = std::fs::read_to_string("/etc/redis/redis.conf") else {
+        return;
+    };
+    let dir = Dir::new("stock");
+    let port = free_port();
+    let text: String = stock
+        .lines()
+        .map(|l| match l.split_whitespace().next() {
+            Some("port") => format!("port {port}"),
+            Some("daemonize") => "daemonize no".to_string(),
+            Some("logfile") => "logfile \"\"".to_string(),
+            Some("pidfile") => format!("pidfile {}", dir.0.join("l.pid").display()),
+            Some("dir") => format!("dir {}", dir.0.display()),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let conf = dir.write("redis.conf", &text);
+    let p = start(&[conf.to_str().unwrap()], port);
+    let mut c = conn(&p);
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    assert_eq!(get(&mut c, "oom-score-adj-values"), "0 200 800");
+    let names = |reply: String| -> std::collections::BTreeSet<String> {
+        let lines: Vec<&str> = reply.split("\r\n").collect();
+        // *N, then $len / name / $len / value pairs: names at 2, 6, 10...
+        lines.iter().skip(2).step_by(4).map(|s| s.to_string()).collect()
+    };
+    let ours = names(c.cmd(&["CONFIG", "GET", "*"]));
+    assert!(ours.contains("maxmemory-policy") && ours.contains("cluster-node-timeout"));
+    if !real_redis::available() {
+        return;
+    }
+    let r = real_redis::Redis::start(&[]);
+    let theirs = names(r.raw().cmd(&["CONFIG", "GET", "*"]));
+    let missing: Vec<&String> = theirs.difference(&ours).collect();
+    assert!(missing.is_empty(), "CONFIG GET * lacks {missing:?}");
 }
