@@ -26,6 +26,7 @@ pub mod log;
 pub mod monitor;
 pub mod net;
 pub mod notify;
+pub mod oom_score;
 pub mod persist;
 pub mod propagate;
 pub mod pubsub;

@@ -131,6 +131,9 @@ impl Server {
         latency.configure(&config);
         let latency_tracking = crate::latency_hist::Tracking::default();
         latency_tracking.configure(&config);
+        if let Err(e) = crate::oom_score::apply(&config) {
+            tracing::warn!("{e}");
+        }
         let notify = crate::notify::Notify::default();
         notify.set(config.notify_keyspace_events);
         if notify.wants_removals() {
@@ -220,6 +223,9 @@ impl Server {
         self.slowlog.configure(&cfg);
         self.latency.configure(&cfg);
         self.latency_tracking.configure(&cfg);
+        if let Err(e) = crate::oom_score::apply(&cfg) {
+            tracing::warn!("{e}");
+        }
         let now_logging = self.notify.wants_removals();
         drop(cfg);
         if was_logging != now_logging {

@@ -393,3 +393,43 @@ fn stock_redis_conf_starts() {
     let missing: Vec<&String> = theirs.difference(&ours).collect();
     assert!(missing.is_empty(), "CONFIG GET * lacks {missing:?}");
 }
+
+/// `oom-score-adj` moves the process's /proc oom_score_adj as Redis's
+/// setOOMScoreAdj does (checked side by side with Redis 7.0: 100, 150,
+/// 150, then back to the first value).
+#[test]
+fn oom_score_adj_is_applied() {
+    let port = free_port();
+    let p = start(
+        &[
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--oom-score-adj",
+            "absolute",
+            "--oom-score-adj-values",
+            "100 200 800",
+        ],
+        port,
+    );
+    let path = format!("/proc/{}/oom_score_adj", p.child.id());
+    let score = || std::fs::read_to_string(&path).unwrap().trim().parse::<i64>().unwrap();
+    // The server starts with this process's score (its parent's).
+    let base: i64 = std::fs::read_to_string("/proc/self/oom_score_adj")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(score(), 100);
+    let mut c = conn(&p);
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "oom-score-adj-values", "150 200 800"]),
+        "+OK\r\n"
+    );
+    assert_eq!(score(), 150);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "oom-score-adj", "relative"]), "+OK\r\n");
+    assert_eq!(score(), (base + 150).clamp(-1000, 1000));
+    assert_eq!(c.cmd(&["CONFIG", "SET", "oom-score-adj", "no"]), "+OK\r\n");
+    assert_eq!(score(), base);
+}
