@@ -34,6 +34,7 @@ pub mod scripting;
 pub mod server;
 pub mod slowlog;
 pub mod stats;
+pub mod supervised;
 pub mod tls;
 pub mod tracking;
 pub mod util;

@@ -279,6 +279,7 @@ pub fn run(server: Arc<Server>) -> anyhow::Result<()> {
             });
         }
         tracing::info!("Ready to accept connections tcp");
+        crate::supervised::ready();
 
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         loop {

@@ -129,6 +129,7 @@ impl Server {
         slowlog.configure(&config);
         let latency = Arc::new(crate::latency::LatencyMonitor::default());
         latency.configure(&config);
+        crate::supervised::init(&config);
         let latency_tracking = crate::latency_hist::Tracking::default();
         latency_tracking.configure(&config);
         if let Err(e) = crate::oom_score::apply(&config) {
@@ -338,6 +339,9 @@ impl Server {
 
     /// Starts a graceful shutdown: listeners stop, the process exits.
     pub fn request_shutdown(&self) {
+        if !self.shutting_down.load(Ordering::SeqCst) {
+            crate::supervised::stopping();
+        }
         self.shutting_down.store(true, Ordering::SeqCst);
         self.shutdown.notify_waiters();
         self.unpaused.notify_waiters();

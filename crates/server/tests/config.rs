@@ -433,3 +433,38 @@ fn oom_score_adj_is_applied() {
     assert_eq!(c.cmd(&["CONFIG", "SET", "oom-score-adj", "no"]), "+OK\r\n");
     assert_eq!(score(), base);
 }
+
+/// `supervised systemd` (Debian's unit runs Redis with it, Type=notify)
+/// sends READY=1 to $NOTIFY_SOCKET once the server accepts connections,
+/// and STOPPING=1 when it shuts down.
+#[test]
+fn supervised_systemd_notifies() {
+    let dir = Dir::new("notify");
+    let path = dir.0.join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["--port", &port.to_string(), "--save", "", "--supervised", "systemd"])
+        .env("NOTIFY_SOCKET", &path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while !got.iter().any(|m: &String| m.contains("READY=1")) {
+        let n = sock.recv(&mut buf).expect("no READY=1 from the server");
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert_eq!(got, ["STATUS=Ready to accept connections\n", "READY=1\n"]);
+    // Ready means ready: it answers.
+    let mut c = common::RawConn {
+        s: TcpStream::connect(("127.0.0.1", port)).unwrap(),
+    };
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    c.send(b"SHUTDOWN NOSAVE\r\n");
+    let n = sock.recv(&mut buf).expect("no STOPPING=1");
+    assert_eq!(String::from_utf8_lossy(&buf[..n]), "STOPPING=1\n");
+    let _ = child.wait();
+}
