@@ -647,10 +647,7 @@ pub static DIRECTIVES: &[Directive] = &[
         Ok(())
     }),
     d!("daemonize", Immutable, Plain, |c| yes_no(c.daemonize), |c, a| {
-        if parse_bool(one(a)?)? {
-            return Err("daemonize yes is not supported: run larder-server under a supervisor".into());
-        }
-        c.daemonize = false;
+        c.daemonize = parse_bool(one(a)?)?;
         Ok(())
     }),
     d!("pidfile", Immutable, Str, |c| c.pidfile.clone(), |c, a| {

@@ -27,13 +27,24 @@ fn main() {
         );
         return;
     }
-    let cfg = match Config::from_args(&args) {
+    let mut cfg = match Config::from_args(&args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
             std::process::exit(1);
         }
     };
+    // As Redis: a supervised server stays in the foreground; a
+    // daemonized one has a pid file (by default /var/run/redis.pid).
+    let supervised = cfg.extras.get("supervised").is_some_and(|v| v != "no");
+    let background = cfg.daemonize && !supervised;
+    if background {
+        daemonize();
+        if cfg.pidfile.is_empty() {
+            cfg.pidfile = "/var/run/redis.pid".into();
+        }
+    }
+    let pidfile = cfg.pidfile.clone();
     #[cfg(not(target_env = "msvc"))]
     larder_server::stats::set_jemalloc_global();
     #[cfg(not(target_env = "msvc"))]
@@ -59,11 +70,49 @@ fn main() {
         eprintln!("{e}");
         std::process::exit(1);
     }
+    if !pidfile.is_empty() {
+        if let Err(e) = std::fs::write(&pidfile, format!("{}\n", std::process::id())) {
+            tracing::warn!("Failed to write PID file: {e}");
+        }
+    }
     larder_server::persist::start_loading(&server);
-    if let Err(e) = net::run(server) {
+    let result = net::run(server);
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    if let Err(e) = result {
         tracing::warn!("{e:#}");
         eprintln!("{e:#}");
         std::process::exit(1);
     }
     std::process::exit(0);
+}
+
+/// Redis's daemonize(): the parent exits, the child leaves the terminal's
+/// session with /dev/null as its standard streams. Called before any
+/// thread starts.
+fn daemonize() {
+    // SAFETY: the process is single-threaded here (no runtime, no
+    // server threads yet), so fork is safe; the other calls only touch
+    // this process's descriptors and session.
+    unsafe {
+        match libc::fork() {
+            -1 => {
+                eprintln!("Can't fork: {}", std::io::Error::last_os_error());
+                std::process::exit(1);
+            }
+            0 => {}
+            _ => libc::_exit(0),
+        }
+        libc::setsid();
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if fd != -1 {
+            libc::dup2(fd, libc::STDIN_FILENO);
+            libc::dup2(fd, libc::STDOUT_FILENO);
+            libc::dup2(fd, libc::STDERR_FILENO);
+            if fd > libc::STDERR_FILENO {
+                libc::close(fd);
+            }
+        }
+    }
 }

@@ -352,7 +352,8 @@ fn rewrite_keeps_includes_and_replaces_repeated_directives() {
 }
 
 /// Debian's stock /etc/redis/redis.conf (installed with redis-server)
-/// starts Larder as it is, but for where it listens and writes; and
+/// starts Larder as Debian's unit starts Redis (`--daemonize no`), but for
+/// where it listens and writes; and
 /// CONFIG GET * names every parameter Redis 7.0 has.
 #[test]
 fn stock_redis_conf_starts() {
@@ -365,7 +366,6 @@ fn stock_redis_conf_starts() {
         .lines()
         .map(|l| match l.split_whitespace().next() {
             Some("port") => format!("port {port}"),
-            Some("daemonize") => "daemonize no".to_string(),
             Some("logfile") => "logfile \"\"".to_string(),
             Some("pidfile") => format!("pidfile {}", dir.0.join("l.pid").display()),
             Some("dir") => format!("dir {}", dir.0.display()),
@@ -374,7 +374,8 @@ fn stock_redis_conf_starts() {
         .collect::<Vec<_>>()
         .join("\n");
     let conf = dir.write("redis.conf", &text);
-    let p = start(&[conf.to_str().unwrap()], port);
+    // As Debian's systemd unit runs it (the file says daemonize yes).
+    let p = start(&[conf.to_str().unwrap(), "--daemonize", "no"], port);
     let mut c = conn(&p);
     assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
     assert_eq!(get(&mut c, "oom-score-adj-values"), "0 200 800");
@@ -467,4 +468,41 @@ fn supervised_systemd_notifies() {
     let n = sock.recv(&mut buf).expect("no STOPPING=1");
     assert_eq!(String::from_utf8_lossy(&buf[..n]), "STOPPING=1\n");
     let _ = child.wait();
+}
+
+/// `daemonize yes`: the launcher exits at once, the server runs on in its
+/// own session and writes its pid file, and removes it at SHUTDOWN.
+#[test]
+fn daemonize_and_pidfile() {
+    let dir = Dir::new("daemon");
+    let pidfile = dir.0.join("l.pid");
+    let port = free_port();
+    let st = Command::new(BIN)
+        .args(["--port", &port.to_string(), "--save", "", "--daemonize", "yes"])
+        .args(["--pidfile", pidfile.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let s = loop {
+        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the daemon does not answer");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    assert!(common::served_by(s, pid), "port {port} is not served by pid {pid}");
+    let mut c = common::RawConn {
+        s: TcpStream::connect(("127.0.0.1", port)).unwrap(),
+    };
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    c.send(b"SHUTDOWN NOSAVE\r\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pidfile.exists() {
+        assert!(Instant::now() < deadline, "the pid file stays after SHUTDOWN");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
