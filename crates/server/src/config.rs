@@ -360,21 +360,7 @@ macro_rules! off_only {
         off_only!($name, $off, $why, &[])
     };
     ($name:expr, $off:expr, $why:expr, $aliases:expr) => {
-        Directive {
-            name: $name,
-            aliases: $aliases,
-            mode: Immutable,
-            kind: Str,
-            get: |_c: &Config| $off.to_string(),
-            set: |_c: &mut Config, a: &[String]| {
-                let v = a.join(" ");
-                if v.eq_ignore_ascii_case($off) {
-                    Ok(())
-                } else {
-                    Err($why.into())
-                }
-            },
-        }
+        only_value!($name, Immutable, Str, $off, $why, $aliases)
     };
 }
 
@@ -382,11 +368,14 @@ macro_rules! off_only {
 /// `$mode`): only `$off` is accepted.
 macro_rules! only_value {
     ($name:expr, $mode:expr, $off:expr, $why:expr) => {
+        only_value!($name, $mode, Plain, $off, $why, &[])
+    };
+    ($name:expr, $mode:expr, $kind:expr, $off:expr, $why:expr, $aliases:expr) => {
         Directive {
             name: $name,
-            aliases: &[],
+            aliases: $aliases,
             mode: $mode,
-            kind: Plain,
+            kind: $kind,
             get: |_c: &Config| $off.to_string(),
             set: |_c: &mut Config, a: &[String]| {
                 if a.join(" ").eq_ignore_ascii_case($off) {

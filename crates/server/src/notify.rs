@@ -327,8 +327,8 @@ pub(crate) fn after_command(
     if !changed {
         // A BITFIELD of GETs (and OVERFLOWs) reads its key as BITFIELD_RO
         // does (bitfieldGeneric's lookupKeyRead).
-        let reads_only = spec.has(flags::READONLY)
-            || (spec.name == "bitfield" && !args[2..].iter().any(|a| is(a, "set") || is(a, "incrby")));
+        let reads_only =
+            spec.has(flags::READONLY) || (spec.name == "bitfield" && crate::commands::bitmap::reads_only(args));
         if reads_only && flags & KEY_MISS != 0 {
             for &(p, existed) in before {
                 if !existed {

@@ -360,13 +360,7 @@ fn acl_list(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
 /// The `user` lines CONFIG REWRITE writes: every user, by name, unless
 /// an aclfile keeps them.
 pub(crate) fn user_lines(server: &crate::server::Server) -> Vec<String> {
-    if server
-        .config
-        .read()
-        .extras
-        .get("aclfile")
-        .is_some_and(|f| !f.is_empty())
-    {
+    if aclfile_of(server).is_some() {
         return Vec::new();
     }
     server
@@ -393,14 +387,12 @@ fn acl_whoami(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
 const NO_ACLFILE: &str = "This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
 
 fn aclfile(ctx: &Ctx<'_>) -> Option<String> {
-    let f = ctx
-        .server
-        .config
-        .read()
-        .extras
-        .get("aclfile")
-        .cloned()
-        .unwrap_or_default();
+    aclfile_of(ctx.server)
+}
+
+/// The `aclfile` setting, if set.
+fn aclfile_of(server: &crate::server::Server) -> Option<String> {
+    let f = server.config.read().extras.get("aclfile").cloned().unwrap_or_default();
     (!f.is_empty()).then_some(f)
 }
 

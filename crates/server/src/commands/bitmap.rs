@@ -814,6 +814,12 @@ fn bitfield_ro(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     bitfield_generic(ctx, args, true);
 }
 
+/// Whether BITFIELD `args` only read (GETs and OVERFLOWs): it then looks
+/// its key up for reading, as BITFIELD_RO (a missing key is a keymiss).
+pub(crate) fn reads_only(args: &[&[u8]]) -> bool {
+    !args.iter().skip(2).any(|a| kw(a, "set") || kw(a, "incrby"))
+}
+
 fn bitfield_generic(ctx: &mut Ctx<'_>, args: &[&[u8]], read_only: bool) {
     let fields = match parse_fields(args, max_bulk(ctx)) {
         Ok(f) => f,

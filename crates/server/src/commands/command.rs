@@ -85,13 +85,7 @@ fn top_level(ctx: &Ctx<'_>) -> Vec<&'static CommandSpec> {
 
 /// Finds `name` (`get`, `CONFIG|GET`) in the table.
 fn lookup(ctx: &Ctx<'_>, name: &[u8]) -> Option<&'static CommandSpec> {
-    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-    let mut parts = name.splitn(2, '|');
-    let base = ctx.server.commands.get(parts.next()?.as_bytes())?;
-    match parts.next() {
-        None => Some(base.spec),
-        Some(sub) => base.subcommands.get(sub).map(|c| c.spec),
-    }
+    ctx.server.commands.lookup(name).map(|c| c.spec)
 }
 
 /// Flags as COMMAND shows them; movablekeys is derived from the key

@@ -120,19 +120,14 @@ fn histogram(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     } else {
         let mut rows = Vec::new();
         let mut add = |c: &super::Command| {
-            if let Some(snap) = c.stats.latency.get().map(|h| h.snapshot()) {
-                if snap.total() > 0 {
-                    rows.push((c.spec.name, snap));
-                }
+            if let Some(snap) = c.stats.latency_snapshot() {
+                rows.push((c.spec.name, snap));
             }
         };
         for name in &args[2..] {
-            let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-            let found = match lower.split_once('|') {
-                Some((top, sub)) => server.commands.get(top.as_bytes()).and_then(|c| c.subcommands.get(sub)),
-                None => server.commands.get(name),
+            let Some(cmd) = server.commands.lookup(name) else {
+                continue;
             };
-            let Some(cmd) = found else { continue };
             add(cmd);
             let mut subs: Vec<&super::Command> = cmd.subcommands.values().collect();
             subs.sort_unstable_by_key(|c| c.spec.name);

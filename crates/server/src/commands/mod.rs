@@ -425,6 +425,12 @@ pub struct CommandStats {
 }
 
 impl CommandStats {
+    /// The latency histogram's counters, if it has any samples.
+    pub fn latency_snapshot(&self) -> Option<crate::latency_hist::Snapshot> {
+        let snap = self.latency.get()?.snapshot();
+        (snap.total() > 0).then_some(snap)
+    }
+
     pub fn reset(&self) {
         if let Some(h) = self.latency.get() {
             h.reset();
@@ -524,6 +530,15 @@ impl CommandTable {
         lower.make_ascii_lowercase();
         let s = std::str::from_utf8(lower).ok()?;
         self.commands.get(s)
+    }
+
+    /// A command by name, or a subcommand as `container|sub`, in any case.
+    pub fn lookup(&self, name: &[u8]) -> Option<&Command> {
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        match name.split_once('|') {
+            None => self.get(name.as_bytes()),
+            Some((top, sub)) => self.get(top.as_bytes())?.subcommands.get(sub),
+        }
     }
 
     /// The command or subcommand `args` invoke.

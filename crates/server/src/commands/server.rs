@@ -711,10 +711,8 @@ pub(crate) fn latency_snapshots(server: &Server) -> Vec<(&'static str, crate::la
     let mut rows = Vec::new();
     for cmd in server.commands.commands.values() {
         cmd.walk(&mut |c| {
-            if let Some(snap) = c.stats.latency.get().map(|h| h.snapshot()) {
-                if snap.total() > 0 {
-                    rows.push((c.spec.name, snap));
-                }
+            if let Some(snap) = c.stats.latency_snapshot() {
+                rows.push((c.spec.name, snap));
             }
         });
     }

@@ -331,26 +331,20 @@ impl Scripting {
     }
 }
 
+/// The commands that run a script or a function.
+const SCRIPT_COMMANDS: [&str; 6] = ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"];
+
 /// Whether command `name` (the table's lower-case name) runs a script or
 /// function.
 pub fn is_script(name: &str) -> bool {
-    matches!(
-        name,
-        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
-    )
+    SCRIPT_COMMANDS.contains(&name)
 }
 
 /// Whether `args` is an EVAL-family call (the connection runs it off its
 /// I/O thread).
 pub fn runs_script(args: &[&[u8]]) -> bool {
-    args.first().is_some_and(|a| {
-        a.eq_ignore_ascii_case(b"eval")
-            || a.eq_ignore_ascii_case(b"evalsha")
-            || a.eq_ignore_ascii_case(b"eval_ro")
-            || a.eq_ignore_ascii_case(b"evalsha_ro")
-            || a.eq_ignore_ascii_case(b"fcall")
-            || a.eq_ignore_ascii_case(b"fcall_ro")
-    })
+    args.first()
+        .is_some_and(|a| SCRIPT_COMMANDS.iter().any(|n| a.eq_ignore_ascii_case(n.as_bytes())))
 }
 
 /// The flags the script of EVAL-family or FCALL-family `args` declares
